@@ -1,0 +1,47 @@
+"""Websocket consumer: one department's live events for a signed-in user who may see it."""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from dashboard.broadcast import department_group
+from healthcare.encounters.selectors import departments_visible_to
+
+# Application close codes (4000-4999): the page tells "sign in" from "not yours".
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+@database_sync_to_async
+def _may_see(user, code: str) -> bool:
+    return departments_visible_to(user).filter(code=code).exists()
+
+
+class DepartmentConsumer(AsyncJsonWebsocketConsumer):
+    """ws/departments/<code>/: joins the department's group and relays its events."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        self.group = None
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        code = self.scope["url_route"]["kwargs"]["code"]
+        if not await _may_see(user, code):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.group = department_group(code)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, close_code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        # The feed is one-way; clients send nothing that changes state.
+        return
+
+    async def department_event(self, message: dict) -> None:
+        await self.send_json(
+            {"event": message["event"], "department": message["department"], "payload": message["payload"]}
+        )

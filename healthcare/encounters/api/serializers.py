@@ -1,0 +1,126 @@
+"""Output serializers list their fields explicitly; input serializers only validate shape."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from healthcare.encounters.choices import EncounterStatus
+from healthcare.encounters.models import Department, Encounter, WorkloadHour, source_validator
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 date-time that must carry its UTC offset: an integrator's local time is ambiguous."""
+
+    def enforce_timezone(self, value):
+        if value.tzinfo is None:
+            raise serializers.ValidationError("Include a UTC offset, e.g. 2024-03-01T14:00:00Z or +01:00.")
+        return super().enforce_timezone(value)
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    """A department and its staffing rules."""
+
+    class Meta:
+        model = Department
+        fields = [
+            "code",
+            "name",
+            "unit_type",
+            "patients_per_nurse",
+            "min_nurses",
+            "los_median_hours",
+            "los_sigma",
+            "timezone",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class DepartmentCreateSerializer(DepartmentSerializer):
+    """Fields left out take the defaults of the unit type."""
+
+    class Meta(DepartmentSerializer.Meta):
+        extra_kwargs = {
+            "patients_per_nurse": {"required": False},
+            "min_nurses": {"required": False},
+            "los_median_hours": {"required": False},
+            "los_sigma": {"required": False},
+            "timezone": {"required": False},
+        }
+
+
+class DepartmentUpdateSerializer(DepartmentSerializer):
+    """The code is a department's identity in every integration: it cannot change."""
+
+    class Meta(DepartmentSerializer.Meta):
+        read_only_fields = ["code", "created_at", "updated_at"]
+
+
+class EncounterSerializer(serializers.ModelSerializer):
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    length_of_stay_hours = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Encounter
+        fields = [
+            "id",
+            "source",
+            "source_id",
+            "department",
+            "encounter_class",
+            "status",
+            "start",
+            "end",
+            "length_of_stay_hours",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_length_of_stay_hours(self, encounter: Encounter) -> float | None:
+        stay = encounter.length_of_stay
+        return round(stay.total_seconds() / 3600, 3) if stay is not None else None
+
+
+class EncounterInputSerializer(serializers.Serializer):
+    """One encounter of a batch. patient is the source's id; only its pseudonym is stored."""
+
+    id = serializers.CharField(max_length=128, help_text="The encounter's id in the source system.")
+    patient = serializers.CharField(max_length=128, write_only=True)
+    department = serializers.CharField(max_length=16, help_text="Department code, e.g. ED.")
+    encounter_class = serializers.CharField(max_length=32, help_text="e.g. EMER, IMP, emergency.")
+    status = serializers.ChoiceField(choices=EncounterStatus.choices)
+    start = AwareDateTimeField()
+    end = AwareDateTimeField(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs):
+        if attrs["end"] is not None and attrs["end"] < attrs["start"]:
+            raise serializers.ValidationError({"end": "must not be before start."})
+        return attrs
+
+
+class EncounterBatchSerializer(serializers.Serializer):
+    source = serializers.CharField(
+        max_length=32,
+        validators=[source_validator],
+        help_text="Name of the sending system; (source, id) identifies an encounter across batches.",
+    )
+    encounters = EncounterInputSerializer(many=True, allow_empty=False, max_length=settings.ENCOUNTER_BATCH_MAX)
+
+
+class IngestSummarySerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    workload_hours_written = serializers.IntegerField()
+    workload_hours_deleted = serializers.IntegerField()
+    notes = serializers.ListField(child=serializers.CharField())
+
+
+class WorkloadHourSerializer(serializers.ModelSerializer):
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = WorkloadHour
+        fields = ["department", "hour", "arrivals", "discharges", "census"]
+        read_only_fields = fields

@@ -1,0 +1,25 @@
+"""Reads that depend on who is asking."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import OuterRef, Subquery
+
+from healthcare.encounters.models import Department, WorkloadHour
+
+
+def departments_visible_to(user: AbstractBaseUser | AnonymousUser):
+    """Departments the user may see: all with encounters.view_all_departments, else their own."""
+    if not user.is_authenticated or not user.is_active:
+        return Department.objects.none()
+    if user.has_perm("encounters.view_all_departments"):
+        return Department.objects.all()
+    return Department.objects.filter(members=user)
+
+
+def departments_with_latest_workload(user: AbstractBaseUser | AnonymousUser):
+    """Visible departments annotated with their latest hour: latest_hour, latest_census, latest_arrivals."""
+    latest = WorkloadHour.objects.filter(department=OuterRef("pk")).order_by("-hour")
+    return departments_visible_to(user).annotate(
+        latest_hour=Subquery(latest.values("hour")[:1]),
+        latest_census=Subquery(latest.values("census")[:1]),
+        latest_arrivals=Subquery(latest.values("arrivals")[:1]),
+    )
