@@ -34,6 +34,7 @@ from healthcare.encounters.workload import (
 logger = logging.getLogger(__name__)
 
 WRITE_BATCH = 2000
+PROGRESS_EVERY = 20_000
 # Fields the derived census depends on: changing one rebuilds the department's workload.
 WORKLOAD_FIELDS = ("code", "los_median_hours", "los_sigma")
 
@@ -221,8 +222,9 @@ def encounters_ingest(
                 unique_fields=["source", "source_id"],
                 update_fields=["patient_key", "department", "encounter_class", "status", "start", "end", "updated_at"],
             )
-            if progress and len(to_write) > WRITE_BATCH:
-                progress(f"stored {min(offset + WRITE_BATCH, len(to_write)):,}/{len(to_write):,} encounters")
+            stored = min(offset + WRITE_BATCH, len(to_write))
+            if progress and len(to_write) > PROGRESS_EVERY and (stored % PROGRESS_EVERY == 0 or stored == len(to_write)):
+                progress(f"stored {stored:,}/{len(to_write):,} encounters")
 
         for department_id, moments in affected.items():
             change = workload_rebuild(
@@ -400,8 +402,8 @@ def workload_rebuild(
 ) -> WorkloadChange:
     """Recompute the department's WorkloadHour rows for the hours from start to end.
 
-    Without bounds, all of its hours are recomputed and rows outside its data are removed.
-    Only rows whose values change are written; hours that end up with no patient lose their
+    Without bounds, all of its hours are recomputed. Rows outside the span of its data
+    are always removed. Only rows whose values change are written; hours that end up with no patient lose their
     row. Call inside the transaction that changed the data.
     """
     now = now or timezone.now()
@@ -413,9 +415,9 @@ def workload_rebuild(
         change.deleted, _ = rows.delete()
         return change
     first, last = span
-    if start is None and end is None:
-        outside = rows.filter(hour__lt=_hour_start(first)) | rows.filter(hour__gt=_hour_start(last))
-        change.deleted, _ = outside.delete()
+    # The span shrinks when data is corrected (a stay now ends earlier): rows past it go.
+    outside = rows.filter(hour__lt=_hour_start(first)) | rows.filter(hour__gt=_hour_start(last))
+    change.deleted, _ = outside.delete()
     low = first if start is None else max(first, int(start.timestamp() // 3600))
     high = last if end is None else min(last, int(end.timestamp() // 3600))
     if low > high:

@@ -1,0 +1,90 @@
+from django.contrib import admin, messages
+
+from healthcare.encounters import services
+from healthcare.encounters.models import ArrivalCount, Department, Encounter, WorkloadHour
+from healthcare.encounters.tasks import workload_rebuild_task
+
+admin.site.site_header = "Hospital Workload administration"
+admin.site.site_title = "Hospital Workload"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Data that only ingestion writes: browse and search it here, change it by importing again."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "unit_type",
+        "patients_per_nurse",
+        "min_nurses",
+        "los_median_hours",
+        "los_sigma",
+        "timezone",
+    ]
+    list_filter = ["unit_type"]
+    search_fields = ["code", "name"]
+    filter_horizontal = ["members"]
+    readonly_fields = ["created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "unit_type", "timezone"]}),
+        ("Staffing rules", {"fields": ["patients_per_nurse", "min_nurses"]}),
+        ("Length of stay (used where a stay has no end)", {"fields": ["los_median_hours", "los_sigma"]}),
+        ("Access", {"fields": ["members"]}),
+        ("History", {"fields": ["created_at", "updated_at"]}),
+    ]
+    actions = ["rebuild_workload"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Through the service, so a new length-of-stay model rebuilds the census.
+        stored = Department.objects.get(pk=obj.pk)
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "members"}
+        services.department_update(department=stored, **changes)
+
+    @admin.action(description="Rebuild hourly workload of the selected departments")
+    def rebuild_workload(self, request, queryset):
+        for department in queryset:
+            workload_rebuild_task.delay_on_commit(department.id)
+        self.message_user(request, f"Rebuild queued for {queryset.count()} department(s).", messages.SUCCESS)
+
+
+@admin.register(Encounter)
+class EncounterAdmin(ReadOnlyAdmin):
+    list_display = ["source_id", "source", "department", "encounter_class", "status", "start", "end"]
+    list_filter = ["department", "status", "source", "encounter_class"]
+    list_select_related = ["department"]
+    search_fields = ["=source_id", "=patient_key"]
+    date_hierarchy = "start"
+    show_full_result_count = False
+
+
+@admin.register(WorkloadHour)
+class WorkloadHourAdmin(ReadOnlyAdmin):
+    list_display = ["department", "hour", "arrivals", "discharges", "census"]
+    list_filter = ["department"]
+    list_select_related = ["department"]
+    date_hierarchy = "hour"
+    show_full_result_count = False
+
+
+@admin.register(ArrivalCount)
+class ArrivalCountAdmin(ReadOnlyAdmin):
+    list_display = ["department", "hour", "arrivals", "source"]
+    list_filter = ["department", "source"]
+    list_select_related = ["department"]
+    date_hierarchy = "hour"
+    show_full_result_count = False

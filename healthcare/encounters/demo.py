@@ -1,0 +1,93 @@
+"""The embedded demo: a synthetic hospital and one user per role."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from healthcare.encounters.ingest.records import EncounterRecord
+from healthcare.encounters.models import Department, Encounter
+from healthcare.encounters.services import IngestSummary, Progress, department_create, encounters_ingest, workload_rebuild
+from healthcare.encounters.synthetic import DEMO_PROFILES, synthetic_stays
+
+DEMO_SOURCE = "demo"
+DEMO_TIME_ZONE = "America/Chicago"
+
+# username -> (role group, departments they are members of, superuser)
+DEMO_USERS = {
+    "admin": ("admin", [], True),
+    "integrator": ("integrator", [profile.code for profile in DEMO_PROFILES], False),
+    "ed_staff": ("staff", ["ED"], False),
+    "icu_staff": ("staff", ["ICU"], False),
+}
+
+
+def demo_hospital_seed(
+    *, days: int, seed: int, end: datetime, reset: bool = False, progress: Progress | None = None
+) -> IngestSummary | None:
+    """Departments ED, ICU, MEDSURG with `days` of patient flow up to `end`.
+
+    Returns None (and changes nothing) when demo data is already there and not reset.
+    """
+    if Encounter.objects.filter(source=DEMO_SOURCE).exists():
+        if not reset:
+            return None
+        with transaction.atomic():
+            touched = list(
+                Department.objects.filter(encounters__source=DEMO_SOURCE).distinct().order_by("id")
+            )
+            Encounter.objects.filter(source=DEMO_SOURCE).delete()
+            for department in touched:
+                workload_rebuild(department=department)
+
+    tz = ZoneInfo(DEMO_TIME_ZONE)
+    hours = days * 24
+    first_hour = end - timedelta(hours=hours)
+    records = []
+    for profile in DEMO_PROFILES:
+        if not Department.objects.filter(code=profile.code).exists():
+            department_create(
+                code=profile.code,
+                name=profile.name,
+                unit_type=profile.unit_type,
+                los_median_hours=profile.los_median_hours,
+                los_sigma=profile.los_sigma,
+                timezone=DEMO_TIME_ZONE,
+            )
+        stays = synthetic_stays(profile, first_hour=first_hour, hours=hours, tz=tz, seed=seed)
+        if progress:
+            progress(f"{profile.code}: generated {len(stays):,} stays over {days} days")
+        records.extend(
+            EncounterRecord(
+                source_id=stay.encounter_id,
+                patient_id=stay.patient_id,
+                department_code=profile.code,
+                encounter_class=profile.encounter_class,
+                status="finished" if stay.end else "in-progress",
+                start=stay.start,
+                end=stay.end,
+                location=stay.encounter_id,
+            )
+            for stay in stays
+        )
+    return encounters_ingest(records=records, source=DEMO_SOURCE, progress=progress, now=end)
+
+
+def demo_users_ensure(*, password: str) -> list[tuple[str, str, list[str]]]:
+    """Create or reset the demo users; returns (username, role, departments) for each."""
+    User = get_user_model()
+    created = []
+    for username, (role, codes, superuser) in DEMO_USERS.items():
+        user, _ = User.objects.get_or_create(username=username)
+        user.is_superuser = superuser
+        user.is_staff = superuser
+        user.is_active = True
+        user.set_password(password)
+        user.save()
+        user.groups.set([Group.objects.get(name=role)])
+        for department in Department.objects.filter(code__in=codes):
+            department.members.add(user)
+        created.append((username, role, codes or ["all"]))
+    return created

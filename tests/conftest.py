@@ -1,0 +1,82 @@
+"""Shared fixtures. Under CI=true the suite refuses to run without PostgreSQL and Redis."""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from tests.factories import department_make, user_make
+
+# The real data sets live beside the repository (never copied into it).
+SHARED_DATA_CANDIDATES = [
+    Path(os.environ.get("SHARED_DATA_DIR", "")),
+    Path(__file__).resolve().parents[2] / "shared" / "data",
+    Path("/work/shared/data"),
+]
+
+
+def pytest_configure(config):
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        database = settings.DATABASES["default"]["ENGINE"]
+        problems = []
+        if "postgresql" not in database:
+            problems.append(f"DATABASE_URL must point at PostgreSQL (engine is {database})")
+        if not settings.REDIS_URL:
+            problems.append("REDIS_URL must be set")
+        if problems:
+            raise pytest.UsageError("CI=true but " + "; ".join(problems))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without CI, tests that need a service that is not configured are skipped, and say why."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        return
+    skip_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL (CI always does)")
+    for item in items:
+        if "redis" in item.keywords and not settings.REDIS_URL:
+            item.add_marker(skip_redis)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    for candidate in SHARED_DATA_CANDIDATES:
+        if str(candidate) != "." and (candidate / "uihc_ed_hourly_train.csv").is_file():
+            return candidate
+    pytest.fail("the shared data folder is missing: set SHARED_DATA_DIR (tried ../shared/data)")
+
+
+@pytest.fixture
+def ed(db):
+    return department_make(code="ED", unit_type="ed")
+
+
+@pytest.fixture
+def icu(db):
+    return department_make(code="ICU", unit_type="icu")
+
+
+@pytest.fixture
+def ed_staff(ed):
+    return user_make("ed_staff", role="staff", departments=[ed])
+
+
+@pytest.fixture
+def icu_staff(icu):
+    return user_make("icu_staff", role="staff", departments=[icu])
+
+
+@pytest.fixture
+def integrator(ed):
+    return user_make("integrator", role="integrator", departments=[ed])
+
+
+@pytest.fixture
+def admin_user(db):
+    return user_make("admin", role="admin", departments=[])
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
