@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=400, help="Days of history (default 400)")
         parser.add_argument("--seed", type=int, default=2026, help="Random seed (same seed, same hospital)")
-        parser.add_argument("--end", help="Last hour of history, ISO 8601 (default: the current hour)")
+        parser.add_argument("--end", help="When history ends, ISO 8601 (default: now, on the hour)")
         parser.add_argument("--reset", action="store_true", help="Replace existing demo patient flow")
 
     def handle(self, *args, **options):

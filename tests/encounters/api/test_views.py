@@ -1,0 +1,257 @@
+"""The /api/v1 patient-flow endpoints: auth, roles, department scoping, batch upsert."""
+
+from unittest import mock
+
+import pytest
+
+from healthcare.encounters import services
+from healthcare.encounters.models import Department, Encounter, WorkloadHour
+from healthcare.encounters.tasks import workload_rebuild_task
+from tests.factories import PASSWORD, encounter_record, hour
+
+
+def seed_both_departments():
+    records = [
+        encounter_record("ed-1", start=hour(1, 10), hours=3),
+        encounter_record("icu-1", start=hour(1, 11), hours=30, department="ICU"),
+    ]
+    services.encounters_ingest(records=records, source="seed", now=hour(3, 0))
+
+
+def batch(*encounters, source="epic-adt"):
+    return {"source": source, "encounters": list(encounters)}
+
+
+def item(id_="v1", department="ED", start="2024-01-05T10:00:00Z", end="2024-01-05T13:30:00Z", **extra):
+    return {"id": id_, "patient": "MRN-1", "department": department, "encounter_class": "EMER",
+            "status": "finished", "start": start, "end": end, **extra}
+
+
+@pytest.fixture
+def as_user(api_client):
+    def login(user):
+        api_client.force_authenticate(user)
+        return api_client
+
+    return login
+
+
+# --- Authentication ---------------------------------------------------------------------------
+
+
+def test_token_obtain_and_refresh_then_read_with_the_bearer_token(api_client, ed_staff):
+    response = api_client.post("/api/v1/auth/token/", {"username": "ed_staff", "password": PASSWORD}, format="json")
+    assert response.status_code == 200
+    tokens = response.json()
+    refreshed = api_client.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json")
+    assert refreshed.status_code == 200 and "access" in refreshed.json()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access']}")
+    assert api_client.get("/api/v1/departments/").status_code == 200
+
+
+def test_wrong_password_gets_no_token(api_client, ed_staff):
+    response = api_client.post("/api/v1/auth/token/", {"username": "ed_staff", "password": "nope"}, format="json")
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/api/v1/departments/", "/api/v1/encounters/", "/api/v1/workload-hours/"])
+def test_every_endpoint_refuses_anonymous_callers(api_client, db, path):
+    assert api_client.get(path).status_code == 401
+
+
+def test_a_user_without_a_role_sees_nothing(api_client, ed, django_user_model):
+    nobody = django_user_model.objects.create_user("nobody", password=PASSWORD)
+    ed.members.add(nobody)
+    api_client.force_authenticate(nobody)
+    assert api_client.get("/api/v1/departments/").status_code == 403
+    assert api_client.get("/api/v1/encounters/").status_code == 403
+
+
+# --- Department scoping: a staff user of ED cannot see ICU through any endpoint ----------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/departments/ICU/",
+        "/api/v1/encounters/{icu_encounter}/",
+    ],
+)
+def test_objects_of_foreign_departments_do_not_exist_for_staff(as_user, ed_staff, icu, path):
+    seed_both_departments()
+    icu_encounter = Encounter.objects.get(source_id="icu-1").id
+    assert as_user(ed_staff).get(path.format(icu_encounter=icu_encounter)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/departments/",
+        "/api/v1/encounters/",
+        "/api/v1/encounters/?department=ICU",
+        "/api/v1/workload-hours/",
+        "/api/v1/workload-hours/?department=ICU",
+    ],
+)
+def test_lists_hold_no_rows_of_foreign_departments(as_user, ed_staff, icu, path):
+    seed_both_departments()
+    results = as_user(ed_staff).get(path).json()["results"]
+    departments = {row.get("department", row.get("code")) for row in results}
+    assert "ICU" not in departments
+
+
+def test_staff_see_their_own_department_and_admins_see_all(as_user, ed_staff, icu, admin_user):
+    seed_both_departments()
+    assert [d["code"] for d in as_user(ed_staff).get("/api/v1/departments/").json()["results"]] == ["ED"]
+    assert [e["source_id"] for e in as_user(ed_staff).get("/api/v1/encounters/").json()["results"]] == ["ed-1"]
+    codes = [d["code"] for d in as_user(admin_user).get("/api/v1/departments/").json()["results"]]
+    assert codes == ["ED", "ICU"]
+
+
+def test_encounters_never_expose_the_patient_pseudonym(as_user, ed_staff):
+    records = [encounter_record("e", start=hour(1, 1), hours=1, patient="MRN-9")]
+    services.encounters_ingest(records=records, source="seed", now=hour(3, 0))
+    (row,) = as_user(ed_staff).get("/api/v1/encounters/").json()["results"]
+    assert "patient" not in row and "patient_key" not in row
+    assert row["length_of_stay_hours"] == 1.0
+
+
+# --- Workload series ------------------------------------------------------------------------
+
+
+def test_workload_hours_filter_by_department_and_time_range(as_user, ed_staff):
+    services.encounters_ingest(records=[encounter_record("e", start=hour(1, 10), hours=5)], source="s", now=hour(3, 0))
+    response = as_user(ed_staff).get(
+        "/api/v1/workload-hours/", {"department": "ED", "start": "2024-01-01T11:00:00Z", "end": "2024-01-01T13:00:00Z"}
+    )
+    rows = response.json()["results"]
+    assert [(r["hour"], r["census"]) for r in rows] == [("2024-01-01T11:00:00Z", 1), ("2024-01-01T12:00:00Z", 1)]
+
+
+def test_workload_hours_are_paginated_with_a_bounded_page_size(as_user, ed_staff, django_assert_max_num_queries):
+    services.encounters_ingest(records=[encounter_record("e", start=hour(1, 0), hours=200)], source="s", now=hour(20, 0))
+    client = as_user(ed_staff)
+    with django_assert_max_num_queries(6):
+        body = client.get("/api/v1/workload-hours/", {"page_size": 5000}).json()
+    assert body["count"] == 201 and len(body["results"]) == 201
+    body = client.get("/api/v1/workload-hours/", {"page_size": 50, "page": 2}).json()
+    assert len(body["results"]) == 50 and body["results"][0]["hour"] == "2024-01-03T02:00:00Z"
+
+
+def test_encounter_list_query_count_does_not_grow_with_rows(as_user, ed_staff, django_assert_max_num_queries):
+    records = [encounter_record(f"e{i}", start=hour(1, i % 24), hours=1) for i in range(60)]
+    services.encounters_ingest(records=records, source="s", now=hour(3, 0))
+    with django_assert_max_num_queries(6):
+        assert as_user(ed_staff).get("/api/v1/encounters/").status_code == 200
+
+
+# --- Departments (admin writes) ----------------------------------------------------------------
+
+
+def test_admin_creates_a_department_with_its_unit_defaults(as_user, admin_user):
+    response = as_user(admin_user).post("/api/v1/departments/", {"code": "TELE", "name": "Telemetry 3", "unit_type": "telemetry"}, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["code"] == "TELE" and response.json()["patients_per_nurse"] == 4
+
+
+def test_department_validation_errors_name_the_field(as_user, admin_user):
+    response = as_user(admin_user).post(
+        "/api/v1/departments/", {"code": "X", "name": "X", "unit_type": "ward", "patients_per_nurse": 0}, format="json"
+    )
+    assert response.status_code == 400
+    assert set(response.json()) == {"unit_type", "patients_per_nurse"}
+
+
+def test_staff_and_integrators_cannot_change_departments(as_user, ed_staff, integrator):
+    for user in (ed_staff, integrator):
+        client = as_user(user)
+        assert client.post("/api/v1/departments/", {"code": "NEW", "name": "n", "unit_type": "ed"}, format="json").status_code == 403
+        assert client.patch("/api/v1/departments/ED/", {"min_nurses": 9}, format="json").status_code == 403
+
+
+def test_department_code_is_read_only_and_a_new_length_of_stay_queues_a_rebuild(as_user, admin_user, ed, django_capture_on_commit_callbacks):
+    with mock.patch.object(workload_rebuild_task, "delay", autospec=True) as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = as_user(admin_user).patch("/api/v1/departments/ED/", {"code": "ZZ", "los_median_hours": 6}, format="json")
+    assert response.status_code == 200
+    assert response.json()["code"] == "ED" and response.json()["los_median_hours"] == 6
+    delay.assert_called_once_with(ed.id)
+
+
+def test_a_department_with_encounters_cannot_be_deleted(as_user, admin_user, ed):
+    seed = [encounter_record("e", start=hour(1, 1), hours=1)]
+    services.encounters_ingest(records=seed, source="s", now=hour(3, 0))
+    response = as_user(admin_user).delete("/api/v1/departments/ED/")
+    assert response.status_code == 409 and "encounters" in response.json()["detail"]
+    Department.objects.create(code="EMPTY", name="e", unit_type="ed", patients_per_nurse=4, min_nurses=1, los_median_hours=3, los_sigma=0.5)
+    assert as_user(admin_user).delete("/api/v1/departments/EMPTY/").status_code == 204
+
+
+# --- Batch upsert -------------------------------------------------------------------------------
+
+
+def test_integrator_upserts_a_batch_idempotently(as_user, integrator):
+    client = as_user(integrator)
+    response = client.post("/api/v1/encounters/batch/", batch(item("v1"), item("v2", end=None, status="in-progress")), format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["created"] == 2 and response.json()["workload_hours_written"] > 0
+    again = client.post("/api/v1/encounters/batch/", batch(item("v1"), item("v2", end=None, status="in-progress")), format="json")
+    assert again.json()["unchanged"] == 2
+    done = client.post("/api/v1/encounters/batch/", batch(item("v2", end="2024-01-05T18:00:00Z")), format="json")
+    assert done.json()["updated"] == 1
+    assert Encounter.objects.get(source="epic-adt", source_id="v2").status == "finished"
+
+
+def test_batch_errors_name_the_record_and_field_and_nothing_is_stored(as_user, integrator):
+    response = as_user(integrator).post(
+        "/api/v1/encounters/batch/",
+        batch(item("ok"), item("backwards", end="2024-01-04T00:00:00Z"), item("naive", start="2024-01-05T10:00:00")),
+        format="json",
+    )
+    assert response.status_code == 400
+    # Only the failing records, keyed by their index in the batch.
+    errors = response.json()["encounters"]
+    assert set(errors) == {"1", "2"}
+    assert errors["1"] == {"end": ["must not be before start."]}
+    assert "UTC offset" in errors["2"]["start"][0]
+    assert Encounter.objects.count() == 0
+
+
+def test_batch_refuses_departments_the_integrator_is_not_assigned_to(as_user, integrator, icu):
+    response = as_user(integrator).post("/api/v1/encounters/batch/", batch(item("a"), item("b", department="ICU")), format="json")
+    assert response.status_code == 400
+    assert response.json() == {"encounters": ["encounters[1], field department: unknown department 'ICU'"]}
+    assert Encounter.objects.count() == 0 and WorkloadHour.objects.count() == 0
+
+
+def test_batch_rejects_empty_oversized_and_malformed_bodies(as_user, integrator, settings):
+    client = as_user(integrator)
+    assert client.post("/api/v1/encounters/batch/", batch(), format="json").status_code == 400
+    assert client.post("/api/v1/encounters/batch/", {"source": "Bad Source!", "encounters": [item()]}, format="json").status_code == 400
+    malformed = client.post("/api/v1/encounters/batch/", data="{\"source\": ", content_type="application/json")
+    assert malformed.status_code == 400
+    too_many = batch(*[item(f"i{n}") for n in range(settings.ENCOUNTER_BATCH_MAX + 1)])
+    response = client.post("/api/v1/encounters/batch/", too_many, format="json")
+    assert response.status_code == 400 and "encounters" in response.json()
+
+
+def test_staff_cannot_write_encounters(as_user, ed_staff):
+    assert as_user(ed_staff).post("/api/v1/encounters/batch/", batch(item()), format="json").status_code == 403
+
+
+# --- Schema and docs -----------------------------------------------------------------------------
+
+
+def test_openapi_schema_documents_jwt_auth_and_the_endpoints(api_client, db):
+    response = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["components"]["securitySchemes"]["jwtAuth"]["scheme"] == "bearer"
+    assert {"/api/v1/encounters/batch/", "/api/v1/workload-hours/", "/api/v1/departments/{code}/"} <= set(schema["paths"])
+
+
+def test_swagger_ui_is_served_without_any_cdn(api_client, db):
+    response = api_client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "cdn" not in html.lower() and "https://" not in html
