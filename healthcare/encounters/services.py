@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
+from dashboard.broadcast import broadcast_department_event
 from healthcare.encounters.choices import ACTIVE_STATUSES, NOT_PRESENT_STATUSES, UNIT_DEFAULTS
 from healthcare.encounters.ingest.mapping import ClassMapping
 from healthcare.encounters.ingest.records import ArrivalRecord, EncounterRecord, RecordError
@@ -227,12 +228,20 @@ def encounters_ingest(
                 progress(f"stored {stored:,}/{len(to_write):,} encounters")
 
         for department_id, moments in affected.items():
-            change = workload_rebuild(
-                department=Department.objects.get(id=department_id), start=min(moments), end=max(moments), now=now
-            )
-            summary.workload.written += change.written
-            summary.workload.deleted += change.deleted
+            department = Department.objects.get(id=department_id)
+            change = workload_rebuild(department=department, start=min(moments), end=max(moments), now=now)
+            _record_workload_change(department, change, summary)
     return summary
+
+
+def _record_workload_change(department: Department, change: "WorkloadChange", summary: IngestSummary) -> None:
+    """Add the change to the summary and tell the department's dashboards after commit."""
+    summary.workload.written += change.written
+    summary.workload.deleted += change.deleted
+    if change.written or change.deleted:
+        broadcast_department_event(
+            department.code, "workload.changed", {"hours_written": change.written, "hours_deleted": change.deleted}
+        )
 
 
 def _existing_encounters(source: str, source_ids: list[str]) -> dict[str, tuple]:
@@ -302,8 +311,7 @@ def arrivals_ingest(
                 end=to_write[-1].hour + timedelta(hours=MAX_DRAWN_STAY_HOURS + 1),
                 now=now,
             )
-            summary.workload.written += change.written
-            summary.workload.deleted += change.deleted
+            _record_workload_change(department, change, summary)
     return summary
 
 

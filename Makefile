@@ -1,0 +1,39 @@
+# Two commands for a new user: `make demo` and `make test`. Both build .venv first if needed.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The embedded default runs in development mode (dev-only keys); production sets real ones.
+export DEBUG ?= true
+
+.PHONY: install demo test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo
+	@echo ""
+	@echo "  Hospital Workload demo on http://$(HOST):$(PORT)/"
+	@echo "    dashboard       http://$(HOST):$(PORT)/            (sign in as ed_staff, icu_staff, integrator or admin)"
+	@echo "    admin           http://$(HOST):$(PORT)/admin/      (admin)"
+	@echo "    browsable API   http://$(HOST):$(PORT)/api/v1/"
+	@echo "    API docs        http://$(HOST):$(PORT)/api/docs/"
+	@echo "    password        $${DEMO_PASSWORD:-ward-demo-2026}  (DEMO_PASSWORD overrides it)"
+	@echo ""
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-shm db.sqlite3-wal staticfiles

@@ -1,0 +1,73 @@
+"""Settings come from the environment; production refuses to start without real secrets."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+STRONG_SECRET = "s" * 60
+STRONG_PSEUDONYM = "p" * 40
+PRINT = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.CHANNEL_LAYERS['default']['BACKEND'], s.CELERY_TASK_ALWAYS_EAGER, s.DATABASES['default']['ENGINE'], "
+    "s.CACHES['default']['BACKEND'])"
+)
+
+
+def load_settings(**env) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {
+        "DEBUG", "SECRET_KEY", "PSEUDONYM_KEY", "ALLOWED_HOSTS", "REDIS_URL", "DATABASE_URL", "SECRET_KEY_FILE"
+    }}
+    clean.update(DJANGO_SETTINGS_MODULE="healthcare.settings", **env)
+    return subprocess.run([sys.executable, "-c", PRINT], cwd=REPO, env=clean, capture_output=True, text=True, timeout=60)
+
+
+def production(**env) -> dict:
+    values = {"DEBUG": "false", "SECRET_KEY": STRONG_SECRET, "PSEUDONYM_KEY": STRONG_PSEUDONYM, "ALLOWED_HOSTS": "ward.example.org"}
+    values.update(env)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def test_embedded_default_is_sqlite_in_memory_layer_and_eager_celery():
+    result = load_settings(DEBUG="true")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "channels.layers.InMemoryChannelLayer", "True", "django.db.backends.sqlite3",
+        "django.core.cache.backends.locmem.LocMemCache",
+    ]
+
+
+def test_redis_url_switches_to_channels_redis_a_redis_cache_and_real_workers():
+    result = load_settings(**production(REDIS_URL="redis://127.0.0.1:6379/5", DATABASE_URL="postgres://u@db:5432/h"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "channels_redis.core.RedisChannelLayer", "False", "django.db.backends.postgresql",
+        "django.core.cache.backends.redis.RedisCache",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        (production(SECRET_KEY=None), "SECRET_KEY is not set"),
+        (production(SECRET_KEY="dev-only-secret-key-do-not-use-in-production"), "SECRET_KEY is not set"),
+        (production(SECRET_KEY="short"), "SECRET_KEY must be at least 50"),
+        (production(PSEUDONYM_KEY=None), "PSEUDONYM_KEY is not set"),
+        (production(PSEUDONYM_KEY="dev-only-pseudonym-key-do-not-use-in-production"), "PSEUDONYM_KEY is not set"),
+        (production(ALLOWED_HOSTS=None), "ALLOWED_HOSTS is empty"),
+    ],
+)
+def test_production_refuses_to_start_without_real_secrets(env, complaint):
+    result = load_settings(**env)
+    assert result.returncode != 0
+    assert complaint in result.stderr
+
+
+def test_secrets_may_come_from_files(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text(STRONG_SECRET)
+    result = load_settings(**production(SECRET_KEY=None, SECRET_KEY_FILE=str(secret)))
+    assert result.returncode == 0, result.stderr
