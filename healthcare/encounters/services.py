@@ -18,6 +18,7 @@ from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
 from dashboard.broadcast import broadcast_department_event
+from healthcare.encounters.bulk import bulk_upsert
 from healthcare.encounters.choices import ACTIVE_STATUSES, NOT_PRESENT_STATUSES, UNIT_DEFAULTS
 from healthcare.encounters.ingest.mapping import ClassMapping
 from healthcare.encounters.ingest.records import ArrivalRecord, EncounterRecord, RecordError
@@ -35,7 +36,13 @@ from healthcare.encounters.workload import (
 logger = logging.getLogger(__name__)
 
 WRITE_BATCH = 2000
-PROGRESS_EVERY = 20_000
+LOOKUP_CHUNK = 5000
+# Encounters are stored in chunks of this size, with a progress line after each.
+UPSERT_CHUNK = 25_000
+ENCOUNTER_FIELDS = [
+    "source", "source_id", "patient_key", "department", "encounter_class", "status", "start", "end",
+    "created_at", "updated_at",
+]
 # Fields the derived census depends on: changing one rebuilds the department's workload.
 WORKLOAD_FIELDS = ("code", "los_median_hours", "los_sigma")
 
@@ -179,7 +186,7 @@ def encounters_ingest(
         list(locked.order_by("id"))
 
         existing = _existing_encounters(source, list(latest))
-        to_write: list[Encounter] = []
+        to_write: list[tuple] = []
         affected: dict[int, list[datetime]] = {}
         for source_id, record in latest.items():
             department = departments[record.department_code]
@@ -201,31 +208,19 @@ def encounters_ingest(
                 summary.updated += 1
                 affected.setdefault(old[2], []).extend((old[5], old[6] or now))
             affected.setdefault(department.id, []).extend((record.start, record.end or now))
-            to_write.append(
-                Encounter(
-                    source=source,
-                    source_id=source_id,
-                    patient_key=row[0],
-                    department_id=department.id,
-                    encounter_class=record.encounter_class,
-                    status=record.status,
-                    start=record.start,
-                    end=record.end,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            to_write.append((source, source_id, *row, now, now))
 
-        for offset in range(0, len(to_write), WRITE_BATCH):
-            Encounter.objects.bulk_create(
-                to_write[offset : offset + WRITE_BATCH],
-                update_conflicts=True,
+        for offset in range(0, len(to_write), UPSERT_CHUNK):
+            bulk_upsert(
+                Encounter,
+                to_write[offset : offset + UPSERT_CHUNK],
+                fields=ENCOUNTER_FIELDS,
                 unique_fields=["source", "source_id"],
-                update_fields=["patient_key", "department", "encounter_class", "status", "start", "end", "updated_at"],
+                # created_at is left as it was on rows that already exist.
+                update_fields=ENCOUNTER_FIELDS[2:-2] + ["updated_at"],
             )
-            stored = min(offset + WRITE_BATCH, len(to_write))
-            if progress and len(to_write) > PROGRESS_EVERY and (stored % PROGRESS_EVERY == 0 or stored == len(to_write)):
-                progress(f"stored {stored:,}/{len(to_write):,} encounters")
+            if progress and len(to_write) > UPSERT_CHUNK:
+                progress(f"stored {min(offset + UPSERT_CHUNK, len(to_write)):,}/{len(to_write):,} encounters")
 
         for department_id, moments in affected.items():
             department = Department.objects.get(id=department_id)
@@ -247,8 +242,10 @@ def _record_workload_change(department: Department, change: "WorkloadChange", su
 def _existing_encounters(source: str, source_ids: list[str]) -> dict[str, tuple]:
     """source_id -> (id, patient_key, department_id, class, status, start, end) of stored rows."""
     existing = {}
-    for offset in range(0, len(source_ids), WRITE_BATCH):
-        rows = Encounter.objects.filter(source=source, source_id__in=source_ids[offset : offset + WRITE_BATCH])
+    if not Encounter.objects.filter(source=source).exists():
+        return existing  # a first import from this source: nothing to compare with
+    for offset in range(0, len(source_ids), LOOKUP_CHUNK):
+        rows = Encounter.objects.filter(source=source, source_id__in=source_ids[offset : offset + LOOKUP_CHUNK])
         for row in rows.values_list(
             "source_id", "id", "patient_key", "department_id", "encounter_class", "status", "start", "end"
         ):
@@ -293,13 +290,11 @@ def arrivals_ingest(
                 summary.created += 1
             else:
                 summary.updated += 1
-            to_write.append(
-                ArrivalCount(department=department, hour=record.hour, arrivals=record.arrivals, source=source)
-            )
-        ArrivalCount.objects.bulk_create(
+            to_write.append((department.id, record.hour, record.arrivals, source))
+        bulk_upsert(
+            ArrivalCount,
             to_write,
-            batch_size=WRITE_BATCH,
-            update_conflicts=True,
+            fields=["department", "hour", "arrivals", "source"],
             unique_fields=["department", "hour"],
             update_fields=["arrivals", "source"],
         )
@@ -307,8 +302,8 @@ def arrivals_ingest(
             # Stays that began in the imported hours reach at most MAX_DRAWN_STAY_HOURS later.
             change = workload_rebuild(
                 department=department,
-                start=to_write[0].hour,
-                end=to_write[-1].hour + timedelta(hours=MAX_DRAWN_STAY_HOURS + 1),
+                start=to_write[0][1],
+                end=to_write[-1][1] + timedelta(hours=MAX_DRAWN_STAY_HOURS + 1),
                 now=now,
             )
             _record_workload_change(department, change, summary)
@@ -453,24 +448,19 @@ def workload_rebuild(
     write = has_patients & (~stored | (stored_values != computed).any(axis=1))
     remove = stored & ~has_patients
 
-    objects = [
-        WorkloadHour(
-            department_id=department.id,
-            hour=_hour_start(low + int(index)),
-            arrivals=int(computed[index, 0]),
-            discharges=int(computed[index, 1]),
-            census=int(computed[index, 2]),
-        )
-        for index in np.flatnonzero(write)
+    changed = np.flatnonzero(write)
+    values = computed[changed].tolist()
+    rows_to_write = [
+        (department.id, _hour_start(low + int(index)), *counts) for index, counts in zip(changed, values)
     ]
-    WorkloadHour.objects.bulk_create(
-        objects,
-        batch_size=WRITE_BATCH,
-        update_conflicts=True,
+    bulk_upsert(
+        WorkloadHour,
+        rows_to_write,
+        fields=["department", "hour", "arrivals", "discharges", "census"],
         unique_fields=["department", "hour"],
         update_fields=["arrivals", "discharges", "census"],
     )
-    change.written += len(objects)
+    change.written += len(rows_to_write)
 
     stale_hours = [_hour_start(low + int(index)) for index in np.flatnonzero(remove)]
     for offset in range(0, len(stale_hours), WRITE_BATCH):
