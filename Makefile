@@ -7,7 +7,7 @@ PORT ?= 8000
 # The embedded default runs in development mode (dev-only keys); production sets real ones.
 export DEBUG ?= true
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ demo: install
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench: install
 	$(PY) bench/ingest.py

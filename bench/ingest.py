@@ -28,8 +28,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "healthcare.settings")
 
 
 def fresh_database(url: str) -> None:
-    import psycopg
     from urllib.parse import urlparse
+
+    import psycopg
 
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
@@ -96,14 +97,23 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     quiet = {"stdout": StringIO(), "stderr": StringIO()}
-    print(f"PostgreSQL {connection.cursor().connection.info.server_version}, database {connection.settings_dict['NAME']}")
+    print(
+        f"PostgreSQL {connection.cursor().connection.info.server_version}, database {connection.settings_dict['NAME']}"
+    )
 
     # 1. The UIHC hourly arrivals file.
     uihc = SHARED_DATA / "uihc_ed_hourly_train.csv"
-    call_command("add_department", "ED", "--name", "Emergency", "--unit-type", "ed", "--timezone", "America/Chicago", **quiet)
+    call_command(
+        "add_department", "ED", "--name", "Emergency", "--unit-type", "ed", "--timezone", "America/Chicago", **quiet
+    )
     print(f"UIHC hourly arrivals ({uihc.name}):")
-    uihc_first, _ = timed("first import", lambda: call_command("ingest", "arrivals-csv", str(uihc), "--department", "ED", **quiet))
-    uihc_again, _ = timed("same file again (no change)", lambda: call_command("ingest", "arrivals-csv", str(uihc), "--department", "ED", **quiet))
+    uihc_first, _ = timed(
+        "first import", lambda: call_command("ingest", "arrivals-csv", str(uihc), "--department", "ED", **quiet)
+    )
+    uihc_again, _ = timed(
+        "same file again (no change)",
+        lambda: call_command("ingest", "arrivals-csv", str(uihc), "--department", "ED", **quiet),
+    )
     uihc_hours = WorkloadHour.objects.filter(department__code="ED").count()
 
     # 2. Bulk encounters.
@@ -111,10 +121,15 @@ def main() -> None:
         path = Path(folder) / "encounters.csv"
         synthetic_encounters_csv(path, args.encounters)
         print(f"{args.encounters:,} synthetic encounters (Synthea CSV layout):")
-        bulk_first, _ = timed("first import", lambda: call_command("ingest", "synthea-csv", str(path), "--source", "bench", **quiet))
+        bulk_first, _ = timed(
+            "first import", lambda: call_command("ingest", "synthea-csv", str(path), "--source", "bench", **quiet)
+        )
         stored = Encounter.objects.filter(source="bench").count()
         assert stored == args.encounters, f"stored {stored}"
-        bulk_again, _ = timed("same file again (no change)", lambda: call_command("ingest", "synthea-csv", str(path), "--source", "bench", **quiet))
+        bulk_again, _ = timed(
+            "same file again (no change)",
+            lambda: call_command("ingest", "synthea-csv", str(path), "--source", "bench", **quiet),
+        )
 
     # 3. Baseline: what a naive per-row upsert costs, on a sample of the same rows.
     department = Department.objects.get(code="ED")
@@ -147,24 +162,30 @@ def main() -> None:
     from healthcare.encounters.bulk import bulk_upsert
     from healthcare.encounters.services import ENCOUNTER_FIELDS
 
-    rows = [
-        ("copy", *row[1:])
-        for row in Encounter.objects.filter(source="bench").order_by("id")[: args.write_sample].values_list(*[
-            Encounter._meta.get_field(name).attname for name in ENCOUNTER_FIELDS
-        ])
-    ]
-    django_rows = [("django", *row[1:]) for row in rows]
+    attnames = [Encounter._meta.get_field(name).attname for name in ENCOUNTER_FIELDS]
+    stored_rows = Encounter.objects.filter(source="bench").order_by("id")[: args.write_sample].values_list(*attnames)
+    rows = [("copy", *row[1:]) for row in stored_rows]
+    django_instances = [Encounter(**dict(zip(attnames, ("django", *row[1:]), strict=True))) for row in rows]
 
     def django_bulk():
         with transaction.atomic():
             Encounter.objects.bulk_create(
-                [Encounter(**dict(zip([Encounter._meta.get_field(n).attname for n in ENCOUNTER_FIELDS], row))) for row in django_rows],
-                batch_size=2000, update_conflicts=True, unique_fields=["source", "source_id"], update_fields=["status", "end"],
+                django_instances,
+                batch_size=2000,
+                update_conflicts=True,
+                unique_fields=["source", "source_id"],
+                update_fields=["status", "end"],
             )
 
     def copy_bulk():
         with transaction.atomic():
-            bulk_upsert(Encounter, rows, fields=ENCOUNTER_FIELDS, unique_fields=["source", "source_id"], update_fields=["status", "end"])
+            bulk_upsert(
+                Encounter,
+                rows,
+                fields=ENCOUNTER_FIELDS,
+                unique_fields=["source", "source_id"],
+                update_fields=["status", "end"],
+            )
 
     django_seconds, _ = timed(f"Django bulk_create(update_conflicts) of {len(rows):,} rows", django_bulk)
     copy_seconds, _ = timed(f"bulk_upsert (COPY + ON CONFLICT) of {len(rows):,} rows", copy_bulk)
@@ -174,12 +195,15 @@ def main() -> None:
     print("| --- | --- | --- |")
     print(f"| UIHC file, first import ({uihc_hours:,} workload hours) | {uihc_first:.2f} s | < 5 s |")
     print(f"| UIHC file, re-import (no change) | {uihc_again:.2f} s | |")
-    print(f"| {args.encounters:,} encounters, first import incl. workload | {bulk_first:.1f} s = {bulk_rate:,.0f}/s | >= 10,000/s |")
-    print(f"| {args.encounters:,} encounters, re-import (no change) | {bulk_again:.1f} s = {args.encounters / bulk_again:,.0f}/s | |")
+    count = f"{args.encounters:,} encounters"
+    print(f"| {count}, first import incl. workload | {bulk_first:.1f} s = {bulk_rate:,.0f}/s | >= 10,000/s |")
+    print(f"| {count}, re-import (no change) | {bulk_again:.1f} s = {args.encounters / bulk_again:,.0f}/s | |")
     print(f"| baseline: naive per-row upsert | {naive_rate:,.0f}/s | |")
     print(f"| bulk import vs naive per-row upsert | {bulk_rate / naive_rate:.1f}x | |")
-    print(f"| write step: COPY upsert vs Django bulk_create, {len(rows):,} rows | {django_seconds / copy_seconds:.1f}x faster "
-          f"({copy_seconds:.2f} s vs {django_seconds:.2f} s) | |")
+    print(
+        f"| write step: COPY upsert vs Django bulk_create, {len(rows):,} rows "
+        f"| {django_seconds / copy_seconds:.1f}x faster ({copy_seconds:.2f} s vs {django_seconds:.2f} s) | |"
+    )
 
 
 if __name__ == "__main__":

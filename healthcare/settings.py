@@ -45,9 +45,7 @@ SECRET_KEY = _require_secret("SECRET_KEY", DEV_SECRET_KEY, min_length=50)
 # Key of the HMAC that turns patient identifiers into pseudonyms at ingestion.
 PSEUDONYM_KEY = _require_secret("PSEUDONYM_KEY", DEV_PSEUDONYM_KEY, min_length=32)
 
-ALLOWED_HOSTS = env.list(
-    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
-)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is empty: list the host names this site answers to.")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

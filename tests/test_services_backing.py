@@ -21,15 +21,31 @@ from tests.factories import hour
 def test_the_database_rejects_an_encounter_ending_before_it_starts(ed):
     with pytest.raises(IntegrityError), transaction.atomic():
         Encounter.objects.create(
-            source="t", source_id="1", patient_key="k", department=ed, encounter_class="EMER", status="finished",
-            start=hour(2, 10), end=hour(2, 9), created_at=timezone.now(), updated_at=timezone.now(),
+            source="t",
+            source_id="1",
+            patient_key="k",
+            department=ed,
+            encounter_class="EMER",
+            status="finished",
+            start=hour(2, 10),
+            end=hour(2, 9),
+            created_at=timezone.now(),
+            updated_at=timezone.now(),
         )
 
 
 @pytest.mark.django_db
 def test_the_database_rejects_duplicate_source_ids_and_duplicate_hours(ed):
     now = timezone.now()
-    fields = dict(patient_key="k", department=ed, encounter_class="EMER", status="finished", start=hour(2, 1), created_at=now, updated_at=now)
+    fields = {
+        "patient_key": "k",
+        "department": ed,
+        "encounter_class": "EMER",
+        "status": "finished",
+        "start": hour(2, 1),
+        "created_at": now,
+        "updated_at": now,
+    }
     Encounter.objects.create(source="t", source_id="1", **fields)
     with pytest.raises(IntegrityError), transaction.atomic():
         Encounter.objects.create(source="t", source_id="1", **fields)

@@ -18,15 +18,25 @@ PRINT = (
 
 
 def load_settings(**env) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {
-        "DEBUG", "SECRET_KEY", "PSEUDONYM_KEY", "ALLOWED_HOSTS", "REDIS_URL", "DATABASE_URL", "SECRET_KEY_FILE"
-    }}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {"DEBUG", "SECRET_KEY", "PSEUDONYM_KEY", "ALLOWED_HOSTS", "REDIS_URL", "DATABASE_URL", "SECRET_KEY_FILE"}
+    }
     clean.update(DJANGO_SETTINGS_MODULE="healthcare.settings", **env)
-    return subprocess.run([sys.executable, "-c", PRINT], cwd=REPO, env=clean, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", PRINT], cwd=REPO, env=clean, capture_output=True, text=True, timeout=60
+    )
 
 
 def production(**env) -> dict:
-    values = {"DEBUG": "false", "SECRET_KEY": STRONG_SECRET, "PSEUDONYM_KEY": STRONG_PSEUDONYM, "ALLOWED_HOSTS": "ward.example.org"}
+    values = {
+        "DEBUG": "false",
+        "SECRET_KEY": STRONG_SECRET,
+        "PSEUDONYM_KEY": STRONG_PSEUDONYM,
+        "ALLOWED_HOSTS": "ward.example.org",
+    }
     values.update(env)
     return {k: v for k, v in values.items() if v is not None}
 
@@ -35,7 +45,9 @@ def test_embedded_default_is_sqlite_in_memory_layer_and_eager_celery():
     result = load_settings(DEBUG="true")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "channels.layers.InMemoryChannelLayer", "True", "django.db.backends.sqlite3",
+        "channels.layers.InMemoryChannelLayer",
+        "True",
+        "django.db.backends.sqlite3",
         "django.core.cache.backends.locmem.LocMemCache",
     ]
 
@@ -44,7 +56,9 @@ def test_redis_url_switches_to_channels_redis_a_redis_cache_and_real_workers():
     result = load_settings(**production(REDIS_URL="redis://127.0.0.1:6379/5", DATABASE_URL="postgres://u@db:5432/h"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "channels_redis.core.RedisChannelLayer", "False", "django.db.backends.postgresql",
+        "channels_redis.core.RedisChannelLayer",
+        "False",
+        "django.db.backends.postgresql",
         "django.core.cache.backends.redis.RedisCache",
     ]
 

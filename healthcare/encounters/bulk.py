@@ -33,7 +33,7 @@ def bulk_upsert(
         return
     attnames = [model._meta.get_field(name).attname for name in fields]
     model.objects.bulk_create(
-        [model(**dict(zip(attnames, row))) for row in rows],
+        [model(**dict(zip(attnames, row, strict=True))) for row in rows],
         batch_size=BATCH_SIZE,
         update_conflicts=True,
         unique_fields=list(unique_fields),

@@ -9,7 +9,13 @@ from django.db import transaction
 
 from healthcare.encounters.ingest.records import EncounterRecord
 from healthcare.encounters.models import Department, Encounter
-from healthcare.encounters.services import IngestSummary, Progress, department_create, encounters_ingest, workload_rebuild
+from healthcare.encounters.services import (
+    IngestSummary,
+    Progress,
+    department_create,
+    encounters_ingest,
+    workload_rebuild,
+)
 from healthcare.encounters.synthetic import DEMO_PROFILES, synthetic_stays
 
 DEMO_SOURCE = "demo"
@@ -35,9 +41,7 @@ def demo_hospital_seed(
         if not reset:
             return None
         with transaction.atomic():
-            touched = list(
-                Department.objects.filter(encounters__source=DEMO_SOURCE).distinct().order_by("id")
-            )
+            touched = list(Department.objects.filter(encounters__source=DEMO_SOURCE).distinct().order_by("id"))
             Encounter.objects.filter(source=DEMO_SOURCE).delete()
             for department in touched:
                 workload_rebuild(department=department)

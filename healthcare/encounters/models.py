@@ -123,9 +123,7 @@ class Encounter(models.Model):
             models.CheckConstraint(
                 condition=Q(end__isnull=True) | Q(end__gte=models.F("start")), name="encounter_end_after_start"
             ),
-            models.CheckConstraint(
-                condition=Q(status__in=EncounterStatus.values), name="encounter_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(status__in=EncounterStatus.values), name="encounter_status_valid"),
         ]
         indexes = [models.Index(fields=["department", "start"], name="encounter_department_start")]
 

@@ -40,8 +40,16 @@ LOOKUP_CHUNK = 5000
 # Encounters are stored in chunks of this size, with a progress line after each.
 UPSERT_CHUNK = 25_000
 ENCOUNTER_FIELDS = [
-    "source", "source_id", "patient_key", "department", "encounter_class", "status", "start", "end",
-    "created_at", "updated_at",
+    "source",
+    "source_id",
+    "patient_key",
+    "department",
+    "encounter_class",
+    "status",
+    "start",
+    "end",
+    "created_at",
+    "updated_at",
 ]
 # Fields the derived census depends on: changing one rebuilds the department's workload.
 WORKLOAD_FIELDS = ("code", "los_median_hours", "los_sigma")
@@ -451,7 +459,7 @@ def workload_rebuild(
     changed = np.flatnonzero(write)
     values = computed[changed].tolist()
     rows_to_write = [
-        (department.id, _hour_start(low + int(index)), *counts) for index, counts in zip(changed, values)
+        (department.id, _hour_start(low + int(index)), *counts) for index, counts in zip(changed, values, strict=True)
     ]
     bulk_upsert(
         WorkloadHour,

@@ -134,9 +134,18 @@ def test_ingest_reports_missing_paths_and_bad_mappings(tmp_path):
 @pytest.mark.django_db
 def test_ingest_uses_a_custom_mapping(tmp_path):
     mapping = tmp_path / "mapping.json"
-    mapping.write_text(json.dumps({"departments": {"OBS": {"name": "Observation", "unit_type": "telemetry"}}, "synthea-csv": {"wellness": "OBS"}}))
+    mapping.write_text(
+        json.dumps(
+            {
+                "departments": {"OBS": {"name": "Observation", "unit_type": "telemetry"}},
+                "synthea-csv": {"wellness": "OBS"},
+            }
+        )
+    )
     path = tmp_path / "e.csv"
-    path.write_text("Id,START,STOP,PATIENT,ENCOUNTERCLASS\na,2024-01-01T10:00:00Z,2024-01-01T11:00:00Z,p,wellness\nb,2024-01-01T10:00:00Z,,p,emergency\n")
+    path.write_text(
+        "Id,START,STOP,PATIENT,ENCOUNTERCLASS\na,2024-01-01T10:00:00Z,2024-01-01T11:00:00Z,p,wellness\nb,2024-01-01T10:00:00Z,,p,emergency\n"
+    )
     output = run("ingest", "synthea-csv", str(path), "--mapping", str(mapping))
     assert "created department OBS" in output and "emergency 1" in output
     assert Department.objects.get(code="OBS").patients_per_nurse == 4

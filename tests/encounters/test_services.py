@@ -24,9 +24,11 @@ def snapshot() -> dict:
         "departments": list(Department.objects.order_by("id").values_list()),
         "encounters": list(Encounter.objects.order_by("id").values_list()),
         "counts": list(ArrivalCount.objects.order_by("id").values_list()),
-        "workload": list(WorkloadHour.objects.order_by("department_id", "hour").values_list(
-            "department_id", "hour", "arrivals", "discharges", "census"
-        )),
+        "workload": list(
+            WorkloadHour.objects.order_by("department_id", "hour").values_list(
+                "department_id", "hour", "arrivals", "discharges", "census"
+            )
+        ),
     }
 
 
@@ -88,7 +90,12 @@ def test_encounters_ingest_rejects_an_unknown_department_and_writes_nothing(ed):
     ingest([encounter_record("keep", start=hour(5, 1), hours=1)])
     before = snapshot()
     with pytest.raises(services.IngestError) as raised:
-        ingest([encounter_record("new", start=hour(5, 2), hours=1), encounter_record("bad", start=hour(5, 3), department="NOPE")])
+        ingest(
+            [
+                encounter_record("new", start=hour(5, 2), hours=1),
+                encounter_record("bad", start=hour(5, 3), department="NOPE"),
+            ]
+        )
     (error,) = raised.value.errors
     assert error.field == "department" and "NOPE" in error.message and error.location == "test record bad"
     assert snapshot() == before
@@ -96,7 +103,10 @@ def test_encounters_ingest_rejects_an_unknown_department_and_writes_nothing(ed):
 
 def test_encounters_ingest_with_skip_invalid_stores_the_rest_and_lists_the_skipped(ed):
     summary = ingest(
-        [encounter_record("good", start=hour(5, 2), hours=1), encounter_record("bad", start=hour(5, 3), department="NOPE")],
+        [
+            encounter_record("good", start=hour(5, 2), hours=1),
+            encounter_record("bad", start=hour(5, 3), department="NOPE"),
+        ],
         skip_invalid=True,
     )
     assert summary.created == 1 and [e.location for e in summary.skipped] == ["test record bad"]
@@ -106,14 +116,16 @@ def test_encounters_ingest_with_skip_invalid_stores_the_rest_and_lists_the_skipp
 def test_encounters_ingest_rolls_back_everything_when_the_database_fails_midway(ed):
     ingest([encounter_record("keep", start=hour(5, 1), hours=1)])
     before = snapshot()
-    with mock.patch.object(services, "workload_rebuild", autospec=True, side_effect=RuntimeError("disk full")):
-        with pytest.raises(RuntimeError):
-            ingest([encounter_record("new", start=hour(6, 1), hours=1)])
+    failing_rebuild = mock.patch.object(services, "workload_rebuild", autospec=True, side_effect=RuntimeError("disk"))
+    with failing_rebuild, pytest.raises(RuntimeError):
+        ingest([encounter_record("new", start=hour(6, 1), hours=1)])
     assert snapshot() == before
 
 
 def test_encounters_ingest_creates_departments_the_mapping_names(db):
-    summary = ingest([encounter_record("u", start=hour(6, 1), hours=1, department="MEDSURG")], mapping=load_mapping(None))
+    summary = ingest(
+        [encounter_record("u", start=hour(6, 1), hours=1, department="MEDSURG")], mapping=load_mapping(None)
+    )
     assert summary.departments_created == ["MEDSURG"]
     department = Department.objects.get(code="MEDSURG")
     assert (department.unit_type, department.patients_per_nurse, department.min_nurses) == ("medsurg", 5, 2)
@@ -121,11 +133,16 @@ def test_encounters_ingest_creates_departments_the_mapping_names(db):
 
 def test_visible_departments_limit_what_a_caller_may_write(ed, icu):
     with pytest.raises(services.IngestError):
-        ingest([encounter_record("i", start=hour(6, 1), department="ICU")], visible_departments=Department.objects.filter(code="ED"))
+        ingest(
+            [encounter_record("i", start=hour(6, 1), department="ICU")],
+            visible_departments=Department.objects.filter(code="ED"),
+        )
 
 
 def test_encounters_ingest_keeps_the_last_of_repeated_source_ids(ed):
-    summary = ingest([encounter_record("r", start=hour(7, 1), hours=1), encounter_record("r", start=hour(7, 1), hours=2)])
+    summary = ingest(
+        [encounter_record("r", start=hour(7, 1), hours=1), encounter_record("r", start=hour(7, 1), hours=2)]
+    )
     assert summary.created == 1 and "repeated" in summary.notes[0]
     assert Encounter.objects.get().length_of_stay == timedelta(hours=2)
 
@@ -160,7 +177,9 @@ def test_workload_matches_a_brute_force_count_over_many_encounters(ed):
     records = []
     for i in range(300):
         start = hour(1, 0) + timedelta(hours=float(rng.uniform(0, 200)))
-        records.append(encounter_record(f"r{i}", start=start.replace(microsecond=0), hours=float(rng.lognormal(1, 0.8))))
+        records.append(
+            encounter_record(f"r{i}", start=start.replace(microsecond=0), hours=float(rng.lognormal(1, 0.8)))
+        )
     ingest(records)
     stored = workload(ed)
     for moment in (hour(2, 0), hour(3, 13), hour(5, 7), hour(8, 23)):
@@ -186,12 +205,16 @@ def test_arrivals_ingest_conserves_arrivals_and_derives_census(ed):
 
 def test_arrivals_ingest_updates_a_changed_count(ed):
     services.arrivals_ingest(department=ed, records=[ArrivalRecord(hour(10, 0), 2, "l")], source="a.csv", now=NOW)
-    summary = services.arrivals_ingest(department=ed, records=[ArrivalRecord(hour(10, 0), 5, "l")], source="b.csv", now=NOW)
+    summary = services.arrivals_ingest(
+        department=ed, records=[ArrivalRecord(hour(10, 0), 5, "l")], source="b.csv", now=NOW
+    )
     assert summary.updated == 1
     assert WorkloadHour.objects.get(department=ed, hour=hour(10, 0)).arrivals == 5
 
 
-def test_department_update_queues_a_rebuild_when_the_length_of_stay_model_changes(ed, django_capture_on_commit_callbacks):
+def test_department_update_queues_a_rebuild_when_the_length_of_stay_model_changes(
+    ed, django_capture_on_commit_callbacks
+):
     with mock.patch.object(workload_rebuild_task, "delay", autospec=True) as delay:
         with django_capture_on_commit_callbacks(execute=True):
             services.department_update(department=ed, name="Emergency")
@@ -202,7 +225,12 @@ def test_department_update_queues_a_rebuild_when_the_length_of_stay_model_change
 
 
 def test_workload_rebuild_task_applies_a_new_length_of_stay_model(ed):
-    services.arrivals_ingest(department=ed, records=[ArrivalRecord(hour(10, 0) + timedelta(hours=h), 6, "l") for h in range(48)], source="a.csv", now=NOW)
+    services.arrivals_ingest(
+        department=ed,
+        records=[ArrivalRecord(hour(10, 0) + timedelta(hours=h), 6, "l") for h in range(48)],
+        source="a.csv",
+        now=NOW,
+    )
     short_census = sum(row[2] for row in workload(ed).values())
     Department.objects.filter(id=ed.id).update(los_median_hours=12.0)
     result = workload_rebuild_task(ed.id)

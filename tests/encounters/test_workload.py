@@ -16,8 +16,8 @@ def brute_force(first_hour, last_hour, starts, ends, discharged):
     rows = []
     for h in range(first_hour, last_hour + 1):
         arrivals = sum(1 for s in starts if h <= s < h + 1)
-        discharges = sum(1 for e, d in zip(ends, discharged) if d and np.isfinite(e) and h <= e < h + 1)
-        census = sum(1 for s, e in zip(starts, ends) if s < h + 1 and e > h)
+        discharges = sum(1 for e, d in zip(ends, discharged, strict=True) if d and np.isfinite(e) and h <= e < h + 1)
+        census = sum(1 for s, e in zip(starts, ends, strict=True) if s < h + 1 and e > h)
         rows.append((arrivals, discharges, census))
     return np.array(rows)
 
@@ -65,16 +65,16 @@ def test_counted_arrival_stays_are_reproducible_and_independent_of_other_hours()
     again_starts, again_ends = counted_arrival_stays(hours, counts, seed=42, median_hours=4.0, sigma=0.7)
     assert np.array_equal(starts, again_starts) and np.array_equal(ends, again_ends)
     # Hour 1002 alone draws the same two stays as within the batch.
-    alone_starts, alone_ends = counted_arrival_stays(np.array([1002]), np.array([2]), seed=42, median_hours=4.0, sigma=0.7)
+    alone_starts, alone_ends = counted_arrival_stays(
+        np.array([1002]), np.array([2]), seed=42, median_hours=4.0, sigma=0.7
+    )
     assert np.array_equal(alone_starts, starts[3:]) and np.array_equal(alone_ends, ends[3:])
     assert np.all((starts >= np.repeat(hours, counts)) & (starts < np.repeat(hours, counts) + 1))
     assert np.all(ends > starts)
 
 
 def test_counted_arrival_stays_follow_the_length_of_stay_model():
-    starts, ends = counted_arrival_stays(
-        np.arange(20_000), np.full(20_000, 2), seed=7, median_hours=5.0, sigma=0.6
-    )
+    starts, ends = counted_arrival_stays(np.arange(20_000), np.full(20_000, 2), seed=7, median_hours=5.0, sigma=0.6)
     stays = ends - starts
     assert np.median(stays) == pytest.approx(5.0, rel=0.03)
     assert np.std(np.log(stays)) == pytest.approx(0.6, rel=0.03)

@@ -33,7 +33,10 @@ class Conflict(APIException):
 class EncounterUpsertPermission(ModelPermissions):
     """A batch both creates and changes encounters."""
 
-    perms_map = {**ModelPermissions.perms_map, "POST": ["%(app_label)s.add_%(model_name)s", "%(app_label)s.change_%(model_name)s"]}
+    perms_map = {
+        **ModelPermissions.perms_map,
+        "POST": ["%(app_label)s.add_%(model_name)s", "%(app_label)s.change_%(model_name)s"],
+    }
 
 
 def _validation_error(exc: DjangoValidationError) -> ValidationError:
@@ -129,6 +132,8 @@ class WorkloadHourViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         visible = departments_visible_to(self.request.user)
-        return WorkloadHour.objects.filter(department__in=visible).select_related("department").order_by(
-            "department__code", "hour"
+        return (
+            WorkloadHour.objects.filter(department__in=visible)
+            .select_related("department")
+            .order_by("department__code", "hour")
         )

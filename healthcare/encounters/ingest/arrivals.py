@@ -41,9 +41,7 @@ def parse_arrivals_csv(path: Path, *, default_tz: tzinfo) -> ParseResult[Arrival
                     continue
                 location = f"{name} line {line}"
                 if len(row) != len(header):
-                    result.errors.append(
-                        RecordError(location, "", f"expected {len(header)} columns, found {len(row)}")
-                    )
+                    result.errors.append(RecordError(location, "", f"expected {len(header)} columns, found {len(row)}"))
                     continue
                 stamp_text = row[time_index].strip()
                 try:

@@ -156,5 +156,5 @@ def _patient_id(subject) -> str | None:
     reference = reference.strip()
     for prefix in ("urn:uuid:", "Patient/"):
         if reference.startswith(prefix):
-            return reference[len(prefix):] or None
+            return reference[len(prefix) :] or None
     return reference

@@ -31,9 +31,7 @@ def parse_synthea_csv(
                 return result
             missing = [column for column in REQUIRED_COLUMNS if column not in header]
             if missing:
-                result.errors.append(
-                    RecordError(f"{name} line 1", "", f"missing column(s) {', '.join(missing)}")
-                )
+                result.errors.append(RecordError(f"{name} line 1", "", f"missing column(s) {', '.join(missing)}"))
                 return result
             index = {column: header.index(column) for column in REQUIRED_COLUMNS}
             width = len(header)

@@ -23,8 +23,16 @@ def batch(*encounters, source="epic-adt"):
 
 
 def item(id_="v1", department="ED", start="2024-01-05T10:00:00Z", end="2024-01-05T13:30:00Z", **extra):
-    return {"id": id_, "patient": "MRN-1", "department": department, "encounter_class": "EMER",
-            "status": "finished", "start": start, "end": end, **extra}
+    return {
+        "id": id_,
+        "patient": "MRN-1",
+        "department": department,
+        "encounter_class": "EMER",
+        "status": "finished",
+        "start": start,
+        "end": end,
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -129,7 +137,9 @@ def test_workload_hours_filter_by_department_and_time_range(as_user, ed_staff):
 
 
 def test_workload_hours_are_paginated_with_a_bounded_page_size(as_user, ed_staff, django_assert_max_num_queries):
-    services.encounters_ingest(records=[encounter_record("e", start=hour(1, 0), hours=200)], source="s", now=hour(20, 0))
+    services.encounters_ingest(
+        records=[encounter_record("e", start=hour(1, 0), hours=200)], source="s", now=hour(20, 0)
+    )
     client = as_user(ed_staff)
     with django_assert_max_num_queries(6):
         body = client.get("/api/v1/workload-hours/", {"page_size": 5000}).json()
@@ -149,7 +159,9 @@ def test_encounter_list_query_count_does_not_grow_with_rows(as_user, ed_staff, d
 
 
 def test_admin_creates_a_department_with_its_unit_defaults(as_user, admin_user):
-    response = as_user(admin_user).post("/api/v1/departments/", {"code": "TELE", "name": "Telemetry 3", "unit_type": "telemetry"}, format="json")
+    response = as_user(admin_user).post(
+        "/api/v1/departments/", {"code": "TELE", "name": "Telemetry 3", "unit_type": "telemetry"}, format="json"
+    )
     assert response.status_code == 201, response.json()
     assert response.json()["code"] == "TELE" and response.json()["patients_per_nurse"] == 4
 
@@ -165,14 +177,25 @@ def test_department_validation_errors_name_the_field(as_user, admin_user):
 def test_staff_and_integrators_cannot_change_departments(as_user, ed_staff, integrator):
     for user in (ed_staff, integrator):
         client = as_user(user)
-        assert client.post("/api/v1/departments/", {"code": "NEW", "name": "n", "unit_type": "ed"}, format="json").status_code == 403
+        assert (
+            client.post(
+                "/api/v1/departments/", {"code": "NEW", "name": "n", "unit_type": "ed"}, format="json"
+            ).status_code
+            == 403
+        )
         assert client.patch("/api/v1/departments/ED/", {"min_nurses": 9}, format="json").status_code == 403
 
 
-def test_department_code_is_read_only_and_a_new_length_of_stay_queues_a_rebuild(as_user, admin_user, ed, django_capture_on_commit_callbacks):
-    with mock.patch.object(workload_rebuild_task, "delay", autospec=True) as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = as_user(admin_user).patch("/api/v1/departments/ED/", {"code": "ZZ", "los_median_hours": 6}, format="json")
+def test_department_code_is_read_only_and_a_new_length_of_stay_queues_a_rebuild(
+    as_user, admin_user, ed, django_capture_on_commit_callbacks
+):
+    with (
+        mock.patch.object(workload_rebuild_task, "delay", autospec=True) as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = as_user(admin_user).patch(
+            "/api/v1/departments/ED/", {"code": "ZZ", "los_median_hours": 6}, format="json"
+        )
     assert response.status_code == 200
     assert response.json()["code"] == "ED" and response.json()["los_median_hours"] == 6
     delay.assert_called_once_with(ed.id)
@@ -183,7 +206,9 @@ def test_a_department_with_encounters_cannot_be_deleted(as_user, admin_user, ed)
     services.encounters_ingest(records=seed, source="s", now=hour(3, 0))
     response = as_user(admin_user).delete("/api/v1/departments/ED/")
     assert response.status_code == 409 and "encounters" in response.json()["detail"]
-    Department.objects.create(code="EMPTY", name="e", unit_type="ed", patients_per_nurse=4, min_nurses=1, los_median_hours=3, los_sigma=0.5)
+    Department.objects.create(
+        code="EMPTY", name="e", unit_type="ed", patients_per_nurse=4, min_nurses=1, los_median_hours=3, los_sigma=0.5
+    )
     assert as_user(admin_user).delete("/api/v1/departments/EMPTY/").status_code == 204
 
 
@@ -192,10 +217,14 @@ def test_a_department_with_encounters_cannot_be_deleted(as_user, admin_user, ed)
 
 def test_integrator_upserts_a_batch_idempotently(as_user, integrator):
     client = as_user(integrator)
-    response = client.post("/api/v1/encounters/batch/", batch(item("v1"), item("v2", end=None, status="in-progress")), format="json")
+    response = client.post(
+        "/api/v1/encounters/batch/", batch(item("v1"), item("v2", end=None, status="in-progress")), format="json"
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["created"] == 2 and response.json()["workload_hours_written"] > 0
-    again = client.post("/api/v1/encounters/batch/", batch(item("v1"), item("v2", end=None, status="in-progress")), format="json")
+    again = client.post(
+        "/api/v1/encounters/batch/", batch(item("v1"), item("v2", end=None, status="in-progress")), format="json"
+    )
     assert again.json()["unchanged"] == 2
     done = client.post("/api/v1/encounters/batch/", batch(item("v2", end="2024-01-05T18:00:00Z")), format="json")
     assert done.json()["updated"] == 1
@@ -218,7 +247,9 @@ def test_batch_errors_name_the_record_and_field_and_nothing_is_stored(as_user, i
 
 
 def test_batch_refuses_departments_the_integrator_is_not_assigned_to(as_user, integrator, icu):
-    response = as_user(integrator).post("/api/v1/encounters/batch/", batch(item("a"), item("b", department="ICU")), format="json")
+    response = as_user(integrator).post(
+        "/api/v1/encounters/batch/", batch(item("a"), item("b", department="ICU")), format="json"
+    )
     assert response.status_code == 400
     assert response.json() == {"encounters": ["encounters[1], field department: unknown department 'ICU'"]}
     assert Encounter.objects.count() == 0 and WorkloadHour.objects.count() == 0
@@ -227,8 +258,13 @@ def test_batch_refuses_departments_the_integrator_is_not_assigned_to(as_user, in
 def test_batch_rejects_empty_oversized_and_malformed_bodies(as_user, integrator, settings):
     client = as_user(integrator)
     assert client.post("/api/v1/encounters/batch/", batch(), format="json").status_code == 400
-    assert client.post("/api/v1/encounters/batch/", {"source": "Bad Source!", "encounters": [item()]}, format="json").status_code == 400
-    malformed = client.post("/api/v1/encounters/batch/", data="{\"source\": ", content_type="application/json")
+    assert (
+        client.post(
+            "/api/v1/encounters/batch/", {"source": "Bad Source!", "encounters": [item()]}, format="json"
+        ).status_code
+        == 400
+    )
+    malformed = client.post("/api/v1/encounters/batch/", data='{"source": ', content_type="application/json")
     assert malformed.status_code == 400
     too_many = batch(*[item(f"i{n}") for n in range(settings.ENCOUNTER_BATCH_MAX + 1)])
     response = client.post("/api/v1/encounters/batch/", too_many, format="json")
@@ -247,7 +283,9 @@ def test_openapi_schema_documents_jwt_auth_and_the_endpoints(api_client, db):
     assert response.status_code == 200
     schema = response.json()
     assert schema["components"]["securitySchemes"]["jwtAuth"]["scheme"] == "bearer"
-    assert {"/api/v1/encounters/batch/", "/api/v1/workload-hours/", "/api/v1/departments/{code}/"} <= set(schema["paths"])
+    assert {"/api/v1/encounters/batch/", "/api/v1/workload-hours/", "/api/v1/departments/{code}/"} <= set(
+        schema["paths"]
+    )
 
 
 def test_swagger_ui_is_served_without_any_cdn(api_client, db):

@@ -13,8 +13,22 @@ def parse(path: Path):
     return parse_fhir_file(path, mapping=load_mapping(None), default_tz=UTC_ZONE)
 
 
-def encounter(id_="enc-1", code="EMER", status="finished", start="2020-01-01T10:00:00+00:00", end="2020-01-01T14:30:00+00:00", subject="urn:uuid:pat-1"):
-    resource = {"resourceType": "Encounter", "id": id_, "status": status, "class": {"code": code}, "subject": {"reference": subject}, "period": {}}
+def encounter(
+    id_="enc-1",
+    code="EMER",
+    status="finished",
+    start="2020-01-01T10:00:00+00:00",
+    end="2020-01-01T14:30:00+00:00",
+    subject="urn:uuid:pat-1",
+):
+    resource = {
+        "resourceType": "Encounter",
+        "id": id_,
+        "status": status,
+        "class": {"code": code},
+        "subject": {"reference": subject},
+        "period": {},
+    }
     if start:
         resource["period"]["start"] = start
     if end:

@@ -31,7 +31,13 @@ def test_parse_synthea_csv_maps_the_real_export_by_class(shared_data):
         by_department[record.department_code] = by_department.get(record.department_code, 0) + 1
     assert by_department == {"ED": 342, "UC": 628, "MEDSURG": 94}
     assert result.out_of_scope == {
-        "ambulatory": 7296, "wellness": 1697, "outpatient": 1226, "home": 143, "hospice": 39, "snf": 18, "virtual": 18
+        "ambulatory": 7296,
+        "wellness": 1697,
+        "outpatient": 1226,
+        "home": 143,
+        "hospice": 39,
+        "snf": 18,
+        "virtual": 18,
     }
     first = next(r for r in result.records if r.department_code == "ED")
     assert first.start.tzinfo is not None and first.status == "finished"

@@ -37,10 +37,7 @@ class Command(BaseCommand):
         for path in options["paths"]:
             if not path.exists():
                 raise CommandError(f"{path}: no such file or folder")
-        if fmt == "arrivals-csv":
-            summary = self._ingest_arrivals(options)
-        else:
-            summary = self._ingest_encounters(fmt, options)
+        summary = self._ingest_arrivals(options) if fmt == "arrivals-csv" else self._ingest_encounters(fmt, options)
         self._report(summary, options)
 
     def _progress(self, message: str) -> None:
@@ -110,9 +107,7 @@ class Command(BaseCommand):
             raise CommandError("arrivals-csv needs --department CODE")
         department = Department.objects.filter(code=options["department"].upper()).first()
         if department is None:
-            raise CommandError(
-                f"unknown department '{options['department']}'; create it first with add_department"
-            )
+            raise CommandError(f"unknown department '{options['department']}'; create it first with add_department")
         default_tz = self._timezone(options["timezone"] or department.timezone)
         summary = services.IngestSummary()
         for path in options["paths"]:
