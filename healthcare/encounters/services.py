@@ -475,3 +475,24 @@ def workload_rebuild(
         deleted, _ = rows.filter(hour__in=stale_hours[offset : offset + WRITE_BATCH]).delete()
         change.deleted += deleted
     return change
+
+
+def workload_refresh_recent(*, hours: int = 6, now: datetime | None = None) -> WorkloadChange:
+    """Rebuild every department's last `hours` hours, so census keeps up as time passes.
+
+    Patients still in a unit count up to the current hour, and stays that were sent
+    ahead of time begin to count once their hour comes: both need this hourly refresh.
+    """
+    now = now or timezone.now()
+    total = WorkloadChange()
+    for department_id in Department.objects.order_by("id").values_list("id", flat=True):
+        with transaction.atomic():
+            department = Department.objects.select_for_update().get(id=department_id)
+            change = workload_rebuild(department=department, start=now - timedelta(hours=hours), end=now, now=now)
+        total.written += change.written
+        total.deleted += change.deleted
+        if change.written or change.deleted:
+            broadcast_department_event(
+                department.code, "workload.changed", {"hours_written": change.written, "hours_deleted": change.deleted}
+            )
+    return total

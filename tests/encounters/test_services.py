@@ -249,3 +249,13 @@ def test_department_create_applies_unit_defaults_and_validates(db):
 
 def test_nurses_required_follows_the_ratio_and_the_minimum(ed):
     assert [ed.nurses_required(census) for census in (0, 4, 5, 9, 40)] == [2, 2, 2, 3, 10]
+
+
+def test_workload_refresh_extends_the_census_of_patients_still_in_the_unit(ed):
+    ingest([encounter_record("still-here", start=hour(19, 22))])  # in progress at NOW = day 20 00:00
+    assert max(workload(ed)) == hour(20, 0)
+    later = hour(20, 3)
+    change = services.workload_refresh_recent(hours=6, now=later)
+    assert change.written == 3
+    assert workload(ed)[hour(20, 3)] == (0, 0, 1)
+    assert services.workload_refresh_recent(hours=6, now=later).written == 0
