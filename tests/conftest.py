@@ -73,7 +73,7 @@ def integrator(ed):
 
 
 @pytest.fixture
-def admin_user(db):
+def hospital_admin(db):
     return user_make("admin", role="admin", departments=[])
 
 

@@ -108,11 +108,11 @@ def test_lists_hold_no_rows_of_foreign_departments(as_user, ed_staff, icu, path)
     assert "ICU" not in departments
 
 
-def test_staff_see_their_own_department_and_admins_see_all(as_user, ed_staff, icu, admin_user):
+def test_staff_see_their_own_department_and_admins_see_all(as_user, ed_staff, icu, hospital_admin):
     seed_both_departments()
     assert [d["code"] for d in as_user(ed_staff).get("/api/v1/departments/").json()["results"]] == ["ED"]
     assert [e["source_id"] for e in as_user(ed_staff).get("/api/v1/encounters/").json()["results"]] == ["ed-1"]
-    codes = [d["code"] for d in as_user(admin_user).get("/api/v1/departments/").json()["results"]]
+    codes = [d["code"] for d in as_user(hospital_admin).get("/api/v1/departments/").json()["results"]]
     assert codes == ["ED", "ICU"]
 
 
@@ -158,16 +158,16 @@ def test_encounter_list_query_count_does_not_grow_with_rows(as_user, ed_staff, d
 # --- Departments (admin writes) ----------------------------------------------------------------
 
 
-def test_admin_creates_a_department_with_its_unit_defaults(as_user, admin_user):
-    response = as_user(admin_user).post(
+def test_admin_creates_a_department_with_its_unit_defaults(as_user, hospital_admin):
+    response = as_user(hospital_admin).post(
         "/api/v1/departments/", {"code": "TELE", "name": "Telemetry 3", "unit_type": "telemetry"}, format="json"
     )
     assert response.status_code == 201, response.json()
     assert response.json()["code"] == "TELE" and response.json()["patients_per_nurse"] == 4
 
 
-def test_department_validation_errors_name_the_field(as_user, admin_user):
-    response = as_user(admin_user).post(
+def test_department_validation_errors_name_the_field(as_user, hospital_admin):
+    response = as_user(hospital_admin).post(
         "/api/v1/departments/", {"code": "X", "name": "X", "unit_type": "ward", "patients_per_nurse": 0}, format="json"
     )
     assert response.status_code == 400
@@ -187,13 +187,13 @@ def test_staff_and_integrators_cannot_change_departments(as_user, ed_staff, inte
 
 
 def test_department_code_is_read_only_and_a_new_length_of_stay_queues_a_rebuild(
-    as_user, admin_user, ed, django_capture_on_commit_callbacks
+    as_user, hospital_admin, ed, django_capture_on_commit_callbacks
 ):
     with (
         mock.patch.object(workload_rebuild_task, "delay", autospec=True) as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
-        response = as_user(admin_user).patch(
+        response = as_user(hospital_admin).patch(
             "/api/v1/departments/ED/", {"code": "ZZ", "los_median_hours": 6}, format="json"
         )
     assert response.status_code == 200
@@ -201,15 +201,15 @@ def test_department_code_is_read_only_and_a_new_length_of_stay_queues_a_rebuild(
     delay.assert_called_once_with(ed.id)
 
 
-def test_a_department_with_encounters_cannot_be_deleted(as_user, admin_user, ed):
+def test_a_department_with_encounters_cannot_be_deleted(as_user, hospital_admin, ed):
     seed = [encounter_record("e", start=hour(1, 1), hours=1)]
     services.encounters_ingest(records=seed, source="s", now=hour(3, 0))
-    response = as_user(admin_user).delete("/api/v1/departments/ED/")
+    response = as_user(hospital_admin).delete("/api/v1/departments/ED/")
     assert response.status_code == 409 and "encounters" in response.json()["detail"]
     Department.objects.create(
         code="EMPTY", name="e", unit_type="ed", patients_per_nurse=4, min_nurses=1, los_median_hours=3, los_sigma=0.5
     )
-    assert as_user(admin_user).delete("/api/v1/departments/EMPTY/").status_code == 204
+    assert as_user(hospital_admin).delete("/api/v1/departments/EMPTY/").status_code == 204
 
 
 # --- Batch upsert -------------------------------------------------------------------------------
