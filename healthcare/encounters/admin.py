@@ -2,13 +2,23 @@ from django.contrib import admin, messages
 
 from healthcare.encounters import services
 from healthcare.encounters.models import ArrivalCount, Department, Encounter, WorkloadHour
-from healthcare.encounters.tasks import workload_rebuild_task
+from healthcare.encounters.selectors import departments_visible_to
+from healthcare.encounters.services.departments import department_rebuild_queue
 
 admin.site.site_header = "Hospital Workload administration"
 admin.site.site_title = "Hospital Workload"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class DepartmentScopedAdmin(admin.ModelAdmin):
+    """Rows of the departments the signed-in user may see, like everywhere else."""
+
+    department_lookup = "department__in"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(**{self.department_lookup: departments_visible_to(request.user)})
+
+
+class ReadOnlyAdmin(DepartmentScopedAdmin):
     """Data that only ingestion writes: browse and search it here, change it by importing again."""
 
     def has_add_permission(self, request):
@@ -22,7 +32,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(DepartmentScopedAdmin):
+    department_lookup = "pk__in"
     list_display = [
         "code",
         "name",
@@ -46,6 +57,10 @@ class DepartmentAdmin(admin.ModelAdmin):
     ]
     actions = ["rebuild_workload"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # The code is every integration's key to the department: fixed once created.
+        return [*self.readonly_fields, "code"] if obj else self.readonly_fields
+
     def save_model(self, request, obj, form, change):
         if not change:
             super().save_model(request, obj, form, change)
@@ -57,9 +72,9 @@ class DepartmentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Rebuild hourly workload of the selected departments")
     def rebuild_workload(self, request, queryset):
-        for department in queryset:
-            workload_rebuild_task.delay_on_commit(department.id)
-        self.message_user(request, f"Rebuild queued for {queryset.count()} department(s).", messages.SUCCESS)
+        for department_id in queryset.values_list("id", flat=True):
+            department_rebuild_queue(department_id)
+        self.message_user(request, f"Rebuild started for {queryset.count()} department(s).", messages.SUCCESS)
 
 
 @admin.register(Encounter)

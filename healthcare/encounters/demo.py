@@ -13,8 +13,8 @@ from healthcare.encounters.services import (
     IngestSummary,
     Progress,
     department_create,
+    department_workload_rebuild,
     encounters_ingest,
-    workload_rebuild,
 )
 from healthcare.encounters.synthetic import DEMO_PROFILES, synthetic_stays
 
@@ -41,10 +41,12 @@ def demo_hospital_seed(
         if not reset:
             return None
         with transaction.atomic():
-            touched = list(Department.objects.filter(encounters__source=DEMO_SOURCE).distinct().order_by("id"))
+            touched = list(
+                Department.objects.filter(encounters__source=DEMO_SOURCE).distinct().values_list("id", flat=True)
+            )
             Encounter.objects.filter(source=DEMO_SOURCE).delete()
-            for department in touched:
-                workload_rebuild(department=department)
+            for department_id in touched:
+                department_workload_rebuild(department_id=department_id)
 
     tz = ZoneInfo(DEMO_TIME_ZONE)
     hours = days * 24

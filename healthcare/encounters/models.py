@@ -62,7 +62,7 @@ class Department(models.Model):
         max_length=64,
         default=default_timezone,
         validators=[validate_timezone],
-        help_text="IANA zone; naive timestamps in imported files are read in it.",
+        help_text="IANA zone; naive timestamps in its hourly arrival counts are read in it.",
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -91,12 +91,6 @@ class Department(models.Model):
         return max(self.min_nurses, -(-census // self.patients_per_nurse))
 
 
-class EncounterQuerySet(models.QuerySet):
-    def open(self) -> "EncounterQuerySet":
-        """Encounters without an end time."""
-        return self.filter(end__isnull=True)
-
-
 class Encounter(models.Model):
     """One patient's stay in one department, as a source system reported it.
 
@@ -113,8 +107,6 @@ class Encounter(models.Model):
     end = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
-
-    objects = EncounterQuerySet.as_manager()
 
     class Meta:
         ordering = ["-start"]
@@ -138,7 +130,7 @@ class Encounter(models.Model):
 class ArrivalCount(models.Model):
     """Arrivals in one hour, imported as a count (no encounter-level data behind it)."""
 
-    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="arrival_counts")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="arrival_counts")
     hour = models.DateTimeField(help_text="Start of the hour, UTC.")
     arrivals = models.PositiveIntegerField()
     source = models.CharField(max_length=255, help_text="File the count came from.")

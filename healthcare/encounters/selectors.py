@@ -7,11 +7,16 @@ from healthcare.encounters.models import Department, WorkloadHour
 
 
 def departments_visible_to(user: AbstractBaseUser | AnonymousUser):
-    """Departments the user may see: all with encounters.view_all_departments, else their own."""
+    """Departments the user may see: all with encounters.view_all_departments, else their own.
+
+    Membership alone is not enough: the user's role must grant encounters.view_department.
+    """
     if not user.is_authenticated or not user.is_active:
         return Department.objects.none()
     if user.has_perm("encounters.view_all_departments"):
         return Department.objects.all()
+    if not user.has_perm("encounters.view_department"):
+        return Department.objects.none()
     return Department.objects.filter(members=user)
 
 

@@ -1,10 +1,9 @@
-"""Celery entry points of the patient-flow app. Thin: reload by id, call one service."""
+"""Celery entry points of the patient-flow app. Thin: take ids, call one service."""
 
 from celery import shared_task
-from django.db import OperationalError, transaction
+from django.db import OperationalError
 
-from healthcare.encounters.models import Department
-from healthcare.encounters.services import workload_rebuild, workload_refresh_recent
+from healthcare.encounters.services import department_workload_rebuild, workload_refresh_recent
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, retry_jitter=True, max_retries=5)
@@ -13,12 +12,10 @@ def workload_rebuild_task(department_id: int) -> dict | None:
 
     Idempotent: the rows are derived from stored data, so a redelivery is harmless.
     """
-    with transaction.atomic():
-        department = Department.objects.select_for_update().filter(id=department_id).first()
-        if department is None:
-            return None
-        change = workload_rebuild(department=department)
-    return {"department": department.code, "written": change.written, "deleted": change.deleted}
+    change = department_workload_rebuild(department_id=department_id)
+    if change is None:
+        return None
+    return {"department_id": department_id, "written": change.written, "deleted": change.deleted}
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, retry_jitter=True, max_retries=3)

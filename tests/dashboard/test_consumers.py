@@ -55,3 +55,11 @@ async def test_staff_receive_events_of_their_department_only(ed_staff, icu):
     assert message == {"event": "workload.changed", "department": "ED", "payload": {"hours_written": 3}}
     assert await communicator.receive_nothing(timeout=0.2)
     await communicator.disconnect()
+
+
+async def test_a_member_without_a_role_is_refused(ed, django_user_model):
+    member = await sync_to_async(django_user_model.objects.create_user)("member", password="a-long-test-password-1")
+    await sync_to_async(ed.members.add)(member)
+    cookie = await sync_to_async(session_cookie)(member)
+    communicator, connected, code = await connect("/ws/departments/ED/", [ORIGIN, cookie])
+    assert not connected and code == CLOSE_FORBIDDEN

@@ -48,3 +48,16 @@ def test_changing_the_length_of_stay_in_the_admin_queues_a_rebuild(
     ed.refresh_from_db()
     assert (ed.name, ed.los_median_hours) == ("Emergency", 9)
     delay.assert_called_once_with(ed.id)
+
+
+def test_staff_with_admin_access_see_only_their_departments_rows(client, ed_staff, icu):
+    records = [
+        encounter_record("ed-1", start=hour(1, 1), hours=2),
+        encounter_record("icu-1", start=hour(1, 1), department="ICU", hours=2),
+    ]
+    services.encounters_ingest(records=records, source="s", now=hour(2, 0))
+    ed_staff.is_staff = True
+    ed_staff.save()
+    client.force_login(ed_staff)
+    page = client.get("/admin/encounters/encounter/").content.decode()
+    assert "ed-1" in page and "icu-1" not in page

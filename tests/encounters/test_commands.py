@@ -121,6 +121,16 @@ def test_ingest_arrivals_csv_with_negative_counts_changes_nothing(ed, tmp_path):
     assert ArrivalCount.objects.count() == 0
 
 
+def test_ingest_arrivals_csv_of_several_files_is_all_or_nothing(ed, tmp_path):
+    good = tmp_path / "a.csv"
+    good.write_text("timestamp,arrivals\n2024-01-01T00:00,3\n")
+    bad = tmp_path / "b.csv"
+    bad.write_text("timestamp,arrivals\n2024-01-02T00:00,x\n")
+    message, errors = run_failing("ingest", "arrivals-csv", str(good), str(bad), "--department", "ED")
+    assert "b.csv line 2, field arrivals" in errors
+    assert ArrivalCount.objects.count() == 0 and WorkloadHour.objects.count() == 0
+
+
 @pytest.mark.django_db
 def test_ingest_reports_missing_paths_and_bad_mappings(tmp_path):
     assert "no such file" in run_failing("ingest", "fhir", str(tmp_path / "missing.json"))[0]

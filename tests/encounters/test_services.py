@@ -6,6 +6,7 @@ from unittest import mock
 import numpy as np
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from healthcare.encounters import services
 from healthcare.encounters.ingest.mapping import load_mapping
@@ -116,7 +117,9 @@ def test_encounters_ingest_with_skip_invalid_stores_the_rest_and_lists_the_skipp
 def test_encounters_ingest_rolls_back_everything_when_the_database_fails_midway(ed):
     ingest([encounter_record("keep", start=hour(5, 1), hours=1)])
     before = snapshot()
-    failing_rebuild = mock.patch.object(services, "workload_rebuild", autospec=True, side_effect=RuntimeError("disk"))
+    failing_rebuild = mock.patch.object(
+        services.ingest, "workload_rebuild", autospec=True, side_effect=RuntimeError("disk")
+    )
     with failing_rebuild, pytest.raises(RuntimeError):
         ingest([encounter_record("new", start=hour(6, 1), hours=1)])
     assert snapshot() == before
@@ -132,11 +135,38 @@ def test_encounters_ingest_creates_departments_the_mapping_names(db):
 
 
 def test_visible_departments_limit_what_a_caller_may_write(ed, icu):
+    only_ed = Department.objects.filter(code="ED")
     with pytest.raises(services.IngestError):
+        ingest([encounter_record("i", start=hour(6, 1), department="ICU")], visible_departments=only_ed)
+    assert not Encounter.objects.exists()
+
+
+def test_a_caller_cannot_take_over_an_encounter_of_a_department_it_may_not_see(ed, icu):
+    ingest([encounter_record("v9", start=hour(6, 1), hours=30, department="ICU")])
+    before = snapshot()
+    with pytest.raises(services.IngestError) as raised:
         ingest(
-            [encounter_record("i", start=hour(6, 1), department="ICU")],
+            [encounter_record("v9", start=hour(6, 1), hours=1, department="ED")],
             visible_departments=Department.objects.filter(code="ED"),
         )
+    (error,) = raised.value.errors
+    assert error.field == "id" and "may not change" in error.message
+    assert snapshot() == before
+
+
+def test_implausibly_long_stays_are_rejected(ed):
+    with pytest.raises(services.IngestError) as raised:
+        ingest(
+            [
+                encounter_record("long", start=hour(1, 0), hours=24 * 400),
+                encounter_record("stale", start=NOW - timedelta(days=400), status="in-progress"),
+                encounter_record("fine", start=NOW - timedelta(days=400), hours=5),
+            ]
+        )
+    assert [(e.location, e.field) for e in raised.value.errors] == [
+        ("test record long", "end"),
+        ("test record stale", "start"),
+    ]
 
 
 def test_encounters_ingest_keeps_the_last_of_repeated_source_ids(ed):
@@ -234,15 +264,36 @@ def test_workload_rebuild_task_applies_a_new_length_of_stay_model(ed):
     short_census = sum(row[2] for row in workload(ed).values())
     Department.objects.filter(id=ed.id).update(los_median_hours=12.0)
     result = workload_rebuild_task(ed.id)
-    assert result["department"] == "ED" and result["written"] > 0
+    assert result["department_id"] == ed.id and result["written"] > 0
     assert sum(row[2] for row in workload(ed).values()) > short_census
     assert workload_rebuild_task(999_999) is None
+
+
+def test_rebuilding_part_of_the_hours_keeps_a_discharge_on_the_first_hour(ed):
+    ingest([encounter_record("a", start=hour(1, 8), end=hour(1, 10))])
+    assert workload(ed)[hour(1, 10)] == (0, 1, 0)
+    services.workload_rebuild(department=ed, start=hour(1, 10), end=hour(1, 10), now=NOW)
+    assert workload(ed)[hour(1, 10)] == (0, 1, 0)
+
+
+def test_department_update_rebuilds_here_when_no_worker_can_be_reached(ed, django_capture_on_commit_callbacks):
+    services.arrivals_ingest(department=ed, records=[ArrivalRecord(hour(10, 0), 20, "l")], source="a.csv", now=NOW)
+    before = workload(ed)
+    broker_down = mock.patch.object(workload_rebuild_task, "delay", autospec=True, side_effect=ConnectionError("down"))
+    with broker_down, django_capture_on_commit_callbacks(execute=True):
+        services.department_update(department=ed, los_median_hours=1.0, los_sigma=0.1)
+    assert workload(ed) != before
+
+
+def test_department_update_refuses_fields_that_cannot_change(ed):
+    with pytest.raises(TypeError):
+        services.department_update(department=ed, code="ZZ")
 
 
 def test_department_create_applies_unit_defaults_and_validates(db):
     icu = services.department_create(code="icu2", name="Second ICU", unit_type="icu", min_nurses=3)
     assert (icu.code, icu.patients_per_nurse, icu.min_nurses) == ("ICU2", 2, 3)
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(ValidationError) as raised:
         services.department_create(code="bad code!", name="x", unit_type="ed", timezone="Mars/Base")
     assert "code" in raised.value.message_dict and "timezone" in raised.value.message_dict
 

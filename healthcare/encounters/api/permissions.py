@@ -14,3 +14,12 @@ class ModelPermissions(DjangoModelPermissions):
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
         "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+class EncounterUpsertPermission(ModelPermissions):
+    """A batch both creates and changes encounters."""
+
+    perms_map = {
+        **ModelPermissions.perms_map,
+        "POST": ["%(app_label)s.add_%(model_name)s", "%(app_label)s.change_%(model_name)s"],
+    }

@@ -93,6 +93,9 @@ class EncounterInputSerializer(serializers.Serializer):
     start = AwareDateTimeField()
     end = AwareDateTimeField(required=False, allow_null=True, default=None)
 
+    def validate_department(self, value: str) -> str:
+        return value.strip().upper()
+
     def validate(self, attrs):
         if attrs["end"] is not None and attrs["end"] < attrs["start"]:
             raise serializers.ValidationError({"end": "must not be before start."})

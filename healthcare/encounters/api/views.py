@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from healthcare.encounters import services
 from healthcare.encounters.api.filters import DepartmentFilterSet, EncounterFilterSet, WorkloadHourFilterSet
-from healthcare.encounters.api.permissions import ModelPermissions
+from healthcare.encounters.api.permissions import EncounterUpsertPermission, ModelPermissions
 from healthcare.encounters.api.serializers import (
     DepartmentCreateSerializer,
     DepartmentSerializer,
@@ -28,15 +28,6 @@ from healthcare.encounters.selectors import departments_visible_to
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
-
-
-class EncounterUpsertPermission(ModelPermissions):
-    """A batch both creates and changes encounters."""
-
-    perms_map = {
-        **ModelPermissions.perms_map,
-        "POST": ["%(app_label)s.add_%(model_name)s", "%(app_label)s.change_%(model_name)s"],
-    }
 
 
 def _validation_error(exc: DjangoValidationError) -> ValidationError:
@@ -76,7 +67,7 @@ class DepartmentViewSet(viewsets.ModelViewSet):
         try:
             instance.delete()
         except ProtectedError:
-            raise Conflict("This department has encounters; it cannot be deleted.") from None
+            raise Conflict("This department has encounters or arrival counts; it cannot be deleted.") from None
 
 
 class EncounterViewSet(viewsets.ReadOnlyModelViewSet):
@@ -103,7 +94,7 @@ class EncounterViewSet(viewsets.ReadOnlyModelViewSet):
             EncounterRecord(
                 source_id=item["id"],
                 patient_id=item["patient"],
-                department_code=item["department"].strip().upper(),
+                department_code=item["department"],
                 encounter_class=item["encounter_class"],
                 status=item["status"],
                 start=item["start"],

@@ -1,7 +1,7 @@
 """Hourly arrival counts (CSV with columns timestamp,arrivals) -> ArrivalRecords."""
 
 import csv
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from healthcare.encounters.ingest.records import ArrivalRecord, ParseResult, RecordError, parse_timestamp
@@ -15,13 +15,14 @@ def parse_arrivals_csv(path: Path, *, default_tz: tzinfo) -> ParseResult[Arrival
     Two different local timestamps can name the same UTC hour where the clock jumps
     forward (the hour that does not exist folds onto the next): their counts are summed
     and a note says so, so every arrival in the file is counted exactly once. The same
-    timestamp twice is an error.
+    time twice is an error. In a zone offset by a fraction of an hour, each count goes to
+    the UTC hour its local hour begins in.
     """
     result: ParseResult[ArrivalRecord] = ParseResult()
     name = path.name
     by_hour: dict = {}
-    seen_text: dict[str, int] = {}
-    merged = 0
+    seen: dict[datetime, int] = {}
+    merged = shifted = 0
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
@@ -49,7 +50,8 @@ def parse_arrivals_csv(path: Path, *, default_tz: tzinfo) -> ParseResult[Arrival
                 except ValueError as exc:
                     result.errors.append(RecordError(location, "timestamp", str(exc)))
                     continue
-                if stamp.minute or stamp.second or stamp.microsecond:
+                clock = datetime.fromisoformat(stamp_text)  # the local reading, as written
+                if clock.minute or clock.second or clock.microsecond:
                     result.errors.append(RecordError(location, "timestamp", f"'{stamp_text}' is not on the hour"))
                     continue
                 try:
@@ -62,12 +64,15 @@ def parse_arrivals_csv(path: Path, *, default_tz: tzinfo) -> ParseResult[Arrival
                 if arrivals < 0:
                     result.errors.append(RecordError(location, "arrivals", f"{arrivals} is negative"))
                     continue
-                if stamp_text in seen_text:
+                if clock in seen:
                     result.errors.append(
-                        RecordError(location, "timestamp", f"'{stamp_text}' repeats line {seen_text[stamp_text]}")
+                        RecordError(location, "timestamp", f"'{stamp_text}' repeats line {seen[clock]}")
                     )
                     continue
-                seen_text[stamp_text] = line
+                seen[clock] = line
+                if stamp.minute:
+                    shifted += 1
+                    stamp = stamp.replace(minute=0)
                 if stamp in by_hour:
                     merged += 1
                     previous = by_hour[stamp]
@@ -79,6 +84,11 @@ def parse_arrivals_csv(path: Path, *, default_tz: tzinfo) -> ParseResult[Arrival
     except csv.Error as exc:
         result.errors.append(RecordError(name, "", f"malformed CSV ({exc})"))
     result.records = sorted(by_hour.values(), key=lambda record: record.hour)
+    if shifted:
+        result.notes.append(
+            f"{shifted} count(s) began inside a UTC hour (a zone offset by a fraction of an hour); "
+            "each was placed in the UTC hour it begins in"
+        )
     if merged:
         result.notes.append(
             f"{merged} local timestamp(s) fell on the same UTC hour as another (daylight-saving change); "

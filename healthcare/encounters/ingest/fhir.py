@@ -1,7 +1,7 @@
 """FHIR R4 Encounter resources (in Bundles, single resources or NDJSON) -> EncounterRecords."""
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import tzinfo
 from pathlib import Path
 
@@ -25,13 +25,7 @@ def fhir_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def parse_fhir_file(
-    path: Path,
-    *,
-    mapping: ClassMapping,
-    default_tz: tzinfo,
-    progress: Callable[[str], None] | None = None,
-) -> ParseResult[EncounterRecord]:
+def parse_fhir_file(path: Path, *, mapping: ClassMapping, default_tz: tzinfo) -> ParseResult[EncounterRecord]:
     """Parse one file: a Bundle, a single Encounter, or NDJSON with one Encounter per line."""
     result: ParseResult[EncounterRecord] = ParseResult()
     name = path.name
@@ -88,8 +82,6 @@ def parse_fhir_file(
             _parse_encounter(resource, location, mapping, default_tz, result)
     else:
         result.errors.append(RecordError(name, "resourceType", f"is {kind!r}; expected a Bundle or an Encounter"))
-    if progress:
-        progress(f"{name}: {len(result.records):,} encounters in scope")
     return result
 
 
@@ -110,7 +102,7 @@ def _parse_encounter(resource: dict, location: str, mapping: ClassMapping, defau
     if not isinstance(source_id, str) or not source_id.strip():
         result.errors.append(RecordError(location, "id", "is missing"))
     status = resource.get("status")
-    if status not in FHIR_STATUSES:
+    if not isinstance(status, str) or status not in FHIR_STATUSES:
         result.errors.append(RecordError(location, "status", f"{status!r} is not a FHIR Encounter status"))
     patient_id = _patient_id(resource.get("subject"))
     if patient_id is None:

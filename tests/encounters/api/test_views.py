@@ -1,8 +1,11 @@
 """The /api/v1 patient-flow endpoints: auth, roles, department scoping, batch upsert."""
 
+import json
+from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.utils import timezone
 
 from healthcare.encounters import services
 from healthcare.encounters.models import Department, Encounter, WorkloadHour
@@ -22,7 +25,18 @@ def batch(*encounters, source="epic-adt"):
     return {"source": source, "encounters": list(encounters)}
 
 
-def item(id_="v1", department="ED", start="2024-01-05T10:00:00Z", end="2024-01-05T13:30:00Z", **extra):
+# Batches are about recent stays: an encounter still in progress after a year is refused.
+RECENT = (timezone.now() - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+
+
+def recent(hours: float, naive: bool = False) -> str:
+    moment = RECENT + timedelta(hours=hours)
+    return moment.replace(tzinfo=None).isoformat() if naive else moment.isoformat().replace("+00:00", "Z")
+
+
+def item(id_="v1", department="ED", start=None, end="default", **extra):
+    start = start or recent(10)
+    end = recent(13.5) if end == "default" else end
     return {
         "id": id_,
         "patient": "MRN-1",
@@ -137,13 +151,12 @@ def test_workload_hours_filter_by_department_and_time_range(as_user, ed_staff):
 
 
 def test_workload_hours_are_paginated_with_a_bounded_page_size(as_user, ed_staff, django_assert_max_num_queries):
-    services.encounters_ingest(
-        records=[encounter_record("e", start=hour(1, 0), hours=200)], source="s", now=hour(20, 0)
-    )
+    stay = [encounter_record("e", start=hour(1, 0), hours=1200)]
+    services.encounters_ingest(records=stay, source="s", now=hour(1, 0) + timedelta(days=60))
     client = as_user(ed_staff)
     with django_assert_max_num_queries(6):
         body = client.get("/api/v1/workload-hours/", {"page_size": 5000}).json()
-    assert body["count"] == 201 and len(body["results"]) == 201
+    assert body["count"] == 1201 and len(body["results"]) == 1000
     body = client.get("/api/v1/workload-hours/", {"page_size": 50, "page": 2}).json()
     assert len(body["results"]) == 50 and body["results"][0]["hour"] == "2024-01-03T02:00:00Z"
 
@@ -206,6 +219,7 @@ def test_a_department_with_encounters_cannot_be_deleted(as_user, hospital_admin,
     services.encounters_ingest(records=seed, source="s", now=hour(3, 0))
     response = as_user(hospital_admin).delete("/api/v1/departments/ED/")
     assert response.status_code == 409 and "encounters" in response.json()["detail"]
+    assert Department.objects.filter(code="ED").exists()
     Department.objects.create(
         code="EMPTY", name="e", unit_type="ed", patients_per_nurse=4, min_nurses=1, los_median_hours=3, los_sigma=0.5
     )
@@ -226,7 +240,7 @@ def test_integrator_upserts_a_batch_idempotently(as_user, integrator):
         "/api/v1/encounters/batch/", batch(item("v1"), item("v2", end=None, status="in-progress")), format="json"
     )
     assert again.json()["unchanged"] == 2
-    done = client.post("/api/v1/encounters/batch/", batch(item("v2", end="2024-01-05T18:00:00Z")), format="json")
+    done = client.post("/api/v1/encounters/batch/", batch(item("v2", end=recent(18))), format="json")
     assert done.json()["updated"] == 1
     assert Encounter.objects.get(source="epic-adt", source_id="v2").status == "finished"
 
@@ -234,7 +248,7 @@ def test_integrator_upserts_a_batch_idempotently(as_user, integrator):
 def test_batch_errors_name_the_record_and_field_and_nothing_is_stored(as_user, integrator):
     response = as_user(integrator).post(
         "/api/v1/encounters/batch/",
-        batch(item("ok"), item("backwards", end="2024-01-04T00:00:00Z"), item("naive", start="2024-01-05T10:00:00")),
+        batch(item("ok"), item("backwards", end=recent(-24)), item("naive", start=recent(10, naive=True))),
         format="json",
     )
     assert response.status_code == 400
@@ -269,6 +283,16 @@ def test_batch_rejects_empty_oversized_and_malformed_bodies(as_user, integrator,
     too_many = batch(*[item(f"i{n}") for n in range(settings.ENCOUNTER_BATCH_MAX + 1)])
     response = client.post("/api/v1/encounters/batch/", too_many, format="json")
     assert response.status_code == 400 and "encounters" in response.json()
+
+
+def test_batch_bodies_over_the_upload_limit_are_refused(client, integrator, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    client.force_login(integrator)
+    body = json.dumps(batch(*[item(f"i{n}") for n in range(100)]))
+    assert len(body) > 10_000
+    response = client.post("/api/v1/encounters/batch/", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert Encounter.objects.count() == 0
 
 
 def test_staff_cannot_write_encounters(as_user, ed_staff):

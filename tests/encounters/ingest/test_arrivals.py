@@ -58,3 +58,21 @@ def test_parse_arrivals_csv_reports_missing_columns(tmp_path):
 def test_parse_arrivals_csv_honours_explicit_offsets(tmp_path):
     (record,) = parse_arrivals_csv(write(tmp_path, "2024-01-01T00:00+00:00,2"), default_tz=CHICAGO).records
     assert record.hour == datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def test_parse_arrivals_csv_treats_two_spellings_of_one_time_as_a_repeat(tmp_path):
+    result = parse_arrivals_csv(write(tmp_path, "2024-01-01T00:00,5", "2024-01-01 00:00,4"), default_tz=CHICAGO)
+    assert [r.arrivals for r in result.records] == [5]
+    assert "repeats line 2" in result.errors[0].message
+    assert result.notes == []
+
+
+def test_parse_arrivals_csv_places_half_hour_zones_in_the_utc_hour_they_begin_in(tmp_path):
+    path = write(tmp_path, "2024-01-01T00:00,5", "2024-01-01T01:00,2")
+    result = parse_arrivals_csv(path, default_tz=ZoneInfo("Asia/Kolkata"))
+    assert result.errors == []
+    assert [r.hour for r in result.records] == [
+        datetime(2023, 12, 31, 18, tzinfo=UTC),
+        datetime(2023, 12, 31, 19, tzinfo=UTC),
+    ]
+    assert "fraction of an hour" in result.notes[0]

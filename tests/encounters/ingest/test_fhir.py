@@ -103,6 +103,7 @@ def test_parse_fhir_file_names_the_resource_and_field_of_each_problem(tmp_path):
         encounter(id_="ok"),
         encounter(id_="no-start", start=None),
         encounter(id_="bad-status", status="done"),
+        encounter(id_="list-status", status=["finished"]),
         encounter(id_="backwards", end="2019-12-31T00:00:00Z"),
         encounter(id_="no-subject", subject=""),
         {"resourceType": "Encounter", "id": "no-class", "status": "finished"},
@@ -113,9 +114,10 @@ def test_parse_fhir_file_names_the_resource_and_field_of_each_problem(tmp_path):
     assert problems == {
         ("bundle.json entry 1 (Encounter/no-start)", "period.start"),
         ("bundle.json entry 2 (Encounter/bad-status)", "status"),
-        ("bundle.json entry 3 (Encounter/backwards)", "period.end"),
-        ("bundle.json entry 4 (Encounter/no-subject)", "subject.reference"),
-        ("bundle.json entry 5 (Encounter/no-class)", "class.code"),
+        ("bundle.json entry 3 (Encounter/list-status)", "status"),
+        ("bundle.json entry 4 (Encounter/backwards)", "period.end"),
+        ("bundle.json entry 5 (Encounter/no-subject)", "subject.reference"),
+        ("bundle.json entry 6 (Encounter/no-class)", "class.code"),
     }
 
 

@@ -3,6 +3,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from healthcare.encounters import services
 from healthcare.encounters.ingest.arrivals import parse_arrivals_csv
@@ -109,13 +110,17 @@ class Command(BaseCommand):
         if department is None:
             raise CommandError(f"unknown department '{options['department']}'; create it first with add_department")
         default_tz = self._timezone(options["timezone"] or department.timezone)
+        parsed_files = [(path, parse_arrivals_csv(path, default_tz=default_tz)) for path in options["paths"]]
+        self._check(ParseResult(errors=[e for _, parsed in parsed_files for e in parsed.errors]), options)
         summary = services.IngestSummary()
-        for path in options["paths"]:
-            parsed = parse_arrivals_csv(path, default_tz=default_tz)
-            self._check(parsed, options)
-            summary.skipped.extend(parsed.errors)
-            summary.notes.extend(parsed.notes)
-            services.arrivals_ingest(department=department, records=parsed.records, source=path.name, summary=summary)
+        # All files or none: a later file's failure must not leave an earlier one stored.
+        with transaction.atomic():
+            for path, parsed in parsed_files:
+                summary.skipped.extend(parsed.errors)
+                summary.notes.extend(parsed.notes)
+                services.arrivals_ingest(
+                    department=department, records=parsed.records, source=path.name, summary=summary
+                )
         return summary
 
     def _report(self, summary: services.IngestSummary, options) -> None:

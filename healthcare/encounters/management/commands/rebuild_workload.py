@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from healthcare.encounters.models import Department
-from healthcare.encounters.services import workload_rebuild
+from healthcare.encounters.services import department_workload_rebuild
 
 
 class Command(BaseCommand):
@@ -19,8 +18,7 @@ class Command(BaseCommand):
             unknown = set(codes) - set(departments.values_list("code", flat=True))
             if unknown:
                 raise CommandError(f"unknown department(s): {', '.join(sorted(unknown))}")
-        for department in departments:
-            with transaction.atomic():
-                Department.objects.select_for_update().filter(id=department.id).first()
-                change = workload_rebuild(department=department)
-            self.stdout.write(f"{department.code}: {change.written:,} hours written, {change.deleted:,} removed")
+        for department_id, code in departments.values_list("id", "code"):
+            change = department_workload_rebuild(department_id=department_id)
+            if change is not None:
+                self.stdout.write(f"{code}: {change.written:,} hours written, {change.deleted:,} removed")

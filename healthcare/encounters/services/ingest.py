@@ -1,0 +1,294 @@
+"""Storing parsed records: encounters and hourly arrival counts.
+
+Every ingest is all or nothing: the records are checked, then the encounters (or
+counts) and the WorkloadHour rows they change are written in one transaction, so a
+failure leaves the database exactly as it was.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from healthcare.encounters.bulk import bulk_upsert
+from healthcare.encounters.choices import ACTIVE_STATUSES
+from healthcare.encounters.ingest.mapping import ClassMapping
+from healthcare.encounters.ingest.records import ArrivalRecord, EncounterRecord, RecordError
+from healthcare.encounters.models import ArrivalCount, Department, Encounter
+from healthcare.encounters.pseudonym import patient_pseudonymizer
+from healthcare.encounters.services.departments import department_create
+from healthcare.encounters.services.workload import WorkloadChange, workload_changed_broadcast, workload_rebuild
+from healthcare.encounters.workload import MAX_DRAWN_STAY_HOURS
+
+LOOKUP_CHUNK = 5000
+# Encounters are stored in chunks of this size, with a progress line after each.
+UPSERT_CHUNK = 25_000
+# No acute-care stay lasts longer; a longer one is a data error (and would fill years of hours).
+MAX_STAY = timedelta(days=365)
+ENCOUNTER_FIELDS = [
+    "source",
+    "source_id",
+    "patient_key",
+    "department",
+    "encounter_class",
+    "status",
+    "start",
+    "end",
+    "created_at",
+    "updated_at",
+]
+
+Progress = Callable[[str], None]
+
+
+class IngestError(Exception):
+    """Records were rejected and nothing was stored."""
+
+    def __init__(self, errors: list[RecordError]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} invalid record(s); nothing was imported")
+
+
+@dataclass
+class IngestSummary:
+    """What one import did. Skipped records are those rejected under skip_invalid."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[RecordError] = field(default_factory=list)
+    out_of_scope: Counter = field(default_factory=Counter)
+    other_resources: Counter = field(default_factory=Counter)
+    departments_created: list[str] = field(default_factory=list)
+    workload: WorkloadChange = field(default_factory=WorkloadChange)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": [str(error) for error in self.skipped],
+            "out_of_scope": dict(self.out_of_scope),
+            "departments_created": self.departments_created,
+            "workload_hours_written": self.workload.written,
+            "workload_hours_deleted": self.workload.deleted,
+            "notes": self.notes,
+        }
+
+
+def encounters_ingest(
+    *,
+    records: list[EncounterRecord],
+    source: str,
+    mapping: ClassMapping | None = None,
+    visible_departments: QuerySet | None = None,
+    skip_invalid: bool = False,
+    summary: IngestSummary | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> IngestSummary:
+    """Upsert encounters on (source, source_id) and bring the hourly workload up to date.
+
+    mapping: create the departments it has templates for (file imports); None for the API.
+    visible_departments: the caller may only write to these (and only change encounters
+    stored in them); others count as unknown.
+    A later record with the same source id replaces an earlier one, in the batch and in
+    the database. Records equal to what is stored are left untouched (counted unchanged).
+    Raises IngestError (nothing written) if a record is rejected, unless skip_invalid, in
+    which case the rejected records are listed in summary.skipped.
+    """
+    summary = summary or IngestSummary()
+    now = now or timezone.now()
+    pseudonymize = patient_pseudonymizer(settings.PSEUDONYM_KEY)
+
+    with transaction.atomic():
+        departments = _departments_for_codes(
+            (r.department_code for r in records), mapping=mapping, visible=visible_departments, summary=summary
+        )
+        errors = []
+        accepted = []
+        for record in records:
+            problem = _record_problem(record, departments, now)
+            if problem:
+                errors.append(problem)
+            else:
+                accepted.append(record)
+        latest = {r.source_id: r for r in accepted}
+        if len(accepted) > len(latest):
+            summary.notes.append(
+                f"{len(accepted) - len(latest)} record(s) repeated an earlier source id; the last one was kept"
+            )
+
+        # Lock the departments written to, so two imports do not rebuild the same hours at once.
+        _departments_lock(d.id for d in departments.values())
+        existing = _existing_encounters(source, list(latest))
+        if visible_departments is not None:
+            allowed = set(visible_departments.values_list("id", flat=True))
+            for source_id, stored in list(existing.items()):
+                if stored[2] not in allowed:
+                    record = latest.pop(source_id)
+                    del existing[source_id]
+                    errors.append(
+                        RecordError(record.location, "id", f"'{source_id}' is taken by an encounter you may not change")
+                    )
+        if errors and not skip_invalid:
+            raise IngestError(errors)
+        summary.skipped.extend(errors)
+        _departments_lock(stored[2] for stored in existing.values())
+
+        to_write: list[tuple] = []
+        affected: dict[int, list[datetime]] = {}
+        for source_id, record in latest.items():
+            department = departments[record.department_code]
+            row = (
+                pseudonymize(record.patient_id),
+                department.id,
+                record.encounter_class,
+                record.status,
+                record.start,
+                record.end,
+            )
+            stored = existing.get(source_id)
+            if stored is not None and stored[1:] == row:
+                summary.unchanged += 1
+                continue
+            if stored is None:
+                summary.created += 1
+            else:
+                summary.updated += 1
+                affected.setdefault(stored[2], []).extend((stored[5], stored[6] or now))
+            affected.setdefault(department.id, []).extend((record.start, record.end or now))
+            to_write.append((source, source_id, *row, now, now))
+
+        for offset in range(0, len(to_write), UPSERT_CHUNK):
+            bulk_upsert(
+                Encounter,
+                to_write[offset : offset + UPSERT_CHUNK],
+                fields=ENCOUNTER_FIELDS,
+                unique_fields=["source", "source_id"],
+                # created_at is left as it was on rows that already exist.
+                update_fields=ENCOUNTER_FIELDS[2:-2] + ["updated_at"],
+            )
+            if progress and len(to_write) > UPSERT_CHUNK:
+                progress(f"stored {min(offset + UPSERT_CHUNK, len(to_write)):,}/{len(to_write):,} encounters")
+
+        for department_id, moments in affected.items():
+            department = Department.objects.get(id=department_id)
+            change = workload_rebuild(department=department, start=min(moments), end=max(moments), now=now)
+            summary.workload.add(change)
+            workload_changed_broadcast(department, change)
+    return summary
+
+
+def _record_problem(record: EncounterRecord, departments: dict[str, Department], now: datetime) -> RecordError | None:
+    """Why a parsed record cannot be stored, if it cannot."""
+    if record.department_code not in departments:
+        return RecordError(record.location, "department", f"unknown department '{record.department_code}'")
+    if record.end is not None and record.end - record.start > MAX_STAY:
+        return RecordError(record.location, "end", f"makes a stay longer than {MAX_STAY.days} days")
+    if record.end is None and record.status in ACTIVE_STATUSES and now - record.start > MAX_STAY:
+        return RecordError(
+            record.location,
+            "start",
+            f"still {record.status} more than {MAX_STAY.days} days after it; send its end or final status",
+        )
+    return None
+
+
+def _departments_for_codes(
+    codes: Iterable[str], *, mapping: ClassMapping | None, visible: QuerySet | None, summary: IngestSummary
+) -> dict[str, Department]:
+    """Departments by code; codes the mapping has templates for are created if missing."""
+    codes = set(codes)
+    queryset = visible if visible is not None else Department.objects.all()
+    departments = {d.code: d for d in queryset.filter(code__in=codes)}
+    if mapping is None:
+        return departments
+    for code in sorted(codes - departments.keys()):
+        template = mapping.departments.get(code)
+        if template is None or Department.objects.filter(code=code).exists():
+            continue
+        departments[code] = department_create(code=code, name=template.name, unit_type=template.unit_type)
+        summary.departments_created.append(code)
+    return departments
+
+
+def _departments_lock(department_ids: Iterable[int]) -> None:
+    """Row locks on the departments, always taken in id order (no deadlock between imports)."""
+    ids = sorted(set(department_ids))
+    list(Department.objects.select_for_update().filter(id__in=ids).order_by("id").values_list("id", flat=True))
+
+
+def _existing_encounters(source: str, source_ids: list[str]) -> dict[str, tuple]:
+    """source_id -> (id, patient_key, department_id, class, status, start, end) of stored rows."""
+    existing = {}
+    if not Encounter.objects.filter(source=source).exists():
+        return existing  # a first import from this source: nothing to compare with
+    for offset in range(0, len(source_ids), LOOKUP_CHUNK):
+        rows = Encounter.objects.filter(source=source, source_id__in=source_ids[offset : offset + LOOKUP_CHUNK])
+        for row in rows.values_list(
+            "source_id", "id", "patient_key", "department_id", "encounter_class", "status", "start", "end"
+        ):
+            existing[row[0]] = row[1:]
+    return existing
+
+
+def arrivals_ingest(
+    *,
+    department: Department,
+    records: list[ArrivalRecord],
+    source: str,
+    summary: IngestSummary | None = None,
+    now: datetime | None = None,
+) -> IngestSummary:
+    """Upsert hourly arrival counts of one department and bring its workload up to date.
+
+    The census behind counts comes from the department's length-of-stay model.
+    """
+    summary = summary or IngestSummary()
+    if not records:
+        return summary
+    now = now or timezone.now()
+    with transaction.atomic():
+        _departments_lock([department.id])
+        first, last = records[0].hour, records[-1].hour
+        stored = dict(
+            ArrivalCount.objects.filter(department=department, hour__gte=first, hour__lte=last).values_list(
+                "hour", "arrivals"
+            )
+        )
+        to_write = []
+        for record in records:
+            previous = stored.get(record.hour)
+            if previous == record.arrivals:
+                summary.unchanged += 1
+                continue
+            if previous is None:
+                summary.created += 1
+            else:
+                summary.updated += 1
+            to_write.append((department.id, record.hour, record.arrivals, source))
+        bulk_upsert(
+            ArrivalCount,
+            to_write,
+            fields=["department", "hour", "arrivals", "source"],
+            unique_fields=["department", "hour"],
+            update_fields=["arrivals", "source"],
+        )
+        if to_write:
+            # Stays that began in the imported hours reach at most MAX_DRAWN_STAY_HOURS later.
+            change = workload_rebuild(
+                department=department,
+                start=to_write[0][1],
+                end=to_write[-1][1] + timedelta(hours=MAX_DRAWN_STAY_HOURS + 1),
+                now=now,
+            )
+            summary.workload.add(change)
+            workload_changed_broadcast(department, change)
+    return summary

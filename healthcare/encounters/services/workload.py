@@ -1,0 +1,234 @@
+"""The hourly workload: WorkloadHour rows derived from stored encounters and counts."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from dashboard.broadcast import broadcast_department_event
+from healthcare.encounters.bulk import BATCH_SIZE, bulk_upsert
+from healthcare.encounters.choices import ACTIVE_STATUSES, NOT_PRESENT_STATUSES
+from healthcare.encounters.models import ArrivalCount, Department, Encounter, WorkloadHour
+from healthcare.encounters.workload import (
+    MAX_DRAWN_STAY_HOURS,
+    counted_arrival_stays,
+    hourly_workload,
+    lognormal_stay_hours,
+    text_seed,
+    text_uniforms,
+)
+
+
+@dataclass
+class WorkloadChange:
+    """WorkloadHour rows written (created or changed) and deleted."""
+
+    written: int = 0
+    deleted: int = 0
+
+    def add(self, other: "WorkloadChange") -> None:
+        self.written += other.written
+        self.deleted += other.deleted
+
+
+def workload_changed_broadcast(department: Department, change: WorkloadChange) -> None:
+    """Tell the department's dashboards, after commit, that some of its hours changed."""
+    if change.written or change.deleted:
+        broadcast_department_event(
+            department.code, "workload.changed", {"hours_written": change.written, "hours_deleted": change.deleted}
+        )
+
+
+def department_workload_rebuild(
+    *, department_id: int, start: datetime | None = None, end: datetime | None = None, now: datetime | None = None
+) -> WorkloadChange | None:
+    """Lock the department, rebuild its hours from start to end (default all), tell its dashboards.
+
+    None if the department no longer exists. Safe to repeat: rows are derived from stored data.
+    """
+    with transaction.atomic():
+        department = Department.objects.select_for_update().filter(id=department_id).first()
+        if department is None:
+            return None
+        change = workload_rebuild(department=department, start=start, end=end, now=now)
+        workload_changed_broadcast(department, change)
+    return change
+
+
+def workload_refresh_recent(*, hours: int = 6, now: datetime | None = None) -> WorkloadChange:
+    """Rebuild every department's last `hours` hours, so census keeps up as time passes.
+
+    Patients still in a unit count up to the current hour, and stays that were sent
+    ahead of time begin to count once their hour comes: both need this hourly refresh.
+    """
+    now = now or timezone.now()
+    total = WorkloadChange()
+    for department_id in Department.objects.order_by("id").values_list("id", flat=True):
+        change = department_workload_rebuild(
+            department_id=department_id, start=now - timedelta(hours=hours), end=now, now=now
+        )
+        if change is not None:
+            total.add(change)
+    return total
+
+
+def workload_rebuild(
+    *,
+    department: Department,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    now: datetime | None = None,
+) -> WorkloadChange:
+    """Recompute the department's WorkloadHour rows for the hours from start to end.
+
+    Without bounds, all of its hours are recomputed. Rows outside the span of its data
+    are always removed. Only rows whose values change are written; hours that end up
+    with no patient lose their row. Call inside the transaction that changed the data,
+    with the department locked.
+    """
+    now = now or timezone.now()
+    current_hour = int(now.timestamp() // 3600)
+    change = WorkloadChange()
+    rows = WorkloadHour.objects.filter(department=department)
+    span = _department_span(department, current_hour)
+    if span is None:
+        change.deleted, _ = rows.delete()
+        return change
+    first, last = span
+    # The span shrinks when data is corrected (a stay now ends earlier): rows past it go.
+    outside = rows.filter(hour__lt=_hour_start(first)) | rows.filter(hour__gt=_hour_start(last))
+    change.deleted, _ = outside.delete()
+    low = first if start is None else max(first, int(start.timestamp() // 3600))
+    high = last if end is None else min(last, int(end.timestamp() // 3600))
+    if low > high:
+        return change
+
+    starts, ends, discharged = _stays(department, low, high)
+    workload = hourly_workload(first_hour=low, last_hour=high, starts=starts, ends=ends, discharged=discharged)
+    computed = np.stack([workload.arrivals, workload.discharges, workload.census], axis=1)
+    has_patients = computed.any(axis=1)
+
+    # Compare with what is stored, as arrays aligned on the hours.
+    size = high - low + 1
+    stored_rows = list(
+        rows.filter(hour__gte=_hour_start(low), hour__lte=_hour_start(high))
+        .order_by()
+        .values_list("hour", "arrivals", "discharges", "census")
+    )
+    stored_index = _epoch_hours(row[0] for row in stored_rows).astype(np.int64) - low
+    stored = np.zeros(size, dtype=bool)
+    stored[stored_index] = True
+    stored_values = np.zeros((size, 3), dtype=np.int64)
+    if stored_rows:
+        stored_values[stored_index] = np.array([row[1:] for row in stored_rows], dtype=np.int64)
+
+    write = has_patients & (~stored | (stored_values != computed).any(axis=1))
+    remove = stored & ~has_patients
+
+    changed = np.flatnonzero(write)
+    values = computed[changed].tolist()
+    rows_to_write = [
+        (department.id, _hour_start(low + int(index)), *counts) for index, counts in zip(changed, values, strict=True)
+    ]
+    bulk_upsert(
+        WorkloadHour,
+        rows_to_write,
+        fields=["department", "hour", "arrivals", "discharges", "census"],
+        unique_fields=["department", "hour"],
+        update_fields=["arrivals", "discharges", "census"],
+    )
+    change.written += len(rows_to_write)
+
+    stale_hours = [_hour_start(low + int(index)) for index in np.flatnonzero(remove)]
+    for offset in range(0, len(stale_hours), BATCH_SIZE):
+        deleted, _ = rows.filter(hour__in=stale_hours[offset : offset + BATCH_SIZE]).delete()
+        change.deleted += deleted
+    return change
+
+
+def _epoch_hours(moments: Iterable[datetime]) -> np.ndarray:
+    return np.fromiter((moment.timestamp() / 3600.0 for moment in moments), dtype=np.float64)
+
+
+def _hour_start(epoch_hour: int) -> datetime:
+    return datetime.fromtimestamp(epoch_hour * 3600, tz=UTC)
+
+
+def _department_span(department: Department, current_hour: int) -> tuple[int, int] | None:
+    """(first, last) epoch hour of the department's data, never past the current hour."""
+    present = Encounter.objects.filter(department=department).exclude(status__in=NOT_PRESENT_STATUSES)
+    encounter_bounds = present.aggregate(first=Min("start"), last_start=Max("start"), last_end=Max("end"))
+    count_bounds = ArrivalCount.objects.filter(department=department).aggregate(first=Min("hour"), last=Max("hour"))
+    firsts = [moment for moment in (encounter_bounds["first"], count_bounds["first"]) if moment]
+    if not firsts:
+        return None
+    lasts = [
+        moment
+        for moment in (encounter_bounds["last_start"], encounter_bounds["last_end"], count_bounds["last"])
+        if moment
+    ]
+    first = int(min(firsts).timestamp() // 3600)
+    last = int(max(lasts).timestamp() // 3600)
+    # Patients still here (no end, active) are present up to the current hour.
+    if present.filter(end__isnull=True, status__in=ACTIVE_STATUSES).exists():
+        last = max(last, current_hour)
+    return first, min(last, current_hour)
+
+
+def _stays(department: Department, first_hour: int, last_hour: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, ends, discharged) of every stay that may touch the hours, in epoch hours."""
+    window_start, window_end = _hour_start(first_hour), _hour_start(last_hour + 1)
+    present = (
+        Encounter.objects.filter(department=department, start__lt=window_end)
+        .exclude(status__in=NOT_PRESENT_STATUSES)
+        .order_by()
+    )
+
+    # end == window_start still matters: its discharge falls in the first hour.
+    closed = list(present.filter(end__gte=window_start).values_list("start", "end"))
+    starts = [_epoch_hours(row[0] for row in closed)]
+    ends = [_epoch_hours(row[1] for row in closed)]
+    discharged = [np.ones(len(closed), dtype=bool)]
+
+    open_rows = list(present.filter(end__isnull=True).values_list("start", "status", "source", "source_id"))
+    if open_rows:
+        open_starts = _epoch_hours(row[0] for row in open_rows)
+        active = np.array([row[1] in ACTIVE_STATUSES for row in open_rows])
+        # An open stay that is not active (finished without an end time, unknown) gets a
+        # length drawn from the department's model, keyed on its identity.
+        drawn = lognormal_stay_hours(
+            text_uniforms([f"{row[2]}:{row[3]}" for row in open_rows]),
+            median_hours=department.los_median_hours,
+            sigma=department.los_sigma,
+        )
+        starts.append(open_starts)
+        ends.append(np.where(active, np.inf, open_starts + drawn))
+        discharged.append(~active)
+
+    counts = list(
+        ArrivalCount.objects.filter(
+            department=department,
+            hour__gte=_hour_start(first_hour - MAX_DRAWN_STAY_HOURS - 1),
+            hour__lt=window_end,
+            arrivals__gt=0,
+        )
+        .order_by()
+        .values_list("hour", "arrivals")
+    )
+    if counts:
+        count_starts, count_ends = counted_arrival_stays(
+            np.array([int(row[0].timestamp() // 3600) for row in counts], dtype=np.int64),
+            np.array([row[1] for row in counts], dtype=np.int64),
+            seed=text_seed(f"department:{department.code}"),
+            median_hours=department.los_median_hours,
+            sigma=department.los_sigma,
+        )
+        starts.append(count_starts)
+        ends.append(count_ends)
+        discharged.append(np.ones(len(count_starts), dtype=bool))
+
+    return np.concatenate(starts), np.concatenate(ends), np.concatenate(discharged)

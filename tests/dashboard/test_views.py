@@ -1,0 +1,31 @@
+"""The departments overview page: sign-in required, own departments only."""
+
+import pytest
+
+from healthcare.encounters import services
+from tests.factories import encounter_record, hour
+
+
+def test_the_overview_asks_anonymous_visitors_to_sign_in(client, db):
+    response = client.get("/")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
+def test_staff_see_their_department_with_census_and_nurses_required(client, ed_staff, icu):
+    # Nine patients who are all still in the ED at the current hour, 12:00.
+    records = [encounter_record(f"e{i}", start=hour(1, 9), hours=20) for i in range(9)]
+    records.append(encounter_record("icu", start=hour(1, 9), hours=20, department="ICU"))
+    services.encounters_ingest(records=records, source="s", now=hour(1, 12))
+    client.force_login(ed_staff)
+    page = client.get("/").content.decode()
+    assert "ED unit" in page and "ICU unit" not in page
+    # 9 patients at 1:4 need 3 nurses.
+    assert '<td class="num">9</td>' in page and '<td class="num">3</td>' in page
+
+
+@pytest.mark.django_db
+def test_a_member_without_a_role_sees_no_department(client, ed, django_user_model):
+    member = django_user_model.objects.create_user("member", password="a-long-test-password-1")
+    ed.members.add(member)
+    client.force_login(member)
+    assert "not assigned to any department" in client.get("/").content.decode()
