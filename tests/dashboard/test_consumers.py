@@ -1,8 +1,10 @@
 """The department websocket on the full ASGI stack: who may connect, and what they receive."""
 
 import pytest
+import pytest_asyncio
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from dashboard.broadcast import broadcast_department_event
@@ -12,6 +14,13 @@ from healthcare.asgi import application
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 ORIGIN = (b"origin", b"http://localhost")
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def close_thread_connections():
+    """ORM calls from async code run in a worker thread: close its connection, or the test database stays in use."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 def session_cookie(user) -> tuple[bytes, bytes]:

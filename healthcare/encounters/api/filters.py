@@ -1,3 +1,5 @@
+"""One FilterSet per list endpoint; departments by code or by id."""
+
 import django_filters
 
 from healthcare.encounters.choices import EncounterStatus, UnitType

@@ -57,6 +57,8 @@ class DepartmentUpdateSerializer(DepartmentSerializer):
 
 
 class EncounterSerializer(serializers.ModelSerializer):
+    """An encounter without its patient: the pseudonym never leaves the database."""
+
     department = serializers.SlugRelatedField(slug_field="code", read_only=True)
     length_of_stay_hours = serializers.SerializerMethodField()
 
@@ -103,6 +105,8 @@ class EncounterInputSerializer(serializers.Serializer):
 
 
 class EncounterBatchSerializer(serializers.Serializer):
+    """POST /encounters/batch/: one sending system's encounters, validated record by record."""
+
     source = serializers.CharField(
         max_length=32,
         validators=[source_validator],
@@ -112,6 +116,8 @@ class EncounterBatchSerializer(serializers.Serializer):
 
 
 class IngestSummarySerializer(serializers.Serializer):
+    """What a batch did."""
+
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
@@ -121,6 +127,8 @@ class IngestSummarySerializer(serializers.Serializer):
 
 
 class WorkloadHourSerializer(serializers.ModelSerializer):
+    """One department's arrivals, discharges and census in one UTC hour."""
+
     department = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
