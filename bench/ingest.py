@@ -160,7 +160,7 @@ def main() -> None:
     from django.db import transaction
 
     from healthcare.encounters.bulk import bulk_upsert
-    from healthcare.encounters.services import ENCOUNTER_FIELDS
+    from healthcare.encounters.services.ingest import ENCOUNTER_FIELDS
 
     attnames = [Encounter._meta.get_field(name).attname for name in ENCOUNTER_FIELDS]
     stored_rows = Encounter.objects.filter(source="bench").order_by("id")[: args.write_sample].values_list(*attnames)
