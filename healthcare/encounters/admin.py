@@ -49,7 +49,7 @@ class DepartmentAdmin(DepartmentScopedAdmin):
     filter_horizontal = ["members"]
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["code", "name", "unit_type", "timezone"]}),
+        (None, {"fields": ["code", "name", "unit_type", "timezone", "holiday_country"]}),
         ("Staffing rules", {"fields": ["patients_per_nurse", "min_nurses"]}),
         ("Length of stay (used where a stay has no end)", {"fields": ["los_median_hours", "los_sigma"]}),
         ("Access", {"fields": ["members"]}),

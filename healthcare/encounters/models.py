@@ -32,6 +32,13 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"'{value}' is not an IANA time zone (e.g. America/Chicago).") from None
 
 
+def validate_holiday_country(value: str) -> None:
+    import holidays
+
+    if value and value not in holidays.list_supported_countries():
+        raise ValidationError(f"'{value}' is not a country code the holidays package knows (e.g. US, GB, DE).")
+
+
 def default_timezone() -> str:
     return settings.HOSPITAL_TIME_ZONE
 
@@ -63,6 +70,13 @@ class Department(models.Model):
         default=default_timezone,
         validators=[validate_timezone],
         help_text="IANA zone; naive timestamps in its hourly arrival counts are read in it.",
+    )
+    holiday_country = models.CharField(
+        max_length=8,
+        default="US",
+        blank=True,
+        validators=[validate_holiday_country],
+        help_text="Country whose public holidays shape forecasts (ISO code, e.g. US); blank for none.",
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,

@@ -30,6 +30,7 @@ class DepartmentSerializer(serializers.ModelSerializer):
             "los_median_hours",
             "los_sigma",
             "timezone",
+            "holiday_country",
             "created_at",
             "updated_at",
         ]
@@ -46,6 +47,7 @@ class DepartmentCreateSerializer(DepartmentSerializer):
             "los_median_hours": {"required": False},
             "los_sigma": {"required": False},
             "timezone": {"required": False},
+            "holiday_country": {"required": False},
         }
 
 

@@ -11,7 +11,16 @@ logger = logging.getLogger(__name__)
 
 # What may change after creation (the code is every integration's key to the department).
 EDITABLE_FIELDS = frozenset(
-    {"name", "unit_type", "patients_per_nurse", "min_nurses", "los_median_hours", "los_sigma", "timezone"}
+    {
+        "name",
+        "unit_type",
+        "patients_per_nurse",
+        "min_nurses",
+        "los_median_hours",
+        "los_sigma",
+        "timezone",
+        "holiday_country",
+    }
 )
 # Fields the derived census depends on: changing one rebuilds the department's workload.
 WORKLOAD_FIELDS = ("los_median_hours", "los_sigma")
@@ -27,6 +36,7 @@ def department_create(
     los_median_hours: float | None = None,
     los_sigma: float | None = None,
     timezone: str | None = None,
+    holiday_country: str | None = None,
 ) -> Department:
     """A new department; rules not given take the defaults of its unit type.
 
@@ -39,6 +49,7 @@ def department_create(
         "los_median_hours": los_median_hours,
         "los_sigma": los_sigma,
         "timezone": timezone,
+        "holiday_country": holiday_country,
     }
     values = {name: value for name, value in given.items() if value is not None}
     if defaults:

@@ -22,7 +22,7 @@ from healthcare.encounters.ingest.records import ArrivalRecord, EncounterRecord,
 from healthcare.encounters.models import ArrivalCount, Department, Encounter
 from healthcare.encounters.pseudonym import patient_pseudonymizer
 from healthcare.encounters.services.departments import department_create
-from healthcare.encounters.services.workload import WorkloadChange, workload_changed_broadcast, workload_rebuild
+from healthcare.encounters.services.workload import WorkloadChange, workload_changed_notify, workload_rebuild
 from healthcare.encounters.workload import MAX_DRAWN_STAY_HOURS
 
 LOOKUP_CHUNK = 5000
@@ -182,7 +182,7 @@ def encounters_ingest(
             department = Department.objects.get(id=department_id)
             change = workload_rebuild(department=department, start=min(moments), end=max(moments), now=now)
             summary.workload.add(change)
-            workload_changed_broadcast(department, change)
+            workload_changed_notify(department, change)
     return summary
 
 
@@ -290,5 +290,5 @@ def arrivals_ingest(
                 now=now,
             )
             summary.workload.add(change)
-            workload_changed_broadcast(department, change)
+            workload_changed_notify(department, change)
     return summary

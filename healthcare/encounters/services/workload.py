@@ -13,6 +13,7 @@ from dashboard.broadcast import broadcast_department_event
 from healthcare.encounters.bulk import BATCH_SIZE, bulk_upsert
 from healthcare.encounters.choices import ACTIVE_STATUSES, NOT_PRESENT_STATUSES
 from healthcare.encounters.models import ArrivalCount, Department, Encounter, WorkloadHour
+from healthcare.encounters.signals import workload_changed
 from healthcare.encounters.workload import (
     MAX_DRAWN_STAY_HOURS,
     counted_arrival_stays,
@@ -35,12 +36,15 @@ class WorkloadChange:
         self.deleted += other.deleted
 
 
-def workload_changed_broadcast(department: Department, change: WorkloadChange) -> None:
-    """Tell the department's dashboards, after commit, that some of its hours changed."""
-    if change.written or change.deleted:
-        broadcast_department_event(
-            department.code, "workload.changed", {"hours_written": change.written, "hours_deleted": change.deleted}
-        )
+def workload_changed_notify(department: Department, change: WorkloadChange) -> None:
+    """After commit, tell the department's dashboards and other apps (caches) that some hours changed."""
+    if not (change.written or change.deleted):
+        return
+    broadcast_department_event(
+        department.code, "workload.changed", {"hours_written": change.written, "hours_deleted": change.deleted}
+    )
+    department_id = department.id
+    transaction.on_commit(lambda: workload_changed.send(sender=Department, department_id=department_id))
 
 
 def department_workload_rebuild(
@@ -55,7 +59,7 @@ def department_workload_rebuild(
         if department is None:
             return None
         change = workload_rebuild(department=department, start=start, end=end, now=now)
-        workload_changed_broadcast(department, change)
+        workload_changed_notify(department, change)
     return change
 
 

@@ -1,0 +1,377 @@
+"""Hourly arrival forecasts with calibrated intervals: models, calibration, training.
+
+Plain Python on numpy, scipy and scikit-learn, no Django. Three mean models compete:
+
+- seasonal naive: the same hour one week earlier;
+- Poisson GLM: hour of week, annual Fourier terms and holidays, times the recent level
+  (arrivals of the last four weeks over what the calendar expected for them);
+- Poisson gradient boosting: calendar, recent level, the same hour a week earlier, horizon.
+
+Hourly arrivals are close to Poisson around the calendar pattern, so the predictive
+distribution is a negative binomial (Poisson when the data are not over-dispersed) with
+the model's mean. Its intervals are calibrated by split conformal prediction: on a
+validation backtest, each actual count gets a centrality score (the smaller of its two
+tail probabilities); the interval at confidence c cuts the tails where a share c of the
+scores lies, so coverage on new data matches c however the model errs.
+
+No leakage: every forecast goes through `TrainedForecaster.forecast`, which cuts the
+history at the issue hour before any model sees it.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from predictions.features import Calendar, calendar_matrix
+
+LEVEL_HOURS = 28 * 24  # the recent level is read over the last four weeks
+LAG_HOURS = 168
+MAX_HORIZON = 168
+VALIDATION_DAYS = 56
+VALIDATION_HORIZON = 72
+SEED = 20240601
+
+
+@dataclass(frozen=True)
+class History:
+    """Hourly arrivals observed from first_hour on (epoch hours), and the census when known."""
+
+    first_hour: int
+    arrivals: np.ndarray
+    census: np.ndarray | None = None
+
+    @property
+    def end_hour(self) -> int:
+        """The first hour not in the history."""
+        return self.first_hour + len(self.arrivals)
+
+    def before(self, hour: int) -> "History":
+        """Only what was observed before `hour`: the one place a forecast's inputs are cut."""
+        keep = max(0, min(len(self.arrivals), hour - self.first_hour))
+        census = self.census[:keep] if self.census is not None else None
+        return History(self.first_hour, self.arrivals[:keep], census)
+
+    def window(self, start: int, stop: int) -> np.ndarray:
+        """Arrivals of the hours start .. stop - 1 (hours before the history count as missing: NaN)."""
+        out = np.full(stop - start, np.nan)
+        lo, hi = max(start, self.first_hour), min(stop, self.end_hour)
+        if lo < hi:
+            out[lo - start : hi - start] = self.arrivals[lo - self.first_hour : hi - self.first_hour]
+        return out
+
+
+# --- Mean models ------------------------------------------------------------------------------
+
+
+class SeasonalNaive:
+    """The same hour one week earlier."""
+
+    name = "seasonal_naive"
+    features = ["arrivals in the same hour one week earlier"]
+
+    def hyperparameters(self) -> dict:
+        return {"lag_hours": LAG_HOURS}
+
+    def fit(self, history: History, calendar: Calendar) -> "SeasonalNaive":
+        self.fallback = float(np.mean(history.arrivals)) if len(history.arrivals) else 0.0
+        return self
+
+    def predict(self, history: History, calendar: Calendar, issue_hour: int, horizon: int) -> np.ndarray:
+        lagged = history.window(issue_hour - LAG_HOURS, issue_hour - LAG_HOURS + horizon)
+        return np.where(np.isnan(lagged), self.fallback, lagged)
+
+
+class PoissonGLM:
+    """log mean = calendar terms; times the recent level at the issue hour."""
+
+    name = "poisson_glm"
+    features = [
+        "hour of week (168 indicators)",
+        "annual Fourier terms (3 harmonics)",
+        "public holiday (level and daily shape)",
+        "recent level: arrivals of the last 28 days over the calendar's expectation",
+    ]
+
+    def __init__(self, alpha: float = 1e-4, level_prior_hours: float = 48.0):
+        self.alpha = alpha
+        # Pseudo-hours at the calendar's expectation: shrink the level ratio of a short history towards 1.
+        self.level_prior_hours = level_prior_hours
+
+    def hyperparameters(self) -> dict:
+        return {"alpha": self.alpha, "level_hours": LEVEL_HOURS, "level_prior_hours": self.level_prior_hours}
+
+    def fit(self, history: History, calendar: Calendar) -> "PoissonGLM":
+        from sklearn.linear_model import PoissonRegressor
+
+        design = calendar_matrix(calendar, history.first_hour, history.end_hour)
+        self.regressor = PoissonRegressor(alpha=self.alpha, max_iter=1000, tol=1e-6)
+        self.regressor.fit(design, history.arrivals)
+        return self
+
+    def calendar_mean(self, calendar: Calendar, start: int, stop: int) -> np.ndarray:
+        return self.regressor.predict(calendar_matrix(calendar, start, stop))
+
+    def level(self, history: History, calendar: Calendar, issue_hour: int) -> float:
+        """Observed over expected arrivals in the four weeks before the issue hour."""
+        start = max(history.first_hour, issue_hour - LEVEL_HOURS)
+        if start >= issue_hour:
+            return 1.0
+        observed = history.window(start, issue_hour)
+        expected = self.calendar_mean(calendar, start, issue_hour)
+        known = ~np.isnan(observed)
+        prior = self.level_prior_hours * float(np.mean(expected))
+        return float((observed[known].sum() + prior) / (expected[known].sum() + prior))
+
+    def predict(self, history: History, calendar: Calendar, issue_hour: int, horizon: int) -> np.ndarray:
+        base = self.calendar_mean(calendar, issue_hour, issue_hour + horizon)
+        return base * self.level(history, calendar, issue_hour)
+
+
+class PoissonGBM:
+    """Gradient-boosted trees with Poisson loss on calendar, recent level, last week and horizon."""
+
+    name = "poisson_gbm"
+    features = [
+        "hour of day",
+        "weekday",
+        "public holiday",
+        "annual Fourier terms (1 harmonic)",
+        "recent level: mean arrivals of the last 28 days",
+        "arrivals in the same hour one week earlier",
+        "horizon (hours ahead)",
+    ]
+
+    def __init__(self, max_iter: int = 300, learning_rate: float = 0.05, max_leaf_nodes: int = 31, seed: int = SEED):
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.seed = seed
+
+    def hyperparameters(self) -> dict:
+        return {
+            "max_iter": self.max_iter,
+            "learning_rate": self.learning_rate,
+            "max_leaf_nodes": self.max_leaf_nodes,
+            "min_samples_leaf": 100,
+            "seed": self.seed,
+        }
+
+    def _rows(self, history: History, calendar: Calendar, targets: np.ndarray, issues: np.ndarray) -> np.ndarray:
+        """Feature rows for target hours forecast at issue hours (issue <= target < issue + 168)."""
+        cumulative = np.concatenate([[0.0], np.cumsum(history.arrivals)])
+
+        def sum_before(hour):
+            return cumulative[np.clip(hour - history.first_hour, 0, len(history.arrivals))]
+
+        level_start = np.maximum(issues - LEVEL_HOURS, history.first_hour)
+        span = np.maximum(issues - level_start, 1)
+        level = (sum_before(issues) - sum_before(level_start)) / span
+        lag_index = targets - LAG_HOURS - history.first_hour
+        known = (lag_index >= 0) & (lag_index < len(history.arrivals))
+        lagged = np.full(len(targets), np.nan)
+        lagged[known] = history.arrivals[lag_index[known]]
+        position = targets - calendar.first_hour
+        angle = 2 * np.pi * calendar.day_of_year[position] / 365.25
+        return np.column_stack(
+            [
+                calendar.hour_of_day[position],
+                calendar.weekday[position],
+                calendar.holiday[position],
+                np.sin(angle),
+                np.cos(angle),
+                level,
+                lagged,
+                targets - issues,
+            ]
+        )
+
+    def fit(self, history: History, calendar: Calendar) -> "PoissonGBM":
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        rng = np.random.default_rng(self.seed)
+        targets = np.arange(history.first_hour + LAG_HOURS, history.end_hour)
+        # Each training row is seen from a random horizon, so one model serves every horizon.
+        issues = targets - rng.integers(0, MAX_HORIZON, size=len(targets))
+        rows = self._rows(history, calendar, targets, issues)
+        self.regressor = HistGradientBoostingRegressor(
+            loss="poisson",
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=100,
+            categorical_features=[0, 1, 2],
+            random_state=self.seed,
+        )
+        self.regressor.fit(rows, history.arrivals[targets - history.first_hour])
+        return self
+
+    def predict(self, history: History, calendar: Calendar, issue_hour: int, horizon: int) -> np.ndarray:
+        targets = np.arange(issue_hour, issue_hour + horizon)
+        rows = self._rows(history, calendar, targets, np.full(horizon, issue_hour))
+        return self.regressor.predict(rows)
+
+
+MEAN_MODELS = {model.name: model for model in (SeasonalNaive, PoissonGLM, PoissonGBM)}
+# On equal scores the simpler model wins.
+SIMPLICITY = ["seasonal_naive", "poisson_glm", "poisson_gbm"]
+
+
+# --- Predictive distribution and its calibration ---------------------------------------------
+
+
+def _distribution(mean: np.ndarray, dispersion: float):
+    """Negative binomial with the given mean and variance = dispersion x mean (Poisson if <= 1)."""
+    mean = np.maximum(np.asarray(mean, dtype=np.float64), 1e-9)
+    if dispersion <= 1.0 + 1e-6:
+        return stats.poisson(mean)
+    size = mean / (dispersion - 1.0)
+    return stats.nbinom(size, 1.0 / dispersion)
+
+
+def centrality(actual: np.ndarray, mean: np.ndarray, dispersion: float) -> np.ndarray:
+    """The smaller tail probability of each actual count: an interval cutting tails of t covers it iff t <= this."""
+    distribution = _distribution(mean, dispersion)
+    return np.minimum(distribution.cdf(actual), distribution.sf(actual - 1))
+
+
+@dataclass
+class Calibration:
+    """Dispersion of the counts around the mean, and the validation centrality scores."""
+
+    dispersion: float
+    scores: np.ndarray  # sorted centrality scores of the validation backtest
+
+    @classmethod
+    def from_validation(cls, actual: np.ndarray, mean: np.ndarray) -> "Calibration":
+        mean = np.maximum(mean, 1e-9)
+        # Ratio of sums, not mean of ratios: hours with a near-zero mean must not dominate.
+        dispersion = max(1.0, float(np.sum((actual - mean) ** 2) / np.sum(mean)))
+        return cls(dispersion=dispersion, scores=np.sort(centrality(actual, mean, dispersion)))
+
+    def tail(self, confidence: float) -> float:
+        """Tail probability to cut on each side so that `confidence` of validation counts are inside."""
+        cut = float(np.quantile(self.scores, 1.0 - confidence, method="lower"))
+        return min(max(cut, 1e-6), 0.5)
+
+    def interval(self, mean: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+        tail = self.tail(confidence)
+        distribution = _distribution(mean, self.dispersion)
+        return distribution.ppf(tail), distribution.ppf(1.0 - tail)
+
+
+# --- A trained forecaster ---------------------------------------------------------------------
+
+
+@dataclass
+class ArrivalForecast:
+    """Expected arrivals and an interval per hour, from issue_hour on."""
+
+    issue_hour: int
+    mean: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+@dataclass
+class TrainedForecaster:
+    """A fitted mean model with its calibration; what a ForecastModel's artifact holds."""
+
+    mean_model: object
+    calibration: Calibration
+    training_first_hour: int
+    training_end_hour: int  # exclusive: trained on hours before it
+    selection: dict = field(default_factory=dict)
+
+    @property
+    def algorithm(self) -> str:
+        return self.mean_model.name
+
+    def forecast(
+        self, history: History, calendar: Calendar, issue_hour: int, horizon: int, confidence: float
+    ) -> ArrivalForecast:
+        """Forecast hours issue_hour .. issue_hour + horizon - 1 from what was observed before issue_hour."""
+        if not 1 <= horizon <= MAX_HORIZON:
+            raise ValueError(f"horizon must be 1-{MAX_HORIZON} hours")
+        visible = history.before(issue_hour)
+        mean = np.maximum(self.mean_model.predict(visible, calendar, issue_hour, horizon), 0.0)
+        lower, upper = self.calibration.interval(mean, confidence)
+        return ArrivalForecast(issue_hour, mean, lower, upper)
+
+
+def mean_backtest(model, history: History, calendar: Calendar, issues: list[int], horizon: int):
+    """(targets, means, actuals) of forecasts issued at each hour, each from history before it."""
+    targets, means, actuals = [], [], []
+    for issue in issues:
+        mean = model.predict(history.before(issue), calendar, issue, horizon)
+        hours = np.arange(issue, issue + horizon)
+        targets.append(hours)
+        means.append(np.maximum(mean, 0.0))
+        actuals.append(history.window(issue, issue + horizon))
+    return np.concatenate(targets), np.concatenate(means), np.concatenate(actuals)
+
+
+def poisson_deviance(actual: np.ndarray, mean: np.ndarray) -> float:
+    """Mean Poisson deviance: a proper score for count means (lower is better)."""
+    mean = np.maximum(mean, 1e-9)
+    ratio = np.where(actual > 0, actual * np.log(np.where(actual > 0, actual, 1) / mean), 0.0)
+    return float(np.mean(2 * (ratio - (actual - mean))))
+
+
+def forecaster_train(
+    history: History,
+    calendar: Calendar,
+    *,
+    until: int,
+    algorithms: list[str] | None = None,
+    validation_days: int = VALIDATION_DAYS,
+    validation_horizon: int = VALIDATION_HORIZON,
+) -> TrainedForecaster:
+    """Pick the best mean model on a validation backtest, refit it on everything before `until`.
+
+    The last `validation_days` before `until` are held out: each candidate is fitted on the
+    hours before them and issues a forecast every 24 h across them. The candidate with the
+    lowest Poisson deviance wins; its validation forecasts calibrate the intervals. Raises
+    ValueError when the history is too short.
+    """
+    training = history.before(until)
+    validation_start = until - validation_days * 24
+    if validation_start - training.first_hour < 4 * LAG_HOURS:
+        raise ValueError(
+            f"not enough history: need at least {4 * LAG_HOURS // 24 + validation_days} days before the cut-off, "
+            f"have {len(training.arrivals) // 24}"
+        )
+    names = algorithms or SIMPLICITY
+    issues = list(range(validation_start, until - validation_horizon + 1, 24))
+    fitting = training.before(validation_start)
+    candidates = {}
+    for name in names:
+        started = time.perf_counter()
+        model = MEAN_MODELS[name]().fit(fitting, calendar)
+        _, means, actuals = mean_backtest(model, training, calendar, issues, validation_horizon)
+        candidates[name] = {
+            "poisson_deviance": round(poisson_deviance(actuals, means), 5),
+            "mae": round(float(np.mean(np.abs(actuals - means))), 4),
+            "fit_seconds": round(time.perf_counter() - started, 3),
+            "_validation": (actuals, means),
+        }
+    chosen = min(names, key=lambda name: (candidates[name]["poisson_deviance"], SIMPLICITY.index(name)))
+    actuals, means = candidates[chosen]["_validation"]
+    calibration = Calibration.from_validation(actuals, means)
+    final = MEAN_MODELS[chosen]().fit(training, calendar)
+    for report in candidates.values():
+        del report["_validation"]
+    selection = {
+        "chosen": chosen,
+        "reason": "lowest mean Poisson deviance on the validation backtest",
+        "validation": {
+            "first_hour": validation_start,
+            "end_hour": until,
+            "issues": len(issues),
+            "horizon_hours": validation_horizon,
+        },
+        "candidates": candidates,
+        "dispersion": round(calibration.dispersion, 4),
+    }
+    return TrainedForecaster(final, calibration, training.first_hour, until, selection)
