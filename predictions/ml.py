@@ -25,6 +25,7 @@ import numpy as np
 from scipy import stats
 
 from predictions.features import Calendar, calendar_matrix
+from predictions.scores import forecast_scores
 
 LEVEL_HOURS = 28 * 24  # the recent level is read over the last four weeks
 LAG_HOURS = 168
@@ -165,9 +166,11 @@ class PoissonGBM:
         def sum_before(hour):
             return cumulative[np.clip(hour - history.first_hour, 0, len(history.arrivals))]
 
+        # Mean over the hours of the last four weeks that were observed (none after the history ends).
         level_start = np.maximum(issues - LEVEL_HOURS, history.first_hour)
-        span = np.maximum(issues - level_start, 1)
-        level = (sum_before(issues) - sum_before(level_start)) / span
+        level_end = np.minimum(issues, history.end_hour)
+        observed = np.maximum(level_end - level_start, 1)
+        level = (sum_before(level_end) - sum_before(level_start)) / observed
         lag_index = targets - LAG_HOURS - history.first_hour
         known = (lag_index >= 0) & (lag_index < len(history.arrivals))
         lagged = np.full(len(targets), np.nan)
@@ -292,8 +295,8 @@ class TrainedForecaster:
         self, history: History, calendar: Calendar, issue_hour: int, horizon: int, confidence: float
     ) -> ArrivalForecast:
         """Forecast hours issue_hour .. issue_hour + horizon - 1 from what was observed before issue_hour."""
-        if not 1 <= horizon <= MAX_HORIZON:
-            raise ValueError(f"horizon must be 1-{MAX_HORIZON} hours")
+        if horizon < 1:
+            raise ValueError("horizon must be at least one hour")
         visible = history.before(issue_hour)
         mean = np.maximum(self.mean_model.predict(visible, calendar, issue_hour, horizon), 0.0)
         lower, upper = self.calibration.interval(mean, confidence)
@@ -312,11 +315,8 @@ def mean_backtest(model, history: History, calendar: Calendar, issues: list[int]
     return np.concatenate(targets), np.concatenate(means), np.concatenate(actuals)
 
 
-def poisson_deviance(actual: np.ndarray, mean: np.ndarray) -> float:
-    """Mean Poisson deviance: a proper score for count means (lower is better)."""
-    mean = np.maximum(mean, 1e-9)
-    ratio = np.where(actual > 0, actual * np.log(np.where(actual > 0, actual, 1) / mean), 0.0)
-    return float(np.mean(2 * (ratio - (actual - mean))))
+def _rounded(value):
+    return round(value, 5) if isinstance(value, float) else value
 
 
 def forecaster_train(
@@ -345,26 +345,30 @@ def forecaster_train(
     names = algorithms or SIMPLICITY
     issues = list(range(validation_start, until - validation_horizon + 1, 24))
     fitting = training.before(validation_start)
-    candidates = {}
+    candidates, validation_means = {}, {}
     for name in names:
         started = time.perf_counter()
         model = MEAN_MODELS[name]().fit(fitting, calendar)
+        fit_seconds = time.perf_counter() - started
         _, means, actuals = mean_backtest(model, training, calendar, issues, validation_horizon)
-        candidates[name] = {
-            "poisson_deviance": round(poisson_deviance(actuals, means), 5),
-            "mae": round(float(np.mean(np.abs(actuals - means))), 4),
-            "fit_seconds": round(time.perf_counter() - started, 3),
-            "_validation": (actuals, means),
+        validation_means[name] = means
+        scores = forecast_scores(actuals, means, validation_horizon)
+        candidates[name] = {key: _rounded(value) for key, value in scores.items()} | {
+            "fit_seconds": round(fit_seconds, 3)
         }
     chosen = min(names, key=lambda name: (candidates[name]["poisson_deviance"], SIMPLICITY.index(name)))
-    actuals, means = candidates[chosen]["_validation"]
+    means = validation_means[chosen]
+    # Coverage measured out of sample: calibrate on the first half of the validation
+    # forecasts, count on the second. The final calibration then uses all of them.
+    half = (len(issues) // 2) * validation_horizon
+    trial = Calibration.from_validation(actuals[:half], means[:half])
+    lower, upper = trial.interval(means[half:], 0.9)
+    candidates[chosen]["coverage_90"] = _rounded(float(np.mean((actuals[half:] >= lower) & (actuals[half:] <= upper))))
     calibration = Calibration.from_validation(actuals, means)
     final = MEAN_MODELS[chosen]().fit(training, calendar)
-    for report in candidates.values():
-        del report["_validation"]
     selection = {
         "chosen": chosen,
-        "reason": "lowest mean Poisson deviance on the validation backtest",
+        "reason": "lowest mean Poisson deviance on the validation backtest (the simpler model on a tie)",
         "validation": {
             "first_hour": validation_start,
             "end_hour": until,

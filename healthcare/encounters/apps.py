@@ -13,5 +13,6 @@ class EncountersConfig(AppConfig):
 
         from healthcare.encounters.roles import roles_sync_after_migrate
 
-        # Groups need the permissions that post_migrate creates, so they are synced after it.
+        # Groups need the permissions that post_migrate creates, so they are synced after it
+        # (roles_sync_after_migrate waits for the last app whose permissions they list).
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="encounters.roles_sync")

@@ -4,7 +4,11 @@ staff: read the departments they are members of. integrator: also write patient-
 data (to their departments). admin: every department, their rules, users and roles.
 """
 
+from django.apps import apps
 from django.contrib.auth.models import Group, Permission
+
+# Forecasts: everyone who plans staffing may read and request them; admins manage model versions.
+FORECAST_READ = ["predictions.view_forecast", "predictions.add_forecast", "predictions.view_forecastmodel"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "staff": [
@@ -12,6 +16,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "encounters.view_encounter",
         "encounters.view_workloadhour",
         "encounters.view_arrivalcount",
+        *FORECAST_READ,
     ],
     "integrator": [
         "encounters.view_department",
@@ -22,6 +27,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "encounters.view_arrivalcount",
         "encounters.add_arrivalcount",
         "encounters.change_arrivalcount",
+        *FORECAST_READ,
     ],
     "admin": [
         "encounters.view_all_departments",
@@ -36,6 +42,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "encounters.view_arrivalcount",
         "encounters.add_arrivalcount",
         "encounters.change_arrivalcount",
+        *FORECAST_READ,
+        "predictions.change_forecastmodel",
         "auth.view_user",
         "auth.add_user",
         "auth.change_user",
@@ -51,11 +59,16 @@ def roles_sync() -> None:
         permissions = []
         for name in names:
             app_label, codename = name.split(".")
-            permissions.extend(Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+            found = list(Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+            if not found:
+                raise LookupError(f"role {role}: no permission {name}")
+            permissions.extend(found)
         group.permissions.set(permissions)
 
 
 def roles_sync_after_migrate(sender, **kwargs) -> None:
-    # post_migrate fires once per app; sync once, after the app whose permissions we list.
-    if sender.label == "encounters":
+    # post_migrate fires once per app with models, in INSTALLED_APPS order: sync after
+    # the last one, when every permission the roles list exists.
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if sender.name == with_models[-1].name:
         roles_sync()

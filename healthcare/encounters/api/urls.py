@@ -4,7 +4,7 @@ from healthcare.encounters.api import views
 
 app_name = "encounters-api"
 
-router = DefaultRouter()
+router = DefaultRouter(trailing_slash="/?")
 router.register("departments", views.DepartmentViewSet, basename="department")
 router.register("encounters", views.EncounterViewSet, basename="encounter")
 router.register("workload-hours", views.WorkloadHourViewSet, basename="workload-hour")

@@ -1,0 +1,26 @@
+"""One FilterSet per list endpoint; departments by code or by id."""
+
+import django_filters
+
+from predictions.models import Algorithm, Forecast, ForecastModel, ForecastStatus
+
+
+class ForecastFilterSet(django_filters.FilterSet):
+    department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
+    department_id = django_filters.NumberFilter(field_name="department_id")
+    status = django_filters.ChoiceFilter(choices=ForecastStatus.choices)
+    issued_after = django_filters.IsoDateTimeFilter(field_name="issued_at", lookup_expr="gte")
+
+    class Meta:
+        model = Forecast
+        fields = ["department", "department_id", "status", "issued_after"]
+
+
+class ForecastModelFilterSet(django_filters.FilterSet):
+    department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
+    department_id = django_filters.NumberFilter(field_name="department_id")
+    algorithm = django_filters.ChoiceFilter(choices=Algorithm.choices)
+
+    class Meta:
+        model = ForecastModel
+        fields = ["department", "department_id", "algorithm", "is_active"]

@@ -1,0 +1,161 @@
+"""Forecast requests and jobs, model versions, and accuracy."""
+
+from datetime import timedelta
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+
+from healthcare.encounters.api.permissions import ModelPermissions
+from healthcare.encounters.selectors import departments_visible_to
+from predictions import services
+from predictions.api.filters import ForecastFilterSet, ForecastModelFilterSet
+from predictions.api.serializers import (
+    DepartmentPerformanceSerializer,
+    ForecastModelSerializer,
+    ForecastRequestSerializer,
+    ForecastSerializer,
+)
+from predictions.models import Forecast, ForecastModel
+from predictions.selectors import forecast_latest, forecast_live_accuracy
+
+
+class ForecastRequestView(generics.GenericAPIView):
+    """Request a forecast of a department's next hours; it is computed off the request path."""
+
+    queryset = Forecast.objects.none()
+    permission_classes = [ModelPermissions]
+    serializer_class = ForecastRequestSerializer
+
+    @extend_schema(request=ForecastRequestSerializer, responses={202: ForecastSerializer})
+    def post(self, request):
+        """202 with the job; poll its url (GET /predict/jobs/{id}) until succeeded or failed."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        code = serializer.validated_data["department"]
+        department = departments_visible_to(request.user).filter(code=code).first()
+        if department is None:
+            raise ValidationError({"department": [f"unknown department '{code}'"]})
+        forecast = services.forecast_request(
+            department=department,
+            horizon_hours=serializer.validated_data["horizon_hours"],
+            confidence_level=serializer.validated_data["confidence_level"],
+            requested_by=request.user,
+        )
+        forecast.refresh_from_db()  # eager Celery (embedded default) may have finished it already
+        body = ForecastSerializer(forecast, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+
+class ForecastViewSet(viewsets.ReadOnlyModelViewSet):
+    """Forecast jobs of your departments: status, and the hourly points once succeeded."""
+
+    serializer_class = ForecastSerializer
+    permission_classes = [ModelPermissions]
+    filterset_class = ForecastFilterSet
+
+    def get_queryset(self):
+        visible = departments_visible_to(self.request.user)
+        return (
+            Forecast.objects.filter(department__in=visible)
+            .select_related("department", "model")
+            .order_by("-issued_at", "-created_at")
+        )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("department", str, required=True, description="Department code")],
+        responses={200: ForecastSerializer},
+    )
+    @action(detail=False, methods=["get"])
+    def latest(self, request):
+        """The department's latest successful forecast."""
+        code = request.query_params.get("department", "").strip().upper()
+        if not code:
+            raise ValidationError({"department": ["this query parameter is required"]})
+        department = get_object_or_404(departments_visible_to(request.user), code=code)
+        forecast = forecast_latest(department)
+        if forecast is None:
+            raise NotFound(f"{code} has no successful forecast yet")
+        return Response(self.get_serializer(forecast).data)
+
+
+class ForecastModelViewSet(viewsets.ReadOnlyModelViewSet):
+    """Forecast model versions of your departments, with their validation backtests."""
+
+    serializer_class = ForecastModelSerializer
+    permission_classes = [ModelPermissions]
+    filterset_class = ForecastModelFilterSet
+
+    def get_queryset(self):
+        visible = departments_visible_to(self.request.user)
+        return (
+            ForecastModel.objects.filter(department__in=visible)
+            .select_related("department")
+            .defer("artifact")
+            .order_by("department__code", "-version")
+        )
+
+    @extend_schema(request=None, responses={200: ForecastModelSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[ModelPermissions])
+    def activate(self, request, pk=None):
+        """Make this version its department's active one (admins)."""
+        if not request.user.has_perm("predictions.change_forecastmodel"):
+            self.permission_denied(request, message="Only admins may activate model versions.")
+        model = services.forecast_model_activate(model=self.get_object())
+        return Response(self.get_serializer(model).data)
+
+
+class PerformanceView(generics.GenericAPIView):
+    """Per department: the active model's validation backtest, and live accuracy by horizon band."""
+
+    queryset = ForecastModel.objects.none()
+    permission_classes = [ModelPermissions]
+    serializer_class = DepartmentPerformanceSerializer
+    pagination_class = None
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("department", str, description="Department code (default: all of yours)"),
+            OpenApiParameter("days", int, description="Live accuracy over forecasts issued in the last N days (1-90)"),
+        ],
+        responses={200: DepartmentPerformanceSerializer(many=True)},
+    )
+    def get(self, request):
+        departments = departments_visible_to(request.user).order_by("code")
+        code = request.query_params.get("department", "").strip().upper()
+        if code:
+            departments = departments.filter(code=code)
+            if not departments.exists():
+                raise NotFound(f"unknown department '{code}'")
+        try:
+            days = int(request.query_params.get("days", 30))
+        except ValueError:
+            raise ValidationError({"days": ["a whole number of days, 1-90"]}) from None
+        if not 1 <= days <= 90:
+            raise ValidationError({"days": ["a whole number of days, 1-90"]})
+        since = timezone.now() - timedelta(days=days)
+        active = {
+            model.department_id: model
+            for model in ForecastModel.objects.filter(department__in=departments, is_active=True).defer("artifact")
+        }
+        rows = []
+        for department in departments:
+            model = active.get(department.id)
+            backtest = None
+            if model is not None:
+                backtest = model.backtest_metrics.get("candidates", {}).get(model.algorithm)
+            rows.append(
+                {
+                    "department": department.code,
+                    "active_model_version": model.version if model else None,
+                    "algorithm": model.algorithm if model else None,
+                    "backtest": backtest,
+                    "live_since": since,
+                    "live": forecast_live_accuracy(department, since=since),
+                }
+            )
+        return Response(self.get_serializer(rows, many=True).data)

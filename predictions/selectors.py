@@ -1,0 +1,147 @@
+"""Reads for forecasting: hourly history, observed stays, latest forecasts, live accuracy."""
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Max
+
+from healthcare.encounters.choices import NOT_PRESENT_STATUSES
+from healthcare.encounters.models import Department, Encounter, WorkloadHour
+from predictions.census import StayModel
+from predictions.ml import History
+from predictions.models import Forecast, ForecastStatus
+
+MIN_OBSERVED_STAYS = 100
+HORIZON_BANDS = ((1, 6), (7, 24), (25, 72), (73, 168))
+
+
+def epoch_hour(moment: datetime) -> int:
+    return int(moment.timestamp() // 3600)
+
+
+def hour_start(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch * 3600, tz=UTC)
+
+
+def department_history(department: Department, *, until: datetime, since: datetime | None = None) -> History | None:
+    """Hourly arrivals and census of the department before `until` (from `since`), or None without data.
+
+    Hours inside the span without a WorkloadHour row had no patient: they are zeros.
+    """
+    rows = WorkloadHour.objects.filter(department=department, hour__lt=until)
+    if since is not None:
+        rows = rows.filter(hour__gte=since)
+    values = list(rows.order_by("hour").values_list("hour", "arrivals", "census"))
+    if not values:
+        return None
+    hours = np.fromiter((epoch_hour(row[0]) for row in values), dtype=np.int64, count=len(values))
+    first = int(hours[0])
+    arrivals = np.zeros(int(hours[-1]) - first + 1)
+    census = np.zeros_like(arrivals)
+    arrivals[hours - first] = [row[1] for row in values]
+    census[hours - first] = [row[2] for row in values]
+    return History(first, arrivals, census)
+
+
+def department_stay_model(department: Department, *, until: datetime) -> tuple[StayModel, str]:
+    """Lognormal length of stay fitted to the last year's recorded stays, or the department's own model."""
+    stays = list(
+        Encounter.objects.filter(
+            department=department, end__isnull=False, start__lt=until, start__gte=until - timedelta(days=365)
+        )
+        .exclude(status__in=NOT_PRESENT_STATUSES)
+        .values_list("start", "end")
+    )
+    if len(stays) >= MIN_OBSERVED_STAYS:
+        hours = np.array([(end - start).total_seconds() / 3600 for start, end in stays])
+        return StayModel.from_stays(hours), f"fitted to {len(stays)} recorded stays"
+    return StayModel(department.los_median_hours, department.los_sigma), "the department's length-of-stay model"
+
+
+def latest_forecast_key(department_id: int) -> str:
+    return f"predictions:latest-forecast:{department_id}"
+
+
+def forecast_latest(department: Department) -> Forecast | None:
+    """The department's most recently issued successful forecast (cached in Redis when configured)."""
+    key = latest_forecast_key(department.id)
+    if settings.REDIS_URL:
+        forecast_id = cache.get(key)
+        if forecast_id:
+            forecast = Forecast.objects.filter(id=forecast_id).select_related("model", "department").first()
+            if forecast is not None:
+                return forecast
+    forecast = (
+        Forecast.objects.filter(department=department, status=ForecastStatus.SUCCEEDED)
+        .select_related("model", "department")
+        .order_by("-issued_at", "-finished_at")
+        .first()
+    )
+    if forecast is not None and settings.REDIS_URL:
+        cache.set(key, str(forecast.id), timeout=3600)
+    return forecast
+
+
+def forecast_live_accuracy(department: Department, *, since: datetime) -> list[dict]:
+    """Forecasts issued since `since` scored against the actual hours that have come, per horizon band.
+
+    Per band: hours scored, mean absolute error and bias of arrivals and census, and the
+    share of actual arrivals inside the interval. Hours not yet observed are left out.
+    """
+    last_observed = WorkloadHour.objects.filter(department=department).aggregate(last=Max("hour"))["last"]
+    forecasts = list(
+        Forecast.objects.filter(department=department, status=ForecastStatus.SUCCEEDED, issued_at__gte=since)
+        .order_by("issued_at")
+        .values_list("issued_at", "points")
+    )
+    if last_observed is None or not forecasts:
+        return []
+    first = min(issued for issued, _ in forecasts)
+    actual = {
+        epoch_hour(hour): (arrivals, census)
+        for hour, arrivals, census in WorkloadHour.objects.filter(
+            department=department, hour__gte=first, hour__lte=last_observed
+        ).values_list("hour", "arrivals", "census")
+    }
+    last = epoch_hour(last_observed)
+    rows = []  # (horizon, arrivals mean, lower, upper, actual arrivals, census mean, actual census)
+    for issued, points in forecasts:
+        issued_hour = epoch_hour(issued)
+        for point in points:
+            hour = epoch_hour(datetime.fromisoformat(point["hour"]))
+            if hour > last:
+                break
+            arrivals, census = actual.get(hour, (0, 0))
+            rows.append(
+                (
+                    hour - issued_hour + 1,
+                    point["arrivals_mean"],
+                    point["arrivals_lower"],
+                    point["arrivals_upper"],
+                    arrivals,
+                    point["census_mean"],
+                    census,
+                )
+            )
+    if not rows:
+        return []
+    table = np.array(rows, dtype=np.float64)
+    bands = []
+    for low, high in HORIZON_BANDS:
+        band = table[(table[:, 0] >= low) & (table[:, 0] <= high)]
+        if not len(band):
+            continue
+        bands.append(
+            {
+                "horizon_band": f"{low}-{high}h",
+                "hours_scored": len(band),
+                "arrivals_mae": round(float(np.mean(np.abs(band[:, 4] - band[:, 1]))), 3),
+                "arrivals_bias": round(float(np.mean(band[:, 1] - band[:, 4])), 3),
+                "arrivals_coverage": round(float(np.mean((band[:, 4] >= band[:, 2]) & (band[:, 4] <= band[:, 3]))), 3),
+                "census_mae": round(float(np.mean(np.abs(band[:, 6] - band[:, 5]))), 3),
+                "census_bias": round(float(np.mean(band[:, 5] - band[:, 6])), 3),
+            }
+        )
+    return bands

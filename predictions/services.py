@@ -1,0 +1,297 @@
+"""Training forecast models, issuing forecasts, and running forecast jobs."""
+
+import hashlib
+import logging
+import pickle
+from datetime import datetime, timedelta
+
+import numpy as np
+from django.core.cache import cache
+from django.db import OperationalError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from dashboard.broadcast import broadcast_department_event
+from healthcare.encounters.models import Department
+from predictions.census import StayModel, census_forecast
+from predictions.features import Calendar
+from predictions.ml import MAX_HORIZON, TrainedForecaster, forecaster_train, mean_backtest
+from predictions.models import Forecast, ForecastModel, ForecastStatus
+from predictions.scores import poisson_deviance
+from predictions.selectors import (
+    department_history,
+    department_stay_model,
+    epoch_hour,
+    hour_start,
+    latest_forecast_key,
+)
+
+logger = logging.getLogger(__name__)
+
+# A forecast bridges at most this long a gap between the latest data and its issue hour.
+MAX_STALENESS_HOURS = 7 * 24
+# Forecasts read this much history: the recent level (4 weeks) and the patients still present.
+FORECAST_HISTORY = timedelta(days=35)
+MAX_ATTEMPTS = 3
+
+
+class ForecastUnavailable(Exception):
+    """The data cannot support a forecast (too little, too old); the message says why."""
+
+
+def _department_calendar(department: Department, first_hour: int, end_hour: int) -> Calendar:
+    return Calendar.build(
+        first_hour, end_hour - first_hour, timezone=department.timezone, holiday_country=department.holiday_country
+    )
+
+
+# Loaded forecasters by artifact checksum: each artifact is unpickled once per process.
+_loaded: dict[str, TrainedForecaster] = {}
+LOADED_MAX = 32
+
+
+def forecaster_load(model: ForecastModel) -> TrainedForecaster:
+    """The model's trained forecaster, loaded once per process; refuses a corrupted artifact."""
+    forecaster = _loaded.get(model.artifact_sha256)
+    if forecaster is not None:
+        return forecaster
+    if not model.artifact_intact():
+        raise ForecastUnavailable(f"the artifact of model v{model.version} fails its checksum")
+    forecaster = pickle.loads(bytes(model.artifact))  # noqa: S301 - our own artifact, checksum verified
+    if len(_loaded) >= LOADED_MAX:
+        _loaded.pop(next(iter(_loaded)))
+    _loaded[model.artifact_sha256] = forecaster
+    return forecaster
+
+
+# --- Models ------------------------------------------------------------------------------------
+
+
+def forecast_model_train(
+    *,
+    department: Department,
+    until: datetime | None = None,
+    activate: bool | None = None,
+    algorithms: list[str] | None = None,
+) -> ForecastModel:
+    """Train on the hours before `until` (default: the current hour), store a new version.
+
+    activate: True always, False never, None when it scores at least as well as the active
+    version on the new version's validation backtest (or when there is none).
+    Raises ForecastUnavailable when the department lacks the history.
+    """
+    until_hour = epoch_hour(until or timezone.now())
+    history = department_history(department, until=hour_start(until_hour))
+    if history is None:
+        raise ForecastUnavailable(
+            f"{department.code} has no workload data before {hour_start(until_hour):%Y-%m-%d %H:00}"
+        )
+    calendar = _department_calendar(department, history.first_hour, until_hour + MAX_HORIZON)
+    try:
+        trained = forecaster_train(history, calendar, until=until_hour, algorithms=algorithms)
+    except ValueError as exc:
+        raise ForecastUnavailable(str(exc)) from None
+    stays, stay_source = department_stay_model(department, until=hour_start(until_hour))
+    artifact = pickle.dumps(trained, protocol=pickle.HIGHEST_PROTOCOL)
+    metrics = dict(trained.selection)
+    metrics["validation"] = {
+        **metrics["validation"],
+        "first_hour": hour_start(metrics["validation"]["first_hour"]).isoformat(),
+        "end_hour": hour_start(metrics["validation"]["end_hour"]).isoformat(),
+    }
+
+    with transaction.atomic():
+        Department.objects.select_for_update().filter(id=department.id).first()
+        latest = ForecastModel.objects.filter(department=department).aggregate(version=Max("version"))["version"]
+        model = ForecastModel.objects.create(
+            department=department,
+            version=(latest or 0) + 1,
+            algorithm=trained.algorithm,
+            hyperparameters=trained.mean_model.hyperparameters(),
+            features=trained.mean_model.features,
+            training_start=hour_start(trained.training_first_hour),
+            training_end=hour_start(trained.training_end_hour),
+            backtest_metrics=metrics,
+            stay_model={"median_hours": stays.median_hours, "sigma": stays.sigma, "source": stay_source},
+            artifact=artifact,
+            artifact_sha256=hashlib.sha256(artifact).hexdigest(),
+        )
+        if activate is None:
+            activate = _better_than_active(model, trained, history, calendar)
+        if activate:
+            forecast_model_activate(model=model)
+    return model
+
+
+def _better_than_active(model: ForecastModel, trained: TrainedForecaster, history, calendar) -> bool:
+    """Score the active version on the new version's validation forecasts; record both."""
+    active = ForecastModel.objects.filter(department=model.department, is_active=True).first()
+    if active is None:
+        model.backtest_metrics["comparison"] = {"active_version": None, "activated": True}
+        model.save(update_fields=["backtest_metrics"])
+        return True
+    validation = trained.selection["validation"]
+    issues = list(range(validation["first_hour"], validation["end_hour"] - validation["horizon_hours"] + 1, 24))
+    try:
+        previous = forecaster_load(active)
+        _, old_means, actuals = mean_backtest(
+            previous.mean_model, history, calendar, issues, validation["horizon_hours"]
+        )
+        old_score = poisson_deviance(actuals, old_means)
+    except Exception:  # noqa: BLE001 - an unloadable old version is simply not better
+        logger.warning("active model %s could not be scored; the new version wins", active.pk, exc_info=True)
+        old_score = float("inf")
+    new_score = trained.selection["candidates"][trained.algorithm]["poisson_deviance"]
+    better = new_score <= old_score
+    model.backtest_metrics["comparison"] = {
+        "active_version": active.version,
+        "active_poisson_deviance": round(old_score, 5) if np.isfinite(old_score) else None,
+        "new_poisson_deviance": new_score,
+        "activated": better,
+    }
+    model.save(update_fields=["backtest_metrics"])
+    return better
+
+
+def forecast_model_activate(*, model: ForecastModel) -> ForecastModel:
+    """Make `model` its department's only active version, atomically."""
+    with transaction.atomic():
+        Department.objects.select_for_update().filter(id=model.department_id).first()
+        ForecastModel.objects.filter(department_id=model.department_id, is_active=True).exclude(pk=model.pk).update(
+            is_active=False
+        )
+        ForecastModel.objects.filter(pk=model.pk).update(is_active=True)
+        model.is_active = True
+        department_id = model.department_id
+        transaction.on_commit(lambda: cache.delete(latest_forecast_key(department_id)))
+    return model
+
+
+# --- Forecasts -----------------------------------------------------------------------------------
+
+
+def forecast_request(
+    *, department: Department, horizon_hours: int, confidence_level: float, requested_by=None
+) -> Forecast:
+    """A queued forecast from the current hour on; a worker computes it after commit."""
+    from predictions.tasks import forecast_run_task
+
+    issued_at = timezone.now().replace(minute=0, second=0, microsecond=0)
+    forecast = Forecast(
+        department=department,
+        issued_at=issued_at,
+        horizon_hours=horizon_hours,
+        confidence_level=confidence_level,
+        requested_by=requested_by,
+    )
+    forecast.full_clean()
+    forecast.save()
+    forecast_run_task.delay_on_commit(str(forecast.id))
+    return forecast
+
+
+def forecast_points(
+    *, department: Department, model: ForecastModel, issue_hour: int, horizon: int, confidence: float
+) -> list[dict]:
+    """Hourly arrivals and census, mean and interval, from issue_hour on; data before it only.
+
+    When the latest data ends before the issue hour (up to MAX_STALENESS_HOURS), the forecast
+    starts where the data ends and covers the gap too.
+    """
+    forecaster = forecaster_load(model)
+    history = department_history(
+        department, until=hour_start(issue_hour), since=hour_start(issue_hour) - FORECAST_HISTORY
+    )
+    if history is None:
+        raise ForecastUnavailable(f"{department.code} has no workload data in the {FORECAST_HISTORY.days} days before")
+    gap = issue_hour - history.end_hour
+    if gap > MAX_STALENESS_HOURS:
+        raise ForecastUnavailable(
+            f"the latest data of {department.code} is from {hour_start(history.end_hour - 1):%Y-%m-%d %H:00} UTC; "
+            f"forecasts need data from the last {MAX_STALENESS_HOURS // 24} days"
+        )
+    start = history.end_hour
+    calendar = _department_calendar(department, history.first_hour, start + gap + horizon)
+    arrivals = forecaster.forecast(history, calendar, start, gap + horizon, confidence)
+    stays = StayModel(model.stay_model["median_hours"], model.stay_model["sigma"])
+    census = census_forecast(
+        issue_hour=start,
+        past_arrivals=history.arrivals,
+        last_census=float(history.census[-1]) if history.census is not None else None,
+        arrival_mean=arrivals.mean,
+        arrival_dispersion=forecaster.calibration.dispersion,
+        stays=stays,
+        confidence=confidence,
+    )
+    return [
+        {
+            "hour": hour_start(start + index).isoformat().replace("+00:00", "Z"),
+            "arrivals_mean": round(float(arrivals.mean[index]), 3),
+            "arrivals_lower": int(arrivals.lower[index]),
+            "arrivals_upper": int(arrivals.upper[index]),
+            "census_mean": round(float(census.mean[index]), 2),
+            "census_lower": round(float(census.lower[index]), 2),
+            "census_upper": round(float(census.upper[index]), 2),
+        }
+        for index in range(gap, gap + horizon)
+    ]
+
+
+def forecast_run(*, forecast_id) -> Forecast | None:
+    """Compute a queued forecast and give it a final status. Idempotent.
+
+    A finished forecast is returned as it is. One left running by a worker that died is
+    run again, at most MAX_ATTEMPTS times. A department without an active model gets
+    one trained first. OperationalError (database unreachable) propagates for the task to
+    retry; anything else fails the forecast with the reason.
+    """
+    with transaction.atomic():
+        forecast = Forecast.objects.select_for_update().filter(id=forecast_id).first()
+        if forecast is None or forecast.is_finished:
+            return forecast
+        if forecast.attempts >= MAX_ATTEMPTS:
+            return forecast_fail(forecast=forecast, reason=f"gave up after {forecast.attempts} attempts")
+        forecast.status = ForecastStatus.RUNNING
+        forecast.started_at = timezone.now()
+        forecast.attempts += 1
+        forecast.save(update_fields=["status", "started_at", "attempts"])
+
+    department = forecast.department
+    try:
+        model = ForecastModel.objects.filter(department=department, is_active=True).first()
+        if model is None:
+            model = forecast_model_train(department=department, until=forecast.issued_at, activate=True)
+        points = forecast_points(
+            department=department,
+            model=model,
+            issue_hour=epoch_hour(forecast.issued_at),
+            horizon=forecast.horizon_hours,
+            confidence=forecast.confidence_level,
+        )
+    except OperationalError:
+        raise
+    except ForecastUnavailable as exc:
+        return forecast_fail(forecast=forecast, reason=str(exc))
+    except Exception as exc:  # noqa: BLE001 - a job must end with a status, whatever broke
+        logger.exception("forecast %s failed", forecast.id)
+        return forecast_fail(forecast=forecast, reason=f"internal error: {type(exc).__name__}")
+
+    with transaction.atomic():
+        forecast.model = model
+        forecast.points = points
+        forecast.status = ForecastStatus.SUCCEEDED
+        forecast.finished_at = timezone.now()
+        forecast.failure_reason = ""
+        forecast.save(update_fields=["model", "points", "status", "finished_at", "failure_reason"])
+        transaction.on_commit(lambda: cache.delete(latest_forecast_key(department.id)))
+        broadcast_department_event(department.code, "forecast.ready", {"forecast_id": str(forecast.id)})
+    return forecast
+
+
+def forecast_fail(*, forecast: Forecast, reason: str) -> Forecast:
+    """Give the forecast its final status: failed, with the reason."""
+    forecast.status = ForecastStatus.FAILED
+    forecast.failure_reason = reason
+    forecast.finished_at = timezone.now()
+    forecast.save(update_fields=["status", "failure_reason", "finished_at"])
+    return forecast
