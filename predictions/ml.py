@@ -368,7 +368,7 @@ def forecaster_train(
     final = MEAN_MODELS[chosen]().fit(training, calendar)
     selection = {
         "chosen": chosen,
-        "reason": "lowest mean Poisson deviance on the validation backtest (the simpler model on a tie)",
+        "reason": "lowest mean Poisson deviance on the validation backtest; the simpler model wins ties",
         "validation": {
             "first_hour": validation_start,
             "end_hour": until,
