@@ -101,13 +101,19 @@ class PoissonGLM:
         self.level_prior_hours = level_prior_hours
 
     def hyperparameters(self) -> dict:
-        return {"alpha": self.alpha, "level_hours": LEVEL_HOURS, "level_prior_hours": self.level_prior_hours}
+        return {
+            "alpha": self.alpha,
+            "solver": "newton-cholesky",
+            "level_hours": LEVEL_HOURS,
+            "level_prior_hours": self.level_prior_hours,
+        }
 
     def fit(self, history: History, calendar: Calendar) -> "PoissonGLM":
         from sklearn.linear_model import PoissonRegressor
 
         design = calendar_matrix(calendar, history.first_hour, history.end_hour)
-        self.regressor = PoissonRegressor(alpha=self.alpha, max_iter=1000, tol=1e-6)
+        # Newton-Cholesky: a few exact steps on ~180 columns, where L-BFGS needs hundreds.
+        self.regressor = PoissonRegressor(alpha=self.alpha, solver="newton-cholesky", max_iter=100, tol=1e-8)
         self.regressor.fit(design, history.arrivals)
         return self
 
