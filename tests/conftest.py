@@ -39,6 +39,23 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_redis)
 
 
+@pytest.fixture(autouse=True)
+def celery_eager(request):
+    """Tasks run in the test's process (STYLE: tests call services or run tasks eagerly).
+
+    Tests marked `redis` keep the configured broker: they prove a real worker consumes it.
+    """
+    if "redis" in request.keywords:
+        yield
+        return
+    from healthcare.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     for candidate in SHARED_DATA_CANDIDATES:

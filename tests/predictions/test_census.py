@@ -30,14 +30,14 @@ def test_without_new_arrivals_the_census_only_decays():
 
 def test_steady_arrivals_give_the_little_law_census_and_the_anchor_scales_it():
     stays = StayModel(median_hours=4.0, sigma=0.5)
-    kwargs = dict(
-        issue_hour=1000,
-        past_arrivals=np.full(720, 5.0),
-        arrival_mean=np.full(48, 5.0),
-        arrival_dispersion=1.0,
-        stays=stays,
-        confidence=0.9,
-    )
+    kwargs = {
+        "issue_hour": 1000,
+        "past_arrivals": np.full(720, 5.0),
+        "arrival_mean": np.full(48, 5.0),
+        "arrival_dispersion": 1.0,
+        "stays": stays,
+        "confidence": 0.9,
+    }
     steady = census_forecast(last_census=None, **kwargs)
     # Present at any time in an hour: about rate x (mean stay + 1 h).
     mean_stay = 4.0 * np.exp(0.5**2 / 2)
