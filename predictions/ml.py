@@ -322,7 +322,10 @@ def mean_backtest(model, history: History, calendar: Calendar, issues: list[int]
 
 
 def _rounded(value):
-    return round(value, 5) if isinstance(value, float) else value
+    """Rounded for storage as JSON, which has no NaN."""
+    if isinstance(value, float):
+        return round(value, 5) if np.isfinite(value) else None
+    return value
 
 
 def forecaster_train(
@@ -336,11 +339,14 @@ def forecaster_train(
 ) -> TrainedForecaster:
     """Pick the best mean model on a validation backtest, refit it on everything before `until`.
 
+    A cut-off past the end of the history is moved back to it.
+
     The last `validation_days` before `until` are held out: each candidate is fitted on the
     hours before them and issues a forecast every 24 h across them. The candidate with the
     lowest Poisson deviance wins; its validation forecasts calibrate the intervals. Raises
     ValueError when the history is too short.
     """
+    until = min(until, history.end_hour)  # validate on hours that were observed
     training = history.before(until)
     validation_start = until - validation_days * 24
     if validation_start - training.first_hour < 4 * LAG_HOURS:

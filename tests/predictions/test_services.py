@@ -1,0 +1,170 @@
+"""Forecast models and jobs against the database: versions, activation, job statuses, caching."""
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from celery.exceptions import Retry
+from django.core.cache import cache
+from django.db import OperationalError
+from django.utils import timezone
+
+from healthcare.encounters import services as encounter_services
+from predictions import services
+from predictions.models import Forecast, ForecastModel, ForecastStatus
+from predictions.selectors import epoch_hour, forecast_latest, forecast_live_accuracy, latest_forecast_key
+from predictions.tasks import MAX_RETRIES, forecast_run_task
+from tests.predictions.conftest import records_until
+
+
+def current_hour():
+    return timezone.now().replace(minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def ed_history(ed):
+    """100 days of synthetic ED arrivals up to the current hour."""
+    encounter_services.arrivals_ingest(department=ed, records=records_until(current_hour(), days=100), source="s")
+    return ed
+
+
+@pytest.fixture
+def request_forecast(django_capture_on_commit_callbacks):
+    """Request a forecast as the API does; its job runs when the transaction commits (eagerly here)."""
+
+    def request(department, horizon=24, confidence=0.9) -> Forecast:
+        with django_capture_on_commit_callbacks(execute=True):
+            forecast = services.forecast_request(
+                department=department, horizon_hours=horizon, confidence_level=confidence
+            )
+        forecast.refresh_from_db()
+        return forecast
+
+    return request
+
+
+def test_training_stores_an_active_version_with_its_validation(ed_history):
+    model = services.forecast_model_train(department=ed_history)
+    assert (model.version, model.is_active) == (1, True)
+    assert model.artifact_intact()
+    assert set(model.backtest_metrics["candidates"]) == {"seasonal_naive", "poisson_glm", "poisson_gbm"}
+    assert model.algorithm == model.backtest_metrics["chosen"]
+    assert model.stay_model["source"] == "the department's length-of-stay model"
+
+
+def test_a_worse_version_is_stored_but_not_activated_unless_asked(ed_history):
+    first = services.forecast_model_train(department=ed_history)
+    naive = services.forecast_model_train(department=ed_history, algorithms=["seasonal_naive"])
+    assert naive.version == 2 and not naive.is_active
+    assert naive.backtest_metrics["comparison"]["activated"] is False
+    forced = services.forecast_model_train(department=ed_history, algorithms=["seasonal_naive"], activate=True)
+    assert forced.is_active
+    assert list(ForecastModel.objects.filter(is_active=True)) == [forced]
+    first.refresh_from_db()
+    assert not first.is_active
+
+
+def test_a_forecast_job_trains_a_model_if_needed_and_stores_hourly_points(ed_history, request_forecast):
+    forecast = request_forecast(ed_history, horizon=36)
+    assert forecast.status == ForecastStatus.SUCCEEDED, forecast.failure_reason
+    assert forecast.model.is_active and forecast.attempts == 1
+    assert len(forecast.points) == 36
+    assert forecast.points[0]["hour"].startswith(current_hour().strftime("%Y-%m-%dT%H"))
+    for point in forecast.points:
+        assert point["arrivals_lower"] <= point["arrivals_mean"] <= point["arrivals_upper"]
+        assert 0 <= point["census_lower"] <= point["census_mean"] <= point["census_upper"]
+        assert point["census_mean"] > 0
+
+
+def test_a_finished_job_is_left_alone_when_run_again(ed_history, request_forecast):
+    forecast = request_forecast(ed_history)
+    again = services.forecast_run(forecast_id=forecast.id)
+    assert (again.status, again.attempts, again.points) == (forecast.status, forecast.attempts, forecast.points)
+
+
+def test_stale_data_fails_the_job_with_the_reason(ed, request_forecast):
+    ten_days_ago = current_hour() - timedelta(days=10)
+    encounter_services.arrivals_ingest(department=ed, records=records_until(ten_days_ago, days=100), source="s")
+    forecast = request_forecast(ed)
+    assert forecast.status == ForecastStatus.FAILED
+    assert "latest data" in forecast.failure_reason and "7 days" in forecast.failure_reason
+
+
+def test_no_data_fails_the_job(ed, request_forecast):
+    forecast = request_forecast(ed)
+    assert forecast.status == ForecastStatus.FAILED and "no workload data" in forecast.failure_reason
+
+
+def test_a_corrupted_artifact_fails_the_job(ed_history, request_forecast):
+    model = services.forecast_model_train(department=ed_history)
+    ForecastModel.objects.filter(id=model.id).update(artifact=b"tampered")
+    forecast = request_forecast(ed_history)
+    assert forecast.status == ForecastStatus.FAILED and "checksum" in forecast.failure_reason
+
+
+def test_an_unexpected_error_fails_the_job_without_details(ed_history, request_forecast):
+    with mock.patch.object(services, "forecast_points", autospec=True, side_effect=RuntimeError("secret detail")):
+        forecast = request_forecast(ed_history)
+    assert forecast.status == ForecastStatus.FAILED
+    assert forecast.failure_reason == "internal error: RuntimeError"
+
+
+def test_a_job_left_running_too_often_is_given_up(ed_history):
+    forecast = Forecast.objects.create(
+        department=ed_history,
+        issued_at=current_hour(),
+        horizon_hours=12,
+        confidence_level=0.9,
+        status=ForecastStatus.RUNNING,
+        attempts=services.MAX_ATTEMPTS,
+    )
+    assert services.forecast_run(forecast_id=forecast.id).status == ForecastStatus.FAILED
+
+
+def test_the_task_retries_a_database_outage_then_fails_the_job(ed_history):
+    forecast = Forecast.objects.create(
+        department=ed_history, issued_at=current_hour(), horizon_hours=12, confidence_level=0.9
+    )
+    outage = mock.patch("predictions.tasks.forecast_run", autospec=True, side_effect=OperationalError("down"))
+    with outage, pytest.raises(Retry):
+        forecast_run_task.apply(args=[str(forecast.id)], throw=True)
+    forecast.refresh_from_db()
+    assert forecast.status == ForecastStatus.QUEUED  # still to be retried
+    with outage:
+        forecast_run_task.apply(args=[str(forecast.id)], retries=MAX_RETRIES, throw=True)
+    forecast.refresh_from_db()
+    assert forecast.status == ForecastStatus.FAILED and "unreachable" in forecast.failure_reason
+
+
+def test_new_data_forgets_the_cached_latest_forecast(
+    ed_history, settings, request_forecast, django_capture_on_commit_callbacks
+):
+    settings.REDIS_URL = "redis://cache-in-this-test"  # forecast_latest caches only with Redis configured
+    forecast = request_forecast(ed_history)
+    assert forecast_latest(ed_history) == forecast
+    assert cache.get(latest_forecast_key(ed_history.id)) == str(forecast.id)
+    records = records_until(current_hour() + timedelta(hours=1), days=1, seed=9)
+    with django_capture_on_commit_callbacks(execute=True):
+        encounter_services.arrivals_ingest(department=ed_history, records=records, source="late")
+    assert cache.get(latest_forecast_key(ed_history.id)) is None
+
+
+def test_live_accuracy_scores_forecast_hours_that_have_happened(ed_history):
+    model = services.forecast_model_train(department=ed_history)
+    issue = current_hour() - timedelta(days=3)
+    points = services.forecast_points(
+        department=ed_history, model=model, issue_hour=epoch_hour(issue), horizon=48, confidence=0.9
+    )
+    Forecast.objects.create(
+        department=ed_history,
+        model=model,
+        issued_at=issue,
+        horizon_hours=48,
+        confidence_level=0.9,
+        points=points,
+        status=ForecastStatus.SUCCEEDED,
+    )
+    bands = forecast_live_accuracy(ed_history, since=issue - timedelta(hours=1))
+    assert [band["horizon_band"] for band in bands] == ["1-6h", "7-24h", "25-72h"]
+    assert sum(band["hours_scored"] for band in bands) == 48
+    assert all(0 <= band["arrivals_coverage"] <= 1 and band["arrivals_mae"] < 5 for band in bands)
