@@ -6,7 +6,8 @@ from predictions.api import views
 app_name = "predictions-api"
 
 # SimpleRouter: the browsable API root at /api/v1/ belongs to the encounters router.
-router = SimpleRouter(trailing_slash="/?")
+router = SimpleRouter()
+router.trailing_slash = "/?"  # /departments and /departments/ both work (POST cannot follow a redirect)
 router.register("predict/jobs", views.ForecastViewSet, basename="forecast")
 router.register("predict/models", views.ForecastModelViewSet, basename="forecast-model")
 

@@ -14,6 +14,7 @@ from healthcare.encounters.api.permissions import ModelPermissions
 from healthcare.encounters.selectors import departments_visible_to
 from predictions import services
 from predictions.api.filters import ForecastFilterSet, ForecastModelFilterSet
+from predictions.api.permissions import ActivatePermission
 from predictions.api.serializers import (
     DepartmentPerformanceSerializer,
     ForecastModelSerializer,
@@ -100,11 +101,9 @@ class ForecastModelViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
     @extend_schema(request=None, responses={200: ForecastModelSerializer})
-    @action(detail=True, methods=["post"], permission_classes=[ModelPermissions])
+    @action(detail=True, methods=["post"], permission_classes=[ActivatePermission])
     def activate(self, request, pk=None):
         """Make this version its department's active one (admins)."""
-        if not request.user.has_perm("predictions.change_forecastmodel"):
-            self.permission_denied(request, message="Only admins may activate model versions.")
         model = services.forecast_model_activate(model=self.get_object())
         return Response(self.get_serializer(model).data)
 
