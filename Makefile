@@ -38,6 +38,7 @@ lint: install
 
 bench: install
 	$(PY) bench/ingest.py
+	$(PY) bench/forecast.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-shm db.sqlite3-wal staticfiles
