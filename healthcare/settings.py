@@ -169,6 +169,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # Patients still in a unit count up to the current hour: extend their census as hours pass.
     "workload-refresh": {"task": "healthcare.encounters.tasks.workload_refresh_task", "schedule": crontab(minute=1)},
+    # New data every week: retrain, and keep the new version only if it forecasts better.
+    "forecast-retrain": {
+        "task": "predictions.tasks.forecast_models_retrain_task",
+        "schedule": crontab(minute=20, hour=3, day_of_week="sunday"),
+    },
 }
 
 # --- Auth and API -----------------------------------------------------------------------

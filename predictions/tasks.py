@@ -3,8 +3,9 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from healthcare.encounters.models import Department
 from predictions.models import Forecast
-from predictions.services import forecast_fail, forecast_run
+from predictions.services import ForecastUnavailable, forecast_fail, forecast_model_train, forecast_run
 
 MAX_RETRIES = 3
 
@@ -23,3 +24,17 @@ def forecast_run_task(self, forecast_id: str) -> str | None:
             return None
         raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc
     return forecast.status if forecast is not None else None
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, retry_jitter=True, max_retries=3)
+def forecast_models_retrain_task() -> dict:
+    """Weekly (Celery beat): a new version per department with data, activated only if it scores better."""
+    outcome = {}
+    for department in Department.objects.order_by("code"):
+        try:
+            model = forecast_model_train(department=department)
+        except ForecastUnavailable as exc:
+            outcome[department.code] = f"skipped: {exc}"
+            continue
+        outcome[department.code] = f"v{model.version} {'activated' if model.is_active else 'kept inactive'}"
+    return outcome

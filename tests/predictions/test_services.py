@@ -13,7 +13,7 @@ from healthcare.encounters import services as encounter_services
 from predictions import services
 from predictions.models import Forecast, ForecastModel, ForecastStatus
 from predictions.selectors import epoch_hour, forecast_latest, forecast_live_accuracy, latest_forecast_key
-from predictions.tasks import MAX_RETRIES, forecast_run_task
+from predictions.tasks import MAX_RETRIES, forecast_models_retrain_task, forecast_run_task
 from tests.predictions.conftest import records_until
 
 
@@ -168,3 +168,9 @@ def test_live_accuracy_scores_forecast_hours_that_have_happened(ed_history):
     assert [band["horizon_band"] for band in bands] == ["1-6h", "7-24h", "25-72h"]
     assert sum(band["hours_scored"] for band in bands) == 48
     assert all(0 <= band["arrivals_coverage"] <= 1 and band["arrivals_mae"] < 5 for band in bands)
+
+
+def test_weekly_retraining_adds_a_version_where_there_is_data(ed_history, icu):
+    outcome = forecast_models_retrain_task.apply().get()
+    assert outcome["ED"] == "v1 activated"
+    assert outcome["ICU"].startswith("skipped: ICU has no workload data")
