@@ -150,6 +150,19 @@ class PoissonGBM:
         "horizon (hours ahead)",
     ]
 
+    # Trees split on noise when counts are sparse or history is short: below these, they are not tried.
+    MIN_FITTING_HOURS = 180 * 24
+    MIN_MEAN_ARRIVALS = 1.0
+
+    @classmethod
+    def unsuitable(cls, history: History) -> str | None:
+        """Why trees should not be fitted to this history, if they should not."""
+        if len(history.arrivals) < cls.MIN_FITTING_HOURS:
+            return f"needs {cls.MIN_FITTING_HOURS // 24} days of history before the validation window"
+        if float(np.mean(history.arrivals)) < cls.MIN_MEAN_ARRIVALS:
+            return f"needs at least {cls.MIN_MEAN_ARRIVALS:g} arrival per hour on average (sparse counts)"
+        return None
+
     def __init__(self, max_iter: int = 300, learning_rate: float = 0.05, max_leaf_nodes: int = 31, seed: int = SEED):
         self.max_iter = max_iter
         self.learning_rate = learning_rate
@@ -357,8 +370,13 @@ def forecaster_train(
     names = algorithms or SIMPLICITY
     issues = list(range(validation_start, until - validation_horizon + 1, 24))
     fitting = training.before(validation_start)
-    candidates, validation_means = {}, {}
-    for name in names:
+    candidates, validation_means, skipped = {}, {}, {}
+    for name in list(names):
+        reason = getattr(MEAN_MODELS[name], "unsuitable", lambda _: None)(fitting)
+        if reason and len(names) > 1:
+            skipped[name] = reason
+            names = [other for other in names if other != name]
+            continue
         started = time.perf_counter()
         model = MEAN_MODELS[name]().fit(fitting, calendar)
         fit_seconds = time.perf_counter() - started
@@ -388,6 +406,7 @@ def forecaster_train(
             "horizon_hours": validation_horizon,
         },
         "candidates": candidates,
+        "skipped": skipped,
         "dispersion": round(calibration.dispersion, 4),
     }
     return TrainedForecaster(final, calibration, training.first_hour, until, selection)

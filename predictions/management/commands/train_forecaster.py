@@ -68,6 +68,8 @@ class Command(BaseCommand):
                 f"{marker} {name:<16} {scores['poisson_deviance']:>9.4f} {scores['r2']:>7.3f} {scores['mae']:>7.3f} "
                 f"{_percent(scores['mape_daily']):>9} {_percent(scores['mape_72h']):>9} {scores['fit_seconds']:>7.2f}"
             )
+        for name, reason in metrics.get("skipped", {}).items():
+            self.stdout.write(f"  {name}: not tried ({reason})")
         self.stdout.write(f"  chosen: {model.algorithm}: {metrics['reason']}")
         coverage = metrics["candidates"][model.algorithm].get("coverage_90")
         if coverage is not None:
