@@ -75,10 +75,3 @@ def calendar_matrix(calendar: Calendar, start: int, stop: int) -> np.ndarray:
     daily_angle = 2 * np.pi * hour_of_day / 24
     holiday_terms = [holiday, holiday * np.sin(daily_angle), holiday * np.cos(daily_angle)]
     return np.column_stack([week, *annual, *holiday_terms])
-
-
-CALENDAR_FEATURES = [
-    "hour_of_week (168 indicators)",
-    f"annual Fourier terms (k=1..{ANNUAL_HARMONICS})",
-    "public holiday (level and daily shape)",
-]

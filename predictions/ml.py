@@ -12,7 +12,8 @@ distribution is a negative binomial (Poisson when the data are not over-disperse
 the model's mean. Its intervals are calibrated by split conformal prediction: on a
 validation backtest, each actual count gets a centrality score (the smaller of its two
 tail probabilities); the interval at confidence c cuts the tails where a share c of the
-scores lies, so coverage on new data matches c however the model errs.
+scores lies, separately for 0-24, 24-72 and 72-168 hours ahead, so that coverage on new
+data stays near c even where the model is a little off.
 
 No leakage: every forecast goes through `TrainedForecaster.forecast`, which cuts the
 history at the issue hour before any model sees it.
@@ -31,7 +32,7 @@ LEVEL_HOURS = 28 * 24  # the recent level is read over the last four weeks
 LAG_HOURS = 168
 MAX_HORIZON = 168
 VALIDATION_DAYS = 56
-VALIDATION_HORIZON = 72
+VALIDATION_HORIZON = MAX_HORIZON
 SEED = 20240601
 
 
@@ -72,6 +73,10 @@ class SeasonalNaive:
     name = "seasonal_naive"
     features = ["arrivals in the same hour one week earlier"]
 
+    @classmethod
+    def unsuitable(cls, history: History) -> str | None:
+        return None
+
     def hyperparameters(self) -> dict:
         return {"lag_hours": LAG_HOURS}
 
@@ -94,6 +99,10 @@ class PoissonGLM:
         "public holiday (level and daily shape)",
         "recent level: arrivals of the last 28 days over the calendar's expectation",
     ]
+
+    @classmethod
+    def unsuitable(cls, history: History) -> str | None:
+        return None
 
     def __init__(self, alpha: float = 1e-4, level_prior_hours: float = 48.0):
         self.alpha = alpha
@@ -258,32 +267,57 @@ def centrality(actual: np.ndarray, mean: np.ndarray, dispersion: float) -> np.nd
     return np.minimum(distribution.cdf(actual), distribution.sf(actual - 1))
 
 
+# Intervals widen with the distance from the data: they are calibrated per band of hours ahead.
+CALIBRATION_BANDS = ((0, 24), (24, 72), (72, MAX_HORIZON))
+
+
+def _bands(ahead: np.ndarray) -> np.ndarray:
+    """Calibration band of each number of hours ahead (beyond the last band: the last)."""
+    upper_edges = np.array([high for _, high in CALIBRATION_BANDS[:-1]])
+    return np.searchsorted(upper_edges, np.asarray(ahead), side="right")
+
+
 @dataclass
 class Calibration:
-    """Dispersion of the counts around the mean, and the validation centrality scores."""
+    """Dispersion of the counts around the mean, and validation centrality scores per band of hours ahead."""
 
     dispersion: float
-    scores: np.ndarray  # sorted centrality scores of the validation backtest
+    scores: dict[int, np.ndarray]  # band index -> sorted centrality scores
 
     @classmethod
-    def from_validation(cls, actual: np.ndarray, mean: np.ndarray) -> "Calibration":
+    def from_validation(cls, actual: np.ndarray, mean: np.ndarray, ahead: np.ndarray) -> "Calibration":
         mean = np.maximum(mean, 1e-9)
         # Ratio of sums, not mean of ratios: hours with a near-zero mean must not dominate.
         dispersion = max(1.0, float(np.sum((actual - mean) ** 2) / np.sum(mean)))
-        return cls(dispersion=dispersion, scores=np.sort(centrality(actual, mean, dispersion)))
+        score = centrality(actual, mean, dispersion)
+        bands = _bands(ahead)
+        scores = {band: np.sort(score[bands == band]) for band in np.unique(bands).tolist()}
+        return cls(dispersion=dispersion, scores=scores)
 
-    def tail(self, confidence: float) -> float:
-        """Tail probability to cut on each side so that `confidence` of validation counts are inside."""
-        cut = float(np.quantile(self.scores, 1.0 - confidence, method="lower"))
+    def tail(self, confidence: float, band: int) -> float:
+        """Tail probability to cut on each side so that `confidence` of the band's validation counts are inside."""
+        known = [index for index in self.scores if index <= band] or list(self.scores)
+        cut = float(np.quantile(self.scores[max(known)], 1.0 - confidence, method="lower"))
         return min(max(cut, 1e-6), 0.5)
 
-    def interval(self, mean: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-        tail = self.tail(confidence)
+    def interval(self, mean: np.ndarray, confidence: float, ahead: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds for means `ahead` hours after the issue hour."""
+        bands = _bands(ahead)
+        tail_of_band = {band: self.tail(confidence, band) for band in np.unique(bands).tolist()}
+        tails = np.array([tail_of_band[band] for band in bands.tolist()])
         distribution = _distribution(mean, self.dispersion)
-        return distribution.ppf(tail), distribution.ppf(1.0 - tail)
+        return distribution.ppf(tails), distribution.ppf(1.0 - tails)
 
 
 # --- A trained forecaster ---------------------------------------------------------------------
+
+
+def library_versions() -> dict:
+    """Versions a pickled forecaster depends on: another scikit-learn may not read it correctly."""
+    import scipy
+    import sklearn
+
+    return {"numpy": np.__version__, "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
 
 
 @dataclass
@@ -305,6 +339,13 @@ class TrainedForecaster:
     training_first_hour: int
     training_end_hour: int  # exclusive: trained on hours before it
     selection: dict = field(default_factory=dict)
+    library_versions: dict = field(default_factory=lambda: library_versions())
+    # The chosen model's validation forecasts (issue hour -> means), for comparing versions.
+    # Not stored with the artifact.
+    validation_means: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "validation_means": {}}
 
     @property
     def algorithm(self) -> str:
@@ -318,20 +359,23 @@ class TrainedForecaster:
             raise ValueError("horizon must be at least one hour")
         visible = history.before(issue_hour)
         mean = np.maximum(self.mean_model.predict(visible, calendar, issue_hour, horizon), 0.0)
-        lower, upper = self.calibration.interval(mean, confidence)
+        lower, upper = self.calibration.interval(mean, confidence, np.arange(horizon))
         return ArrivalForecast(issue_hour, mean, lower, upper)
 
 
 def mean_backtest(model, history: History, calendar: Calendar, issues: list[int], horizon: int):
-    """(targets, means, actuals) of forecasts issued at each hour, each from history before it."""
-    targets, means, actuals = [], [], []
+    """(hours ahead, means, actuals) of forecasts issued at each hour, each from the history before it."""
+    means, actuals = [], []
     for issue in issues:
-        mean = model.predict(history.before(issue), calendar, issue, horizon)
-        hours = np.arange(issue, issue + horizon)
-        targets.append(hours)
-        means.append(np.maximum(mean, 0.0))
+        means.append(np.maximum(model.predict(history.before(issue), calendar, issue, horizon), 0.0))
         actuals.append(history.window(issue, issue + horizon))
-    return np.concatenate(targets), np.concatenate(means), np.concatenate(actuals)
+    ahead = np.tile(np.arange(horizon), len(issues))
+    return ahead, np.concatenate(means), np.concatenate(actuals)
+
+
+def validation_issues(validation: dict) -> list[int]:
+    """Issue hours of a validation backtest, from its description in TrainedForecaster.selection."""
+    return list(range(validation["first_hour"], validation["end_hour"] - validation["horizon_hours"] + 1, 24))
 
 
 def _rounded(value):
@@ -354,10 +398,11 @@ def forecaster_train(
 
     A cut-off past the end of the history is moved back to it.
 
-    The last `validation_days` before `until` are held out: each candidate is fitted on the
-    hours before them and issues a forecast every 24 h across them. The candidate with the
-    lowest Poisson deviance wins; its validation forecasts calibrate the intervals. Raises
-    ValueError when the history is too short.
+    The last `validation_days` before `until` are held out: each suitable candidate is
+    fitted on the hours before them and issues a `validation_horizon`-hour forecast every
+    24 h across them. The candidate with the lowest Poisson deviance wins; its validation
+    forecasts calibrate the intervals, per band of hours ahead. Raises ValueError when the
+    history is too short.
     """
     until = min(until, history.end_hour)  # validate on hours that were observed
     training = history.before(until)
@@ -367,20 +412,23 @@ def forecaster_train(
             f"not enough history: need at least {4 * LAG_HOURS // 24 + validation_days} days before the cut-off, "
             f"have {len(training.arrivals) // 24}"
         )
-    names = algorithms or SIMPLICITY
-    issues = list(range(validation_start, until - validation_horizon + 1, 24))
+    validation = {"first_hour": validation_start, "end_hour": until, "horizon_hours": validation_horizon}
+    issues = validation_issues(validation)
     fitting = training.before(validation_start)
-    candidates, validation_means, skipped = {}, {}, {}
-    for name in list(names):
-        reason = getattr(MEAN_MODELS[name], "unsuitable", lambda _: None)(fitting)
-        if reason and len(names) > 1:
+    names, skipped = [], {}
+    for name in algorithms or SIMPLICITY:
+        reason = MEAN_MODELS[name].unsuitable(fitting) if algorithms is None else None
+        if reason:
             skipped[name] = reason
-            names = [other for other in names if other != name]
-            continue
+        else:
+            names.append(name)
+
+    candidates, validation_means = {}, {}
+    for name in names:
         started = time.perf_counter()
         model = MEAN_MODELS[name]().fit(fitting, calendar)
         fit_seconds = time.perf_counter() - started
-        _, means, actuals = mean_backtest(model, training, calendar, issues, validation_horizon)
+        ahead, means, actuals = mean_backtest(model, training, calendar, issues, validation_horizon)
         validation_means[name] = means
         scores = forecast_scores(actuals, means, validation_horizon)
         candidates[name] = {key: _rounded(value) for key, value in scores.items()} | {
@@ -391,22 +439,19 @@ def forecaster_train(
     # Coverage measured out of sample: calibrate on the first half of the validation
     # forecasts, count on the second. The final calibration then uses all of them.
     half = (len(issues) // 2) * validation_horizon
-    trial = Calibration.from_validation(actuals[:half], means[:half])
-    lower, upper = trial.interval(means[half:], 0.9)
-    candidates[chosen]["coverage_90"] = _rounded(float(np.mean((actuals[half:] >= lower) & (actuals[half:] <= upper))))
-    calibration = Calibration.from_validation(actuals, means)
+    trial = Calibration.from_validation(actuals[:half], means[:half], ahead[:half])
+    lower, upper = trial.interval(means[half:], 0.9, ahead[half:])
+    inside = (actuals[half:] >= lower) & (actuals[half:] <= upper)
+    candidates[chosen]["coverage_90"] = _rounded(float(np.mean(inside)))
+    calibration = Calibration.from_validation(actuals, means, ahead)
     final = MEAN_MODELS[chosen]().fit(training, calendar)
     selection = {
         "chosen": chosen,
         "reason": "lowest mean Poisson deviance on the validation backtest; the simpler model wins ties",
-        "validation": {
-            "first_hour": validation_start,
-            "end_hour": until,
-            "issues": len(issues),
-            "horizon_hours": validation_horizon,
-        },
+        "validation": {**validation, "issues": len(issues)},
         "candidates": candidates,
         "skipped": skipped,
         "dispersion": round(calibration.dispersion, 4),
     }
-    return TrainedForecaster(final, calibration, training.first_hour, until, selection)
+    per_issue = dict(zip(issues, np.split(means, len(issues)), strict=True))
+    return TrainedForecaster(final, calibration, training.first_hour, until, selection, validation_means=per_issue)

@@ -6,12 +6,13 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max
+from django.utils import timezone
 
 from healthcare.encounters.choices import NOT_PRESENT_STATUSES
 from healthcare.encounters.models import Department, Encounter, WorkloadHour
 from predictions.census import StayModel
 from predictions.ml import History
-from predictions.models import Forecast, ForecastStatus
+from predictions.models import Forecast, ForecastModel, ForecastStatus
 
 MIN_OBSERVED_STAYS = 100
 HORIZON_BANDS = ((1, 6), (7, 24), (25, 72), (73, 168))
@@ -46,10 +47,18 @@ def department_history(department: Department, *, until: datetime, since: dateti
 
 
 def department_stay_model(department: Department, *, until: datetime) -> tuple[StayModel, str]:
-    """Lognormal length of stay fitted to the last year's recorded stays, or the department's own model."""
+    """Lognormal length of stay fitted to recorded stays, or the department's own model.
+
+    Stays that began in the year before `until`, but not in its last 30 days (most of those
+    are still open, and the closed ones are the short ones), and that ended before `until`.
+    """
     stays = list(
         Encounter.objects.filter(
-            department=department, end__isnull=False, start__lt=until, start__gte=until - timedelta(days=365)
+            department=department,
+            start__gte=until - timedelta(days=365),
+            start__lt=until - timedelta(days=30),
+            end__isnull=False,
+            end__lte=until,
         )
         .exclude(status__in=NOT_PRESENT_STATUSES)
         .values_list("start", "end")
@@ -105,7 +114,8 @@ def forecast_live_accuracy(department: Department, *, since: datetime) -> list[d
             department=department, hour__gte=first, hour__lte=last_observed
         ).values_list("hour", "arrivals", "census")
     }
-    last = epoch_hour(last_observed)
+    # The current hour is still filling up: only hours that are over are scored.
+    last = min(epoch_hour(last_observed), epoch_hour(timezone.now()) - 1)
     rows = []  # (horizon, arrivals mean, lower, upper, actual arrivals, census mean, actual census)
     for issued, points in forecasts:
         issued_hour = epoch_hour(issued)
@@ -145,3 +155,25 @@ def forecast_live_accuracy(department: Department, *, since: datetime) -> list[d
             }
         )
     return bands
+
+
+def department_performance(departments, *, since: datetime) -> list[dict]:
+    """Per department: the active model, its validation scores, and live accuracy since `since`."""
+    active = {
+        model.department_id: model
+        for model in ForecastModel.objects.filter(department__in=departments, is_active=True).defer("artifact")
+    }
+    rows = []
+    for department in departments:
+        model = active.get(department.id)
+        rows.append(
+            {
+                "department": department.code,
+                "active_model_version": model.version if model else None,
+                "algorithm": model.algorithm if model else None,
+                "backtest": model.backtest_metrics.get("candidates", {}).get(model.algorithm) if model else None,
+                "live_since": since,
+                "live": forecast_live_accuracy(department, since=since),
+            }
+        )
+    return rows

@@ -76,8 +76,8 @@ def forecast_model_train(
 ) -> ForecastModel:
     """Train on the hours before `until` (default: the current hour), store a new version.
 
-    activate: True always, False never, None when it scores at least as well as the active
-    version on the new version's validation backtest (or when there is none).
+    activate: True always, False never, None when it forecasts at least as well as the
+    active version where both forecast out of sample (see _comparison), or there is none.
     Raises ForecastUnavailable when the department lacks the history.
     """
     until_hour = epoch_hour(until or timezone.now())
@@ -99,6 +99,11 @@ def forecast_model_train(
         "first_hour": hour_start(metrics["validation"]["first_hour"]).isoformat(),
         "end_hour": hour_start(metrics["validation"]["end_hour"]).isoformat(),
     }
+    metrics["library_versions"] = trained.library_versions
+    # Scored before taking the department's lock: it forecasts 50 weeks of hours.
+    metrics["comparison"] = _comparison(department, trained, history, calendar)
+    if activate is None:
+        activate = metrics["comparison"]["new_is_better"]
 
     with transaction.atomic():
         Department.objects.select_for_update().filter(id=department.id).first()
@@ -116,41 +121,45 @@ def forecast_model_train(
             artifact=artifact,
             artifact_sha256=hashlib.sha256(artifact).hexdigest(),
         )
-        if activate is None:
-            activate = _better_than_active(model, trained, history, calendar)
         if activate:
             forecast_model_activate(model=model)
     return model
 
 
-def _better_than_active(model: ForecastModel, trained: TrainedForecaster, history, calendar) -> bool:
-    """Score the active version on the new version's validation forecasts; record both."""
-    active = ForecastModel.objects.filter(department=model.department, is_active=True).first()
+MIN_COMPARISON_ISSUES = 7
+
+
+def _comparison(department: Department, trained: TrainedForecaster, history, calendar) -> dict:
+    """Does the new version forecast at least as well as the active one?
+
+    Both are scored on the new version's validation forecasts issued after the active
+    version's training end, where neither saw the hours it forecasts. With fewer than
+    MIN_COMPARISON_ISSUES such forecasts no fair comparison exists, and the version
+    trained on more recent data is preferred.
+    """
+    active = ForecastModel.objects.filter(department=department, is_active=True).defer("artifact").first()
     if active is None:
-        model.backtest_metrics["comparison"] = {"active_version": None, "activated": True}
-        model.save(update_fields=["backtest_metrics"])
-        return True
-    validation = trained.selection["validation"]
-    issues = list(range(validation["first_hour"], validation["end_hour"] - validation["horizon_hours"] + 1, 24))
+        return {"active_version": None, "new_is_better": True, "reason": "no active version"}
+    horizon = trained.selection["validation"]["horizon_hours"]
+    active_end = epoch_hour(active.training_end)
+    issues = [issue for issue in trained.validation_means if issue >= active_end]
+    summary = {"active_version": active.version, "forecasts_compared": len(issues)}
+    if len(issues) < MIN_COMPARISON_ISSUES:
+        return summary | {"new_is_better": True, "reason": "too few forecasts unseen by both; the newer data wins"}
     try:
-        previous = forecaster_load(active)
-        _, old_means, actuals = mean_backtest(
-            previous.mean_model, history, calendar, issues, validation["horizon_hours"]
-        )
-        old_score = poisson_deviance(actuals, old_means)
-    except Exception:  # noqa: BLE001 - an unloadable old version is simply not better
+        previous = forecaster_load(ForecastModel.objects.get(pk=active.pk))
+        _, old_means, actuals = mean_backtest(previous.mean_model, history, calendar, issues, horizon)
+    except Exception:  # noqa: BLE001 - an active version that cannot forecast is not better
         logger.warning("active model %s could not be scored; the new version wins", active.pk, exc_info=True)
-        old_score = float("inf")
-    new_score = trained.selection["candidates"][trained.algorithm]["poisson_deviance"]
-    better = new_score <= old_score
-    model.backtest_metrics["comparison"] = {
-        "active_version": active.version,
-        "active_poisson_deviance": round(old_score, 5) if np.isfinite(old_score) else None,
-        "new_poisson_deviance": new_score,
-        "activated": better,
+        return summary | {"new_is_better": True, "reason": "the active version could not be scored"}
+    new_means = np.concatenate([trained.validation_means[issue] for issue in issues])
+    old_score, new_score = poisson_deviance(actuals, old_means), poisson_deviance(actuals, new_means)
+    return summary | {
+        "active_poisson_deviance": round(old_score, 5),
+        "new_poisson_deviance": round(new_score, 5),
+        "new_is_better": new_score <= old_score,
+        "reason": "Poisson deviance on forecasts unseen by both",
     }
-    model.save(update_fields=["backtest_metrics"])
-    return better
 
 
 def forecast_model_activate(*, model: ForecastModel) -> ForecastModel:

@@ -22,7 +22,7 @@ from predictions.api.serializers import (
     ForecastSerializer,
 )
 from predictions.models import Forecast, ForecastModel
-from predictions.selectors import forecast_latest, forecast_live_accuracy
+from predictions.selectors import department_performance, forecast_latest
 
 
 class ForecastRequestView(generics.GenericAPIView):
@@ -137,24 +137,5 @@ class PerformanceView(generics.GenericAPIView):
         if not 1 <= days <= 90:
             raise ValidationError({"days": ["a whole number of days, 1-90"]})
         since = timezone.now() - timedelta(days=days)
-        active = {
-            model.department_id: model
-            for model in ForecastModel.objects.filter(department__in=departments, is_active=True).defer("artifact")
-        }
-        rows = []
-        for department in departments:
-            model = active.get(department.id)
-            backtest = None
-            if model is not None:
-                backtest = model.backtest_metrics.get("candidates", {}).get(model.algorithm)
-            rows.append(
-                {
-                    "department": department.code,
-                    "active_model_version": model.version if model else None,
-                    "algorithm": model.algorithm if model else None,
-                    "backtest": backtest,
-                    "live_since": since,
-                    "live": forecast_live_accuracy(department, since=since),
-                }
-            )
+        rows = department_performance(departments, since=since)
         return Response(self.get_serializer(rows, many=True).data)

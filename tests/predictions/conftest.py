@@ -38,3 +38,18 @@ def records_until(end: datetime, days: int, seed: int = 2):
     first = end - timedelta(hours=days * 24)
     _, counts = poisson_series(first, days * 24, seed)
     return [ArrivalRecord(first + timedelta(hours=i), int(count), f"hour {i}") for i, count in enumerate(counts)]
+
+
+def current_hour() -> datetime:
+    from django.utils import timezone
+
+    return timezone.now().replace(minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def ed_history(ed):
+    """130 days of synthetic ED arrivals up to the current hour."""
+    from healthcare.encounters import services
+
+    services.arrivals_ingest(department=ed, records=records_until(current_hour(), days=130), source="synthetic")
+    return ed

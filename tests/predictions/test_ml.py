@@ -95,10 +95,11 @@ def test_calibration_widens_intervals_for_higher_confidence():
     rng = np.random.default_rng(0)
     mean = rng.uniform(2, 10, size=5000)
     actual = rng.poisson(mean).astype(float)
-    calibration = Calibration.from_validation(actual, mean)
+    ahead = np.zeros(len(mean), dtype=int)
+    calibration = Calibration.from_validation(actual, mean, ahead)
     assert calibration.dispersion == pytest.approx(1.0, abs=0.06)
-    low_80, high_80 = calibration.interval(mean, 0.8)
-    low_95, high_95 = calibration.interval(mean, 0.95)
+    low_80, high_80 = calibration.interval(mean, 0.8, ahead)
+    low_95, high_95 = calibration.interval(mean, 0.95, ahead)
     assert np.all(low_95 <= low_80) and np.all(high_95 >= high_80)
     fresh = rng.poisson(mean)
     assert abs(np.mean((fresh >= low_80) & (fresh <= high_80)) - 0.8) < 0.02
@@ -109,11 +110,25 @@ def test_calibration_detects_over_dispersion():
     mean = rng.uniform(3, 10, size=20_000)
     size = mean  # negative binomial with variance = 2 x mean
     actual = rng.negative_binomial(size, 0.5).astype(float)
-    calibration = Calibration.from_validation(actual, mean)
+    ahead = np.zeros(len(mean), dtype=int)
+    calibration = Calibration.from_validation(actual, mean, ahead)
     assert calibration.dispersion == pytest.approx(2.0, rel=0.08)
-    low, high = calibration.interval(mean, 0.9)
+    low, high = calibration.interval(mean, 0.9, ahead)
     fresh = rng.negative_binomial(size, 0.5)
     assert abs(np.mean((fresh >= low) & (fresh <= high)) - 0.9) < 0.02
+
+
+def test_calibration_is_kept_per_band_of_hours_ahead():
+    rng = np.random.default_rng(2)
+    mean = rng.uniform(3, 10, size=30_000)
+    ahead = np.tile(np.arange(150), 200)
+    # Far-ahead means are off by 30 %: their band needs wider intervals than the near one.
+    actual = rng.poisson(np.where(ahead >= 72, mean * rng.choice([0.7, 1.3], size=mean.size), mean)).astype(float)
+    calibration = Calibration.from_validation(actual, mean, ahead)
+    assert set(calibration.scores) == {0, 1, 2}
+    assert calibration.tail(0.9, band=2) < calibration.tail(0.9, band=0)
+    low, high = calibration.interval(np.full(2, 6.0), 0.9, np.array([1, 100]))
+    assert high[1] - low[1] > high[0] - low[0]
 
 
 def test_scores_and_poisson_limits_on_known_values():

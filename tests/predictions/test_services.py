@@ -7,25 +7,13 @@ import pytest
 from celery.exceptions import Retry
 from django.core.cache import cache
 from django.db import OperationalError
-from django.utils import timezone
 
 from healthcare.encounters import services as encounter_services
 from predictions import services
 from predictions.models import Forecast, ForecastModel, ForecastStatus
 from predictions.selectors import epoch_hour, forecast_latest, forecast_live_accuracy, latest_forecast_key
 from predictions.tasks import MAX_RETRIES, forecast_models_retrain_task, forecast_run_task
-from tests.predictions.conftest import records_until
-
-
-def current_hour():
-    return timezone.now().replace(minute=0, second=0, microsecond=0)
-
-
-@pytest.fixture
-def ed_history(ed):
-    """100 days of synthetic ED arrivals up to the current hour."""
-    encounter_services.arrivals_ingest(department=ed, records=records_until(current_hour(), days=100), source="s")
-    return ed
+from tests.predictions.conftest import current_hour, records_until
 
 
 @pytest.fixture
@@ -55,15 +43,24 @@ def test_training_stores_an_active_version_with_its_validation(ed_history):
 
 
 def test_a_worse_version_is_stored_but_not_activated_unless_asked(ed_history):
-    first = services.forecast_model_train(department=ed_history)
+    first = services.forecast_model_train(department=ed_history, until=current_hour() - timedelta(days=30))
     naive = services.forecast_model_train(department=ed_history, algorithms=["seasonal_naive"])
+    comparison = naive.backtest_metrics["comparison"]
+    # Compared only where neither version had seen the data: after v1's training end.
+    assert comparison["forecasts_compared"] >= 7
+    assert comparison["new_poisson_deviance"] > comparison["active_poisson_deviance"]
     assert naive.version == 2 and not naive.is_active
-    assert naive.backtest_metrics["comparison"]["activated"] is False
     forced = services.forecast_model_train(department=ed_history, algorithms=["seasonal_naive"], activate=True)
     assert forced.is_active
     assert list(ForecastModel.objects.filter(is_active=True)) == [forced]
     first.refresh_from_db()
     assert not first.is_active
+
+
+def test_without_unseen_data_to_compare_on_the_newer_version_wins(ed_history):
+    services.forecast_model_train(department=ed_history)
+    newer = services.forecast_model_train(department=ed_history, algorithms=["seasonal_naive"])
+    assert newer.is_active and newer.backtest_metrics["comparison"]["forecasts_compared"] == 0
 
 
 def test_a_forecast_job_trains_a_model_if_needed_and_stores_hourly_points(ed_history, request_forecast):

@@ -2,17 +2,8 @@
 
 import pytest
 
-from healthcare.encounters import services as encounter_services
 from predictions import services
 from predictions.models import ForecastStatus
-from tests.predictions.conftest import records_until
-from tests.predictions.test_services import current_hour
-
-
-@pytest.fixture
-def ed_history(ed):
-    encounter_services.arrivals_ingest(department=ed, records=records_until(current_hour(), days=100), source="s")
-    return ed
 
 
 @pytest.fixture
