@@ -169,6 +169,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # Patients still in a unit count up to the current hour: extend their census as hours pass.
     "workload-refresh": {"task": "healthcare.encounters.tasks.workload_refresh_task", "schedule": crontab(minute=1)},
+    # A forecast job whose message was lost, or whose worker died, is queued again.
+    "forecast-jobs-sweep": {"task": "predictions.tasks.forecast_jobs_sweep_task", "schedule": 300.0},
     # New data every week: retrain, and keep the new version only if it forecasts better.
     "forecast-retrain": {
         "task": "predictions.tasks.forecast_models_retrain_task",

@@ -6,16 +6,17 @@ import pickle
 from datetime import datetime, timedelta
 
 import numpy as np
+from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from dashboard.broadcast import broadcast_department_event
 from healthcare.encounters.models import Department
 from predictions.census import StayModel, census_forecast
 from predictions.features import Calendar
-from predictions.ml import MAX_HORIZON, TrainedForecaster, forecaster_train, mean_backtest
+from predictions.ml import MAX_HORIZON, TrainedForecaster, forecaster_train, library_versions, mean_backtest
 from predictions.models import Forecast, ForecastModel, ForecastStatus
 from predictions.scores import poisson_deviance
 from predictions.selectors import (
@@ -33,10 +34,16 @@ MAX_STALENESS_HOURS = 7 * 24
 # Forecasts read this much history: the recent level (4 weeks) and the patients still present.
 FORECAST_HISTORY = timedelta(days=35)
 MAX_ATTEMPTS = 3
+# A job still queued after this long lost its message (or the broker was down): queue it again.
+QUEUED_GRACE = timedelta(minutes=5)
 
 
 class ForecastUnavailable(Exception):
     """The data cannot support a forecast (too little, too old); the message says why."""
+
+
+class ModelOutdated(ForecastUnavailable):
+    """The model was trained with other library versions than this process runs."""
 
 
 def _department_calendar(department: Department, first_hour: int, end_hour: int) -> Calendar:
@@ -55,6 +62,9 @@ def forecaster_load(model: ForecastModel) -> TrainedForecaster:
     forecaster = _loaded.get(model.artifact_sha256)
     if forecaster is not None:
         return forecaster
+    trained_with = model.backtest_metrics.get("library_versions")
+    if trained_with and trained_with != library_versions():
+        raise ModelOutdated(f"model v{model.version} was trained with {trained_with}, not {library_versions()}")
     if not model.artifact_intact():
         raise ForecastUnavailable(f"the artifact of model v{model.version} fails its checksum")
     forecaster = pickle.loads(bytes(model.artifact))  # noqa: S301 - our own artifact, checksum verified
@@ -183,8 +193,6 @@ def forecast_request(
     *, department: Department, horizon_hours: int, confidence_level: float, requested_by=None
 ) -> Forecast:
     """A queued forecast from the current hour on; a worker computes it after commit."""
-    from predictions.tasks import forecast_run_task
-
     issued_at = timezone.now().replace(minute=0, second=0, microsecond=0)
     forecast = Forecast(
         department=department,
@@ -195,8 +203,37 @@ def forecast_request(
     )
     forecast.full_clean()
     forecast.save()
-    forecast_run_task.delay_on_commit(str(forecast.id))
+    forecast_id = str(forecast.id)
+    transaction.on_commit(lambda: _enqueue(forecast_id))
     return forecast
+
+
+def _enqueue(forecast_id: str) -> None:
+    """Hand a job to the workers; if the broker is down it stays queued for the sweep to retry."""
+    from predictions.tasks import forecast_run_task
+
+    try:
+        forecast_run_task.delay(forecast_id)
+    except Exception:  # noqa: BLE001 - kombu/redis raise many kinds of connection errors
+        logger.warning("could not queue forecast %s; the sweep will retry", forecast_id, exc_info=True)
+
+
+def forecast_jobs_sweep(*, now: datetime | None = None) -> int:
+    """Queue again the jobs nobody is working on: queued for 5 minutes, or running past the task time limit.
+
+    A lost message or a dead worker must not leave a job unfinished; forecast_run counts the
+    attempts and gives up after MAX_ATTEMPTS. Returns how many were queued again.
+    """
+    now = now or timezone.now()
+    stuck_running = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    stale = Forecast.objects.filter(
+        Q(status=ForecastStatus.QUEUED, created_at__lt=now - QUEUED_GRACE)
+        | Q(status=ForecastStatus.RUNNING, started_at__lt=stuck_running)
+    )
+    forecast_ids = [str(forecast_id) for forecast_id in stale.values_list("id", flat=True)]
+    for forecast_id in forecast_ids:
+        _enqueue(forecast_id)
+    return len(forecast_ids)
 
 
 def forecast_points(
@@ -214,10 +251,13 @@ def forecast_points(
     if history is None:
         raise ForecastUnavailable(f"{department.code} has no workload data in the {FORECAST_HISTORY.days} days before")
     gap = issue_hour - history.end_hour
-    if gap > MAX_STALENESS_HOURS:
+    # The models forecast at most MAX_HORIZON hours past their data.
+    bridgeable = min(MAX_STALENESS_HOURS, MAX_HORIZON - horizon)
+    if gap > bridgeable:
+        latest = hour_start(history.end_hour - 1)
         raise ForecastUnavailable(
-            f"the latest data of {department.code} is from {hour_start(history.end_hour - 1):%Y-%m-%d %H:00} UTC; "
-            f"forecasts need data from the last {MAX_STALENESS_HOURS // 24} days"
+            f"the latest data of {department.code} is from {latest:%Y-%m-%d %H:00} UTC; a {horizon} h forecast can "
+            f"bridge at most {bridgeable} h without data"
         )
     start = history.end_hour
     calendar = _department_calendar(department, history.first_hour, start + gap + horizon)
@@ -267,16 +307,13 @@ def forecast_run(*, forecast_id) -> Forecast | None:
 
     department = forecast.department
     try:
-        model = ForecastModel.objects.filter(department=department, is_active=True).first()
-        if model is None:
-            model = forecast_model_train(department=department, until=forecast.issued_at, activate=True)
-        points = forecast_points(
-            department=department,
-            model=model,
-            issue_hour=epoch_hour(forecast.issued_at),
-            horizon=forecast.horizon_hours,
-            confidence=forecast.confidence_level,
-        )
+        model = _model_for(forecast)
+        try:
+            points = _points_for(forecast, model)
+        except ModelOutdated:
+            logger.warning("%s forecaster v%s is outdated; retraining", department.code, model.version)
+            model = _train_for(forecast)
+            points = _points_for(forecast, model)
     except OperationalError:
         raise
     except ForecastUnavailable as exc:
@@ -295,6 +332,32 @@ def forecast_run(*, forecast_id) -> Forecast | None:
         transaction.on_commit(lambda: cache.delete(latest_forecast_key(department.id)))
         broadcast_department_event(department.code, "forecast.ready", {"forecast_id": str(forecast.id)})
     return forecast
+
+
+def _model_for(forecast: Forecast) -> ForecastModel:
+    """The version to use: the active one, unless it was trained on data from after the issue hour.
+
+    Then the newest version trained before it, or a new one trained now (a queued job can
+    run after a retraining; it must not use data from after its issue hour).
+    """
+    usable = ForecastModel.objects.filter(department=forecast.department, training_end__lte=forecast.issued_at)
+    model = usable.filter(is_active=True).first() or usable.order_by("-version").first()
+    return model or _train_for(forecast)
+
+
+def _train_for(forecast: Forecast) -> ForecastModel:
+    has_active = ForecastModel.objects.filter(department=forecast.department, is_active=True).exists()
+    return forecast_model_train(department=forecast.department, until=forecast.issued_at, activate=not has_active)
+
+
+def _points_for(forecast: Forecast, model: ForecastModel) -> list[dict]:
+    return forecast_points(
+        department=forecast.department,
+        model=model,
+        issue_hour=epoch_hour(forecast.issued_at),
+        horizon=forecast.horizon_hours,
+        confidence=forecast.confidence_level,
+    )
 
 
 def forecast_fail(*, forecast: Forecast, reason: str) -> Forecast:

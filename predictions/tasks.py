@@ -5,7 +5,13 @@ from django.db import OperationalError
 
 from healthcare.encounters.models import Department
 from predictions.models import Forecast
-from predictions.services import ForecastUnavailable, forecast_fail, forecast_model_train, forecast_run
+from predictions.services import (
+    ForecastUnavailable,
+    forecast_fail,
+    forecast_jobs_sweep,
+    forecast_model_train,
+    forecast_run,
+)
 
 MAX_RETRIES = 3
 
@@ -26,15 +32,29 @@ def forecast_run_task(self, forecast_id: str) -> str | None:
     return forecast.status if forecast is not None else None
 
 
+@shared_task
+def forecast_models_retrain_task() -> int:
+    """Weekly (Celery beat): one retraining task per department, so one failure stops no other."""
+    department_ids = list(Department.objects.order_by("code").values_list("id", flat=True))
+    for department_id in department_ids:
+        forecast_model_train_task.delay(department_id)
+    return len(department_ids)
+
+
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, retry_jitter=True, max_retries=3)
-def forecast_models_retrain_task() -> dict:
-    """Weekly (Celery beat): a new version per department with data, activated only if it scores better."""
-    outcome = {}
-    for department in Department.objects.order_by("code"):
-        try:
-            model = forecast_model_train(department=department)
-        except ForecastUnavailable as exc:
-            outcome[department.code] = f"skipped: {exc}"
-            continue
-        outcome[department.code] = f"v{model.version} {'activated' if model.is_active else 'kept inactive'}"
-    return outcome
+def forecast_model_train_task(department_id: int) -> str | None:
+    """A new version for one department, activated only if it forecasts better."""
+    department = Department.objects.filter(id=department_id).first()
+    if department is None:
+        return None
+    try:
+        model = forecast_model_train(department=department)
+    except ForecastUnavailable as exc:
+        return f"skipped: {exc}"
+    return f"v{model.version} {'activated' if model.is_active else 'kept inactive'}"
+
+
+@shared_task
+def forecast_jobs_sweep_task() -> int:
+    """Every few minutes (Celery beat): queue again the forecast jobs nobody is working on."""
+    return forecast_jobs_sweep()

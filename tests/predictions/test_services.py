@@ -7,12 +7,19 @@ import pytest
 from celery.exceptions import Retry
 from django.core.cache import cache
 from django.db import OperationalError
+from django.utils import timezone
 
 from healthcare.encounters import services as encounter_services
 from predictions import services
 from predictions.models import Forecast, ForecastModel, ForecastStatus
 from predictions.selectors import epoch_hour, forecast_latest, forecast_live_accuracy, latest_forecast_key
-from predictions.tasks import MAX_RETRIES, forecast_models_retrain_task, forecast_run_task
+from predictions.tasks import (
+    MAX_RETRIES,
+    forecast_model_train_task,
+    forecast_models_retrain_task,
+    forecast_run_task,
+)
+from tests.factories import encounter_record
 from tests.predictions.conftest import current_hour, records_until
 
 
@@ -86,7 +93,17 @@ def test_stale_data_fails_the_job_with_the_reason(ed, request_forecast):
     encounter_services.arrivals_ingest(department=ed, records=records_until(ten_days_ago, days=100), source="s")
     forecast = request_forecast(ed)
     assert forecast.status == ForecastStatus.FAILED
-    assert "latest data" in forecast.failure_reason and "7 days" in forecast.failure_reason
+    assert "latest data" in forecast.failure_reason and "bridge at most 144 h" in forecast.failure_reason
+
+
+def test_a_short_gap_in_the_data_is_bridged(ed, request_forecast):
+    two_days_ago = current_hour() - timedelta(days=2)
+    encounter_services.arrivals_ingest(department=ed, records=records_until(two_days_ago, days=130), source="s")
+    forecast = request_forecast(ed, horizon=24)
+    assert forecast.status == ForecastStatus.SUCCEEDED, forecast.failure_reason
+    # The points still start at the issue hour, not where the data ended.
+    assert forecast.points[0]["hour"].startswith(current_hour().strftime("%Y-%m-%dT%H"))
+    assert len(forecast.points) == 24
 
 
 def test_no_data_fails_the_job(ed, request_forecast):
@@ -150,8 +167,8 @@ def test_new_data_forgets_the_cached_latest_forecast(
 
 
 def test_live_accuracy_scores_forecast_hours_that_have_happened(ed_history):
-    model = services.forecast_model_train(department=ed_history)
     issue = current_hour() - timedelta(days=3)
+    model = services.forecast_model_train(department=ed_history, until=issue)  # trained before the issue hour
     points = services.forecast_points(
         department=ed_history, model=model, issue_hour=epoch_hour(issue), horizon=48, confidence=0.9
     )
@@ -171,6 +188,75 @@ def test_live_accuracy_scores_forecast_hours_that_have_happened(ed_history):
 
 
 def test_weekly_retraining_adds_a_version_where_there_is_data(ed_history, icu):
-    outcome = forecast_models_retrain_task.apply().get()
-    assert outcome["ED"] == "v1 activated"
-    assert outcome["ICU"].startswith("skipped: ICU has no workload data")
+    assert forecast_models_retrain_task.apply().get() == 2  # one task per department
+    assert forecast_model_train_task.apply(args=[ed_history.id]).get() == "v2 activated"
+    assert forecast_model_train_task.apply(args=[icu.id]).get().startswith("skipped: ICU has no workload data")
+
+
+def test_a_job_uses_no_version_trained_after_its_issue_hour(ed_history, request_forecast):
+    early = services.forecast_model_train(department=ed_history, until=current_hour() - timedelta(days=10))
+    forecast = request_forecast(ed_history)
+    later = services.forecast_model_train(department=ed_history, activate=True)
+    stale_job = Forecast.objects.create(
+        department=ed_history,
+        issued_at=current_hour() - timedelta(days=5),
+        horizon_hours=12,
+        confidence_level=0.9,
+    )
+    assert services.forecast_run(forecast_id=stale_job.id).model == early
+    assert forecast.model == early and later.is_active
+
+
+def test_a_model_trained_with_other_library_versions_is_replaced(ed_history, request_forecast):
+    old = services.forecast_model_train(department=ed_history)
+    old.backtest_metrics["library_versions"] = {"scikit-learn": "0.1"}
+    old.save(update_fields=["backtest_metrics"])
+    services._loaded.clear()
+    forecast = request_forecast(ed_history)
+    assert forecast.status == ForecastStatus.SUCCEEDED and forecast.model.version == 2
+
+
+def test_a_job_left_running_by_a_dead_worker_runs_again(ed_history):
+    forecast = Forecast.objects.create(
+        department=ed_history,
+        issued_at=current_hour(),
+        horizon_hours=12,
+        confidence_level=0.9,
+        status=ForecastStatus.RUNNING,
+        attempts=1,
+    )
+    done = services.forecast_run(forecast_id=forecast.id)
+    assert (done.status, done.attempts) == (ForecastStatus.SUCCEEDED, 2)
+
+
+def test_the_sweep_queues_again_jobs_nobody_works_on(ed_history):
+    lost = Forecast.objects.create(
+        department=ed_history, issued_at=current_hour(), horizon_hours=12, confidence_level=0.9
+    )
+    Forecast.objects.filter(id=lost.id).update(created_at=timezone.now() - timedelta(minutes=10))
+    fresh = Forecast.objects.create(
+        department=ed_history, issued_at=current_hour(), horizon_hours=12, confidence_level=0.9
+    )
+    assert services.forecast_jobs_sweep() == 1  # eager here: the lost job runs at once
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert lost.status == ForecastStatus.SUCCEEDED and fresh.status == ForecastStatus.QUEUED
+
+
+def test_a_broker_outage_at_request_time_leaves_the_job_queued(ed_history, request_forecast):
+    down = mock.patch.object(forecast_run_task, "delay", autospec=True, side_effect=ConnectionError("down"))
+    with down:
+        forecast = request_forecast(ed_history)
+    assert forecast.status == ForecastStatus.QUEUED
+
+
+def test_recorded_stays_give_the_census_its_length_of_stay(ed):
+    start = current_hour() - timedelta(days=200)
+    records = [
+        encounter_record(f"s{i}", start=start + timedelta(hours=i), hours=2.0 + (i % 5), department="ED")
+        for i in range(24 * 120)
+    ]
+    encounter_services.encounters_ingest(records=records, source="test")
+    model = services.forecast_model_train(department=ed, until=current_hour() - timedelta(days=80))
+    assert model.stay_model["source"].startswith("fitted to")
+    assert 3.0 < model.stay_model["median_hours"] < 5.0

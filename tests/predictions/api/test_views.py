@@ -1,9 +1,11 @@
 """/api/v1/predict/...: requests, jobs, models, performance; validation and department scoping."""
 
+from datetime import timedelta
+
 import pytest
 
 from predictions import services
-from predictions.models import ForecastStatus
+from predictions.models import Forecast, ForecastStatus
 
 
 @pytest.fixture
@@ -66,11 +68,18 @@ def test_jobs_and_models_of_foreign_departments_do_not_exist(
 
 
 def test_latest_returns_the_newest_successful_forecast(post_forecast, api_client, ed_staff, ed_history):
-    post_forecast(ed_staff, {"department": "ED", "horizon_hours": 12})
-    newest = post_forecast(ed_staff, {"department": "ED", "horizon_hours": 24}).json()
+    job = post_forecast(ed_staff, {"department": "ED", "horizon_hours": 12}).json()
+    older = Forecast.objects.get(id=job["id"])
+    Forecast.objects.create(
+        department=ed_history,
+        issued_at=older.issued_at - timedelta(hours=5),
+        horizon_hours=6,
+        confidence_level=0.9,
+        status=ForecastStatus.SUCCEEDED,
+        points=older.points[:6],
+    )
     response = api_client.get("/api/v1/predict/jobs/latest", {"department": "ed"})
-    assert response.status_code == 200 and response.json()["horizon_hours"] in (12, 24)
-    assert response.json()["issued_at"] == newest["issued_at"]
+    assert response.status_code == 200 and response.json()["id"] == job["id"]
     assert api_client.get("/api/v1/predict/jobs/latest").status_code == 400
 
 
