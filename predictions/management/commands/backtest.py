@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from predictions.evaluation import backtest_run
 from predictions.features import Calendar
-from predictions.management.commands.train_forecaster import department_by_code, parse_moment
+from predictions.management.commands._arguments import department_by_code, parse_moment
 from predictions.ml import MAX_HORIZON, MEAN_MODELS, forecaster_train
 from predictions.selectors import department_history, epoch_hour, hour_start
 

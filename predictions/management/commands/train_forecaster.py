@@ -1,29 +1,8 @@
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
 from django.core.management.base import BaseCommand, CommandError
 
-from healthcare.encounters.models import Department
+from predictions.management.commands._arguments import department_by_code, parse_moment
 from predictions.ml import MEAN_MODELS
 from predictions.services import ForecastUnavailable, forecast_model_train
-
-
-def parse_moment(text: str, zone: str, option: str) -> datetime:
-    """ISO 8601; without an offset it is local time in the department's zone."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"{option}: '{text}' is not an ISO 8601 date-time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(zone))
-    return moment.astimezone(UTC)
-
-
-def department_by_code(code: str) -> Department:
-    department = Department.objects.filter(code=code.upper()).first()
-    if department is None:
-        raise CommandError(f"unknown department '{code}'")
-    return department
 
 
 class Command(BaseCommand):
