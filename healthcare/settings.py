@@ -221,6 +221,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI from the sidecar package: served locally, no CDN.
+    "ENUM_NAME_OVERRIDES": {
+        "EncounterStatusEnum": "healthcare.encounters.choices.EncounterStatus",
+        "ForecastStatusEnum": "predictions.models.ForecastStatus",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

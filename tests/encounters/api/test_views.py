@@ -317,3 +317,10 @@ def test_swagger_ui_is_served_without_any_cdn(api_client, db):
     assert response.status_code == 200
     html = response.content.decode()
     assert "cdn" not in html.lower() and "https://" not in html
+
+
+def test_the_schema_generates_without_warnings_and_validates(tmp_path, db):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    assert "/api/v1/predict/workload" in (tmp_path / "schema.yml").read_text()
