@@ -49,7 +49,7 @@ class CensusForecast:
     upper: np.ndarray
 
 
-def _presence(arrival_hours: np.ndarray, target_hours: np.ndarray, stays: StayModel) -> np.ndarray:
+def presence_probability(arrival_hours: np.ndarray, target_hours: np.ndarray, stays: StayModel) -> np.ndarray:
     """P(present in target hour | arrived in arrival hour), targets x arrivals; 0 before arrival."""
     elapsed = target_hours[:, None] - arrival_hours[None, :]
     presence = stays.survival(elapsed - 0.5)
@@ -78,14 +78,14 @@ def census_forecast(
     past_hours = np.arange(issue_hour - len(past), issue_hour)
     targets = np.arange(issue_hour, issue_hour + horizon)
 
-    present = _presence(past_hours, targets, stays)  # still here from the past
+    present = presence_probability(past_hours, targets, stays)  # still here from the past
     anchor = 1.0
     if last_census is not None and len(past):
-        expected_last = float(_presence(past_hours, np.array([issue_hour - 1]), stays)[0] @ past)
+        expected_last = float(presence_probability(past_hours, np.array([issue_hour - 1]), stays)[0] @ past)
         if expected_last > 0:
             anchor = float(np.clip(last_census / expected_last, *ANCHOR_LIMITS))
     staying = present * past * anchor
-    coming = _presence(targets, targets, stays) * arrival_mean
+    coming = presence_probability(targets, targets, stays) * arrival_mean
 
     mean = staying.sum(axis=1) + coming.sum(axis=1)
     variance = (staying * (1 - present)).sum(axis=1) + coming.sum(axis=1) * max(arrival_dispersion, 1.0)
