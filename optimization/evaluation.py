@@ -86,3 +86,87 @@ def paired_difference(policy: np.ndarray, baseline: np.ndarray) -> tuple[float, 
         return mean, (mean, mean)
     half = float(stats.t.ppf(0.975, len(relative) - 1) * np.std(relative, ddof=1) / np.sqrt(len(relative)))
     return mean, (mean - half, mean + half)
+
+
+@dataclass
+class WeekCase:
+    """One week of one replay: its episode, the census that happened, and the roster's projection."""
+
+    episode: Episode
+    census: np.ndarray
+    projection: object
+    instances: list
+    rosters: dict  # z -> Roster, filled on demand
+
+    def roster(self, z: float):
+        from optimization.baselines import quantile_roster
+
+        if z not in self.rosters:
+            self.rosters[z] = quantile_roster(self.episode.rules, self.projection, self.instances, z)
+        return self.rosters[z]
+
+
+def week_cases(replays: list[Replay], weeks: list[int]) -> list[WeekCase]:
+    cases = []
+    for replay in replays:
+        for start in weeks:
+            episode = replay.week(start)
+            cases.append(
+                WeekCase(
+                    episode=episode,
+                    census=episode.flow.census(start, WEEK_HOURS),
+                    projection=episode.projection(0, WEEK_HOURS),
+                    instances=shift_instances(episode.rules, episode.local_hour),
+                    rosters={},
+                )
+            )
+    return cases
+
+
+@dataclass
+class Totals:
+    """Costs and service of a policy over many weeks."""
+
+    costs: list[float]
+    patient_hours: float = 0.0
+    uncovered: float = 0.0
+    understaffed_hours: int = 0
+    callins: int = 0
+    decision_seconds: list[float] | None = None
+
+    @property
+    def compliance(self) -> float:
+        return 1 - self.uncovered / self.patient_hours if self.patient_hours else 1.0
+
+
+def run_policy(cases: list[WeekCase], z_roster: float, policy) -> Totals:
+    """Simulate every week with the policy on its z-quantile roster."""
+    from optimization.simulate import simulate
+
+    totals = Totals(costs=[], decision_seconds=[])
+    for case in cases:
+        outcome = simulate(case.episode, case.roster(z_roster), policy)
+        totals.costs.append(outcome.cost)
+        totals.patient_hours += outcome.patient_hours
+        totals.uncovered += outcome.uncovered_patient_hours
+        totals.understaffed_hours += outcome.understaffed_hours
+        totals.callins += outcome.callins
+        totals.decision_seconds.extend(outcome.decision_seconds)
+    return totals
+
+
+def tune(cases: list[WeekCase], candidates: list[tuple[float, object]], target_compliance: float):
+    """The (z_roster, policy) candidate of lowest cost among those meeting the compliance target.
+
+    If none meets it, the most compliant. Returns (candidate, totals, table of all tried).
+    """
+    tried = []
+    for z_roster, policy in candidates:
+        totals = run_policy(cases, z_roster, policy)
+        tried.append(((z_roster, policy), totals))
+    feasible = [entry for entry in tried if entry[1].compliance >= target_compliance]
+    if feasible:
+        best = min(feasible, key=lambda entry: sum(entry[1].costs))
+    else:
+        best = max(tried, key=lambda entry: entry[1].compliance)
+    return best[0], best[1], tried

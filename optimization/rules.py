@@ -100,11 +100,21 @@ def shift_instances(rules: StaffingRules, local_hour: np.ndarray, *, lookback: i
     """Shift instances starting at plan hours -lookback .. len(local_hour) - 1.
 
     local_hour[k] is the local clock hour of plan hour k - lookback (so the array covers the
-    lookback too); a shift starts wherever the clock shows its start hour.
+    lookback too). A shift starts wherever the clock shows its start hour and ends when the
+    clock shows its end hour: the night the clocks go back it lasts an hour longer, the night
+    they go forward an hour shorter, as nurses' shifts do.
     """
+    clock = np.asarray(local_hour).tolist()
     instances = []
-    for position, hour in enumerate(np.asarray(local_hour).tolist()):
+    for position, hour in enumerate(clock):
         for shift in rules.shifts:
-            if hour == shift.start_hour:
-                instances.append(ShiftInstance(position - lookback, shift.hours))
+            if hour != shift.start_hour:
+                continue
+            end_hour = (shift.start_hour + shift.hours) % 24
+            length = shift.hours
+            for elapsed in range(shift.hours - 1, shift.hours + 2):
+                if position + elapsed < len(clock) and clock[position + elapsed] == end_hour:
+                    length = elapsed
+                    break
+            instances.append(ShiftInstance(position - lookback, length))
     return instances
