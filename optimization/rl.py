@@ -197,7 +197,11 @@ def policy_train(
             lagrange.update(self.uncovered, self.patient_hours)
             compliance = 1 - self.uncovered / max(self.patient_hours, 1e-9)
             report.history.append(
-                {"timesteps": self.num_timesteps, "compliance": round(compliance, 5), "lagrange": round(lagrange.value, 2)}
+                {
+                    "timesteps": self.num_timesteps,
+                    "compliance": round(compliance, 5),
+                    "lagrange": round(lagrange.value, 2),
+                }
             )
             if progress:
                 progress(self.num_timesteps, timesteps, compliance, lagrange.value)

@@ -45,6 +45,7 @@ class StayModel:
 @dataclass
 class CensusForecast:
     mean: np.ndarray
+    std: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
 
@@ -91,4 +92,4 @@ def census_forecast(
     variance = (staying * (1 - present)).sum(axis=1) + coming.sum(axis=1) * max(arrival_dispersion, 1.0)
     z = stats.norm.ppf(0.5 + confidence / 2)
     spread = z * np.sqrt(variance)
-    return CensusForecast(mean=mean, lower=np.maximum(mean - spread, 0.0), upper=mean + spread)
+    return CensusForecast(mean=mean, std=np.sqrt(variance), lower=np.maximum(mean - spread, 0.0), upper=mean + spread)

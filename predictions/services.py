@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import pickle
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -14,9 +15,16 @@ from django.utils import timezone
 
 from dashboard.broadcast import broadcast_department_event
 from healthcare.encounters.models import Department
-from predictions.census import StayModel, census_forecast
+from predictions.census import CensusForecast, StayModel, census_forecast
 from predictions.features import Calendar
-from predictions.ml import MAX_HORIZON, TrainedForecaster, forecaster_train, library_versions, mean_backtest
+from predictions.ml import (
+    MAX_HORIZON,
+    ArrivalForecast,
+    TrainedForecaster,
+    forecaster_train,
+    library_versions,
+    mean_backtest,
+)
 from predictions.models import Forecast, ForecastModel, ForecastStatus
 from predictions.scores import poisson_deviance
 from predictions.selectors import (
@@ -236,13 +244,31 @@ def forecast_jobs_sweep(*, now: datetime | None = None) -> int:
     return len(forecast_ids)
 
 
-def forecast_points(
-    *, department: Department, model: ForecastModel, issue_hour: int, horizon: int, confidence: float
-) -> list[dict]:
-    """Hourly arrivals and census, mean and interval, from issue_hour on; data before it only.
+@dataclass
+class Outlook:
+    """Arrivals and census of the hours start_hour .. start_hour + horizon - 1, as forecast."""
 
-    When the latest data ends before the issue hour (up to MAX_STALENESS_HOURS), the forecast
-    starts where the data ends and covers the gap too.
+    start_hour: int
+    arrivals: ArrivalForecast
+    census: CensusForecast
+    dispersion: float
+    model: ForecastModel
+
+
+def workload_outlook(
+    *,
+    department: Department,
+    model: ForecastModel,
+    issue_hour: int,
+    horizon: int,
+    confidence: float,
+    census_now: float | None = None,
+) -> Outlook:
+    """Forecast arrivals and census from issue_hour on, from the data before it only.
+
+    When the latest data ends before the issue hour (up to MAX_STALENESS_HOURS), the
+    forecast starts where the data ends and covers the gap too. census_now replaces the
+    last observed census as the anchor of the patients already present.
     """
     forecaster = forecaster_load(model)
     history = department_history(
@@ -262,19 +288,39 @@ def forecast_points(
     start = history.end_hour
     calendar = _department_calendar(department, history.first_hour, start + gap + horizon)
     arrivals = forecaster.forecast(history, calendar, start, gap + horizon, confidence)
-    stays = StayModel(model.stay_model["median_hours"], model.stay_model["sigma"])
+    last_census = float(history.census[-1]) if history.census is not None else None
     census = census_forecast(
         issue_hour=start,
         past_arrivals=history.arrivals,
-        last_census=float(history.census[-1]) if history.census is not None else None,
+        last_census=census_now if census_now is not None and gap == 0 else last_census,
         arrival_mean=arrivals.mean,
         arrival_dispersion=forecaster.calibration.dispersion,
-        stays=stays,
+        stays=StayModel(model.stay_model["median_hours"], model.stay_model["sigma"]),
         confidence=confidence,
     )
+    window = slice(gap, gap + horizon)
+    return Outlook(
+        start_hour=issue_hour,
+        arrivals=ArrivalForecast(issue_hour, arrivals.mean[window], arrivals.lower[window], arrivals.upper[window]),
+        census=CensusForecast(
+            mean=census.mean[window], std=census.std[window], lower=census.lower[window], upper=census.upper[window]
+        ),
+        dispersion=forecaster.calibration.dispersion,
+        model=model,
+    )
+
+
+def forecast_points(
+    *, department: Department, model: ForecastModel, issue_hour: int, horizon: int, confidence: float
+) -> list[dict]:
+    """Hourly arrivals and census, mean and interval, from issue_hour on; data before it only."""
+    outlook = workload_outlook(
+        department=department, model=model, issue_hour=issue_hour, horizon=horizon, confidence=confidence
+    )
+    arrivals, census = outlook.arrivals, outlook.census
     return [
         {
-            "hour": hour_start(start + index).isoformat().replace("+00:00", "Z"),
+            "hour": hour_start(issue_hour + index).isoformat().replace("+00:00", "Z"),
             "arrivals_mean": round(float(arrivals.mean[index]), 3),
             "arrivals_lower": int(arrivals.lower[index]),
             "arrivals_upper": int(arrivals.upper[index]),
@@ -282,7 +328,7 @@ def forecast_points(
             "census_lower": round(float(census.lower[index]), 2),
             "census_upper": round(float(census.upper[index]), 2),
         }
-        for index in range(gap, gap + horizon)
+        for index in range(horizon)
     ]
 
 
