@@ -171,6 +171,7 @@ CELERY_BEAT_SCHEDULE = {
     "workload-refresh": {"task": "healthcare.encounters.tasks.workload_refresh_task", "schedule": crontab(minute=1)},
     # A forecast job whose message was lost, or whose worker died, is queued again.
     "forecast-jobs-sweep": {"task": "predictions.tasks.forecast_jobs_sweep_task", "schedule": 300.0},
+    "optimization-runs-sweep": {"task": "optimization.tasks.optimization_runs_sweep_task", "schedule": 300.0},
     # New data every week: retrain, and keep the new version only if it forecasts better.
     "forecast-retrain": {
         "task": "predictions.tasks.forecast_models_retrain_task",

@@ -170,3 +170,171 @@ def tune(cases: list[WeekCase], candidates: list[tuple[float, object]], target_c
     else:
         best = max(tried, key=lambda entry: entry[1].compliance)
     return best[0], best[1], tried
+
+
+# --- The whole study: tune the baselines, train the policy, judge them all ------------------------
+
+TUNING_WEEKS = 26
+QUANTILE_GRID = (0.5, 1.0, 1.5, 1.75, 2.0, 2.25, 2.5)
+RULE_GRID = tuple(
+    (z_roster, z_call, z_release)
+    for z_roster in (1.0, 1.25, 1.5)
+    for z_call in (1.0, 1.5, 2.0)
+    for z_release in (2.0, 2.5, 3.0)
+)
+TUNING_SEED, TRAINING_SEED = 100, 200
+
+
+@dataclass
+class Tuned:
+    """Baselines tuned on weeks before the evaluation: the quantile roster and the reactive rule."""
+
+    quantile_z: float
+    rule_z: float
+    rule: object
+    table: list[dict]
+
+
+def tune_baselines(cases: list[WeekCase], target_compliance: float) -> Tuned:
+    """Lowest cost meeting the compliance target: a quantile roster alone, and a rule on its roster."""
+    from optimization.baselines import ReactiveRule
+
+    (quantile_z, _), _, quantile_tried = tune(cases, [(z, None) for z in QUANTILE_GRID], target_compliance)
+    rules = [(z, ReactiveRule(z_call, z_release)) for z, z_call, z_release in RULE_GRID]
+    (rule_z, rule), _, rule_tried = tune(cases, rules, target_compliance)
+    table = [
+        {
+            "roster_z": z,
+            "z_call": getattr(policy, "z_call", None),
+            "z_release": getattr(policy, "z_release", None),
+            "cost": round(sum(totals.costs), 1),
+            "compliance": round(totals.compliance, 5),
+        }
+        for (z, policy), totals in quantile_tried + rule_tried
+    ]
+    return Tuned(quantile_z, rule_z, rule, table)
+
+
+def split_weeks(weeks: list[int]) -> tuple[list[int], list[int]]:
+    """(training weeks, tuning weeks): the last TUNING_WEEKS (at most a third) are held out for tuning."""
+    held = min(TUNING_WEEKS, max(1, len(weeks) // 3))
+    return weeks[:-held], weeks[-held:]
+
+
+def _summary(totals: Totals, oracle_total: float, weeks: int) -> dict:
+    decisions = totals.decision_seconds or []
+    return {
+        "cost_ratio": round(sum(totals.costs) / oracle_total, 4),
+        "compliance": round(totals.compliance, 5),
+        "understaffed_hours_per_week": round(totals.understaffed_hours / weeks, 2),
+        "callins_per_week": round(totals.callins / weeks, 2),
+        "decision_ms": round(1000 * float(np.mean(decisions)), 3) if decisions else None,
+    }
+
+
+def staffing_evaluation(
+    *,
+    rules: StaffingRules,
+    history: History,
+    calendar: Calendar,
+    forecaster: TrainedForecaster,
+    stays: StayModel,
+    timezone: str,
+    train_until: int,
+    start: int,
+    end: int,
+    seeds: int = 3,
+    timesteps: int = 200_000,
+    target_compliance: float = 0.999,
+    progress=None,
+) -> dict:
+    """Tune and train on weeks before train_until; judge every policy on the whole weeks from start to end.
+
+    Returns {"policies": {name: {cost_ratio, compliance, understaffed_hours_per_week,
+    callins_per_week, decision_ms}}, "ppo_vs_rule": {"diff", "ci95"}, ...} with the cost
+    ratio against the hindsight oracle and the PPO-rule difference as a share of the rule's cost.
+    """
+    import time
+
+    from optimization import rl
+
+    def say(message):
+        if progress:
+            progress(message)
+
+    def replays(seed_base: int, count: int) -> list[Replay]:
+        return [
+            Replay.build(
+                rules=rules,
+                history=history,
+                calendar=calendar,
+                forecaster=forecaster,
+                stays=stays,
+                timezone=timezone,
+                seed=seed_base + index,
+            )
+            for index in range(count)
+        ]
+
+    training_weeks, tuning_weeks = split_weeks(
+        week_starts(calendar, history.first_hour + 35 * 24, train_until, timezone)
+    )
+    evaluation_weeks = week_starts(calendar, start, end, timezone)
+    if not evaluation_weeks:
+        raise ValueError("no whole week (Monday 07:00 to Monday 07:00) between start and end")
+    say(f"tuning the baselines on {len(tuning_weeks)} weeks before the cut-off")
+    tuned = tune_baselines(week_cases(replays(TUNING_SEED, 1), tuning_weeks), target_compliance)
+    say(f"  quantile roster z={tuned.quantile_z:g}; rule on z={tuned.rule_z:g} roster: {tuned.rule}")
+    plans = [
+        (case.episode, case.roster(tuned.rule_z)) for case in week_cases(replays(TRAINING_SEED, 2), training_weeks)
+    ]
+    say(f"training PPO on {len(plans)} week episodes, {timesteps:,} steps")
+    model, report = rl.policy_train(
+        plans,
+        tuned.rule,
+        timesteps=timesteps,
+        target_compliance=target_compliance,
+        progress=(
+            lambda done, total, compliance, multiplier: say(f"  {done:,}/{total:,} steps, compliance {compliance:.4f}")
+        )
+        if progress
+        else None,
+    )
+    ppo = rl.LearnedPolicy(model, tuned.rule, rl.Shield(tuned.rule.z_release - 1.0))
+
+    say(f"judging on {len(evaluation_weeks)} weeks x {seeds} length-of-stay draws")
+    cases = week_cases(replays(1, seeds), evaluation_weeks)
+    started = time.perf_counter()
+    oracle = [oracle_cost(case.episode, case.census) for case in cases]
+    oracle_seconds = (time.perf_counter() - started) / len(cases)
+    clairvoyant = [oracle_cost(case.episode, case.census, roster=case.roster(tuned.rule_z)) for case in cases]
+    oracle_total = sum(oracle)
+    results = {
+        "static": run_policy(cases, 0.0, None),
+        "quantile": run_policy(cases, tuned.quantile_z, None),
+        "rule": run_policy(cases, tuned.rule_z, tuned.rule),
+        "ppo": run_policy(cases, tuned.rule_z, ppo),
+    }
+    policies = {
+        "oracle": {"cost_ratio": 1.0, "solve_ms_per_week": round(1000 * oracle_seconds, 1)},
+        "clairvoyant": {"cost_ratio": round(sum(clairvoyant) / oracle_total, 4)},
+    }
+    policies.update({name: _summary(totals, oracle_total, len(cases)) for name, totals in results.items()})
+    diff, (low, high) = paired_difference(results["ppo"].costs, results["rule"].costs)
+    return {
+        "policies": policies,
+        "ppo_vs_rule": {"diff": round(diff, 5), "ci95": [round(low, 5), round(high, 5)]},
+        "weeks": len(evaluation_weeks),
+        "seeds": seeds,
+        "tuned": {
+            "quantile_z": tuned.quantile_z,
+            "rule": {"roster_z": tuned.rule_z, "z_call": tuned.rule.z_call, "z_release": tuned.rule.z_release},
+            "table": tuned.table,
+        },
+        "ppo_training": {
+            "timesteps": report.timesteps,
+            "seconds": round(report.seconds, 1),
+            "imitation_accuracy": round(report.imitation_accuracy, 4),
+            "lagrange_final": round(report.lagrange_final, 2),
+        },
+    }

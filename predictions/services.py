@@ -353,12 +353,12 @@ def forecast_run(*, forecast_id) -> Forecast | None:
 
     department = forecast.department
     try:
-        model = _model_for(forecast)
+        model = forecast_model_for(department, forecast.issued_at)
         try:
             points = _points_for(forecast, model)
         except ModelOutdated:
             logger.warning("%s forecaster v%s is outdated; retraining", department.code, model.version)
-            model = _train_for(forecast)
+            model = _train_until(department, forecast.issued_at)
             points = _points_for(forecast, model)
     except OperationalError:
         raise
@@ -380,20 +380,20 @@ def forecast_run(*, forecast_id) -> Forecast | None:
     return forecast
 
 
-def _model_for(forecast: Forecast) -> ForecastModel:
-    """The version to use: the active one, unless it was trained on data from after the issue hour.
+def forecast_model_for(department: Department, issued_at: datetime) -> ForecastModel:
+    """The version to forecast from at `issued_at`: the active one, unless trained on later data.
 
     Then the newest version trained before it, or a new one trained now (a queued job can
     run after a retraining; it must not use data from after its issue hour).
     """
-    usable = ForecastModel.objects.filter(department=forecast.department, training_end__lte=forecast.issued_at)
+    usable = ForecastModel.objects.filter(department=department, training_end__lte=issued_at)
     model = usable.filter(is_active=True).first() or usable.order_by("-version").first()
-    return model or _train_for(forecast)
+    return model or _train_until(department, issued_at)
 
 
-def _train_for(forecast: Forecast) -> ForecastModel:
-    has_active = ForecastModel.objects.filter(department=forecast.department, is_active=True).exists()
-    return forecast_model_train(department=forecast.department, until=forecast.issued_at, activate=not has_active)
+def _train_until(department: Department, issued_at: datetime) -> ForecastModel:
+    has_active = ForecastModel.objects.filter(department=department, is_active=True).exists()
+    return forecast_model_train(department=department, until=issued_at, activate=not has_active)
 
 
 def _points_for(forecast: Forecast, model: ForecastModel) -> list[dict]:

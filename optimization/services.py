@@ -1,0 +1,541 @@
+"""Staffing plans (runs), real-time recommendations, and training the real-time policy."""
+
+import dataclasses
+import hashlib
+import logging
+from datetime import datetime, timedelta
+
+import numpy as np
+from django.db import OperationalError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from scipy import stats
+
+from dashboard.broadcast import broadcast_department_event
+from healthcare.encounters.models import Department
+from optimization.baselines import ReactiveRule
+from optimization.models import OptimizationRun, RunStatus, StaffingPolicy, StaffingRuleSet
+from optimization.projection import Projection
+from optimization.roster import PlanInfeasible, roster_plan
+from optimization.rules import StaffingRules, shift_instances
+from optimization.simulate import LOOKAHEAD, Observation
+from predictions.features import Calendar
+from predictions.selectors import epoch_hour, hour_start
+from predictions.services import ForecastUnavailable, forecast_model_for, workload_outlook
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+QUEUED_GRACE = timedelta(minutes=5)
+# Without a trained policy: the rule and roster quantile tuned on the UIHC ED (see README).
+DEFAULT_POLICY = {"z_roster": 1.0, "z_call": 1.0, "z_release": 2.0}
+RISK_LEVELS = {"low": 2.0, "medium": 1.0, "high": 0.0}  # roster quantile z by the risk the planner accepts
+LOOKBACK_HOURS = 16  # a shift that started this long ago may still be running
+
+
+class PlanUnavailable(Exception):
+    """The plan cannot be made (no data, no forecast, infeasible rules); the message says why."""
+
+
+# --- Rules and policies ----------------------------------------------------------------------
+
+
+def staffing_rules_for(department: Department, overrides: dict | None = None) -> StaffingRules:
+    """The department's rules (defaults when none were set), with per-run overrides applied.
+
+    Raises ValueError naming the field when the result is not valid.
+    """
+    ruleset = StaffingRuleSet.objects.filter(department=department).first()
+    rules = (
+        ruleset.to_rules(department)
+        if ruleset
+        else StaffingRules(patients_per_nurse=department.patients_per_nurse, min_nurses=department.min_nurses)
+    )
+    return dataclasses.replace(rules, **overrides) if overrides else rules
+
+
+def active_policy(department: Department):
+    """(StaffingPolicy or None, a policy with decide(), roster quantile z) for the department."""
+    from optimization.rl import LearnedPolicy, Shield, model_from_bytes
+
+    version = StaffingPolicy.objects.filter(department=department, is_active=True).first()
+    parameters = version.parameters if version else DEFAULT_POLICY
+    rule = ReactiveRule(parameters["z_call"], parameters["z_release"])
+    if version is None or version.algorithm != "ppo":
+        return version, rule, parameters["z_roster"]
+    cached = _loaded_policies.get(version.artifact_sha256)
+    if cached is None:
+        if not version.artifact_intact():
+            raise PlanUnavailable(f"the artifact of policy v{version.version} fails its checksum")
+        cached = LearnedPolicy(model_from_bytes(bytes(version.artifact)), rule, Shield(parameters["shield_z"]))
+        _loaded_policies[version.artifact_sha256] = cached
+    return version, cached, parameters["z_roster"]
+
+
+_loaded_policies: dict = {}
+
+
+# --- Plans ----------------------------------------------------------------------------------
+
+
+def _expected_service(rules: StaffingRules, staff: np.ndarray, mean: np.ndarray, std: np.ndarray) -> dict:
+    """Expected patients beyond the ratio and under-staffed hours, census ~ normal(mean, std) per hour."""
+    capacity = rules.patients_per_nurse * staff
+    spread = np.maximum(std, 1e-6)
+    excess = (mean - capacity) / spread
+    uncovered = (mean - capacity) * stats.norm.cdf(excess) + spread * stats.norm.pdf(excess)
+    uncovered = np.maximum(uncovered, 0.0)
+    # An hour is under-staffed as soon as the census exceeds what the staff may care for.
+    understaffed = stats.norm.sf((capacity - mean) / spread)
+    return {
+        "uncovered_patient_hours": float(uncovered.sum()),
+        "compliance": float(1 - uncovered.sum() / max(mean.sum(), 1e-9)),
+        "understaffed_hours": float(understaffed.sum()),
+    }
+
+
+def _roster_figures(rules: StaffingRules, roster, horizon: int, mean: np.ndarray, std: np.ndarray, fixed) -> dict:
+    staff = roster.staff(horizon) + fixed
+    service = _expected_service(rules, staff, mean, std)
+    penalty = service["uncovered_patient_hours"] * rules.understaffed_penalty * rules.nurse_hour_cost
+    roster_cost = roster.cost(rules)
+    return {"roster_cost": roster_cost, "expected_penalty": penalty, "expected_cost": roster_cost + penalty} | service
+
+
+def plan_compute(
+    *,
+    department: Department,
+    start_hour: int,
+    horizon: int,
+    rules: StaffingRules,
+    z_roster: float,
+    current_patients: int | None = None,
+    current_staff: int | None = None,
+) -> dict:
+    """The roster for the hours start_hour .. + horizon - 1 and what it is expected to give.
+
+    The census projection comes from the active forecaster (data before start_hour only),
+    anchored to current_patients when given. Nurses on duty now (current_staff) stay until
+    their shift ends; without it the running shift is planned too. Raises PlanUnavailable.
+    """
+    now = hour_start(start_hour)
+    try:
+        model = forecast_model_for(department, now)
+        outlook = workload_outlook(
+            department=department,
+            model=model,
+            issue_hour=start_hour,
+            horizon=horizon,
+            confidence=0.9,
+            census_now=current_patients,
+        )
+    except ForecastUnavailable as exc:
+        raise PlanUnavailable(str(exc)) from None
+    mean, std = outlook.census.mean, outlook.census.std
+    calendar = Calendar.build(
+        start_hour - LOOKBACK_HOURS,
+        horizon + LOOKBACK_HOURS,
+        timezone=department.timezone,
+        holiday_country="",
+    )
+    instances = [
+        instance
+        for instance in shift_instances(rules, calendar.hour_of_day, lookback=LOOKBACK_HOURS)
+        if instance.end > 0
+    ]
+    fixed = np.zeros(horizon, dtype=np.int64)
+    if current_staff is not None:
+        running = [instance for instance in instances if instance.start < 0]
+        until = max((instance.end for instance in running), default=0)
+        fixed[: min(until, horizon)] = current_staff
+        instances = [instance for instance in instances if instance.start >= 0]
+    required = rules.required(np.maximum(mean + z_roster * std, 0.0))
+    try:
+        roster = roster_plan(rules, required, instances, already_on_duty=fixed)
+        static = roster_plan(rules, rules.required(mean), instances, already_on_duty=fixed)
+    except PlanInfeasible as exc:
+        raise PlanUnavailable(str(exc)) from None
+    staff = roster.staff(horizon) + fixed
+    plan = _roster_figures(rules, roster, horizon, mean, std, fixed)
+    return {
+        "horizon_hours": horizon,
+        "roster": [
+            {
+                "shift_start": _iso(start_hour + instance.start),
+                "shift_end": _iso(start_hour + instance.end),
+                "nurses": int(count),
+            }
+            for instance, count in zip(roster.instances, roster.nurses.tolist(), strict=True)
+            if count
+        ],
+        "hours": [
+            {
+                "hour": _iso(start_hour + index),
+                "census_mean": round(float(mean[index]), 2),
+                "census_std": round(float(std[index]), 2),
+                "required_nurses_at_mean": int(rules.required(mean[index : index + 1])[0]),
+                "planned_nurses": int(staff[index]),
+            }
+            for index in range(horizon)
+        ],
+        "expected": _rounded(plan),
+        "baselines": {
+            "static_roster": _rounded(_roster_figures(rules, static, horizon, mean, std, fixed))
+            | {"description": "roster covering the point forecast (mean census)"},
+            "quantile_roster": _rounded(plan)
+            | {"description": f"roster covering mean + {z_roster:g} sd of census: this plan before hourly changes"},
+        },
+        "roster_quantile_z": z_roster,
+        "forecast_model": {"version": model.version, "algorithm": model.algorithm},
+        "rules": dataclasses.asdict(rules),
+    }
+
+
+def _iso(epoch: int) -> str:
+    return hour_start(epoch).isoformat().replace("+00:00", "Z")
+
+
+def _rounded(values: dict) -> dict:
+    return {key: round(value, 3) if isinstance(value, float) else value for key, value in values.items()}
+
+
+# --- Runs -------------------------------------------------------------------------------------
+
+
+def optimization_request(*, department: Department, params: dict, requested_by=None) -> OptimizationRun:
+    """A queued plan from the current hour on; a worker computes it after commit."""
+    run = OptimizationRun.objects.create(
+        department=department,
+        params=params,
+        requested_by=requested_by,
+        planned_from=timezone.now().replace(minute=0, second=0, microsecond=0),
+    )
+    run_id = str(run.id)
+    transaction.on_commit(lambda: _enqueue(run_id))
+    return run
+
+
+def _enqueue(run_id: str) -> None:
+    """Hand a run to the workers; if the broker is down it stays queued for the sweep to retry."""
+    from optimization.tasks import optimization_run_task
+
+    try:
+        optimization_run_task.delay(run_id)
+    except Exception:  # noqa: BLE001 - kombu/redis raise many kinds of connection errors
+        logger.warning("could not queue optimization run %s; the sweep will retry", run_id, exc_info=True)
+
+
+def optimization_run(*, run_id) -> OptimizationRun | None:
+    """Compute a queued plan and give it a final status. Idempotent, like forecast jobs.
+
+    OperationalError propagates for the task to retry; anything else fails the run with the reason.
+    """
+    with transaction.atomic():
+        run = OptimizationRun.objects.select_for_update().filter(id=run_id).first()
+        if run is None or run.is_finished:
+            return run
+        if run.attempts >= MAX_ATTEMPTS:
+            return optimization_fail(run=run, reason=f"gave up after {run.attempts} attempts")
+        run.status = RunStatus.RUNNING
+        run.started_at = timezone.now()
+        run.attempts += 1
+        run.save(update_fields=["status", "started_at", "attempts"])
+
+    department, params = run.department, run.params
+    try:
+        rules = staffing_rules_for(department, params.get("rule_overrides"))
+        version, _, z_default = active_policy(department)
+        z_roster = _roster_z(params, z_default)
+        computing = timezone.now()
+        result = plan_compute(
+            department=department,
+            start_hour=epoch_hour(run.planned_from),
+            horizon=params.get("horizon_hours", 72),
+            rules=rules,
+            z_roster=z_roster,
+            current_patients=params.get("current_patients"),
+            current_staff=params.get("current_staff"),
+        )
+        result["policy"] = {
+            "version": version.version if version else None,
+            "algorithm": version.algorithm if version else "rule",
+            "parameters": version.parameters if version else DEFAULT_POLICY,
+        }
+    except OperationalError:
+        raise
+    except (PlanUnavailable, ValueError) as exc:
+        return optimization_fail(run=run, reason=str(exc))
+    except Exception as exc:  # noqa: BLE001 - a run must end with a status, whatever broke
+        logger.exception("optimization run %s failed", run.id)
+        return optimization_fail(run=run, reason=f"internal error: {type(exc).__name__}")
+
+    finished = timezone.now()
+    with transaction.atomic():
+        run.result = result
+        run.status = RunStatus.SUCCEEDED
+        run.finished_at = finished
+        run.failure_reason = ""
+        run.timings = {
+            "queued_ms": round((run.started_at - run.created_at).total_seconds() * 1000, 1),
+            "compute_ms": round((finished - computing).total_seconds() * 1000, 1),
+            "total_ms": round((finished - run.created_at).total_seconds() * 1000, 1),
+        }
+        run.save(update_fields=["result", "status", "finished_at", "failure_reason", "timings"])
+        broadcast_department_event(department.code, "plan.ready", {"optimization_id": str(run.id)})
+    return run
+
+
+def _roster_z(params: dict, default: float) -> float:
+    if params.get("quantile") is not None:
+        return float(stats.norm.ppf(params["quantile"]))
+    if params.get("risk_level"):
+        return RISK_LEVELS[params["risk_level"]]
+    return default
+
+
+def optimization_fail(*, run: OptimizationRun, reason: str) -> OptimizationRun:
+    run.status = RunStatus.FAILED
+    run.failure_reason = reason
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "failure_reason", "finished_at"])
+    return run
+
+
+def optimization_runs_sweep(*, now: datetime | None = None) -> int:
+    """Queue again the runs nobody is working on (lost message, dead worker). Returns how many."""
+    from django.conf import settings
+
+    now = now or timezone.now()
+    stuck = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    stale = OptimizationRun.objects.filter(
+        Q(status=RunStatus.QUEUED, created_at__lt=now - QUEUED_GRACE)
+        | Q(status=RunStatus.RUNNING, started_at__lt=stuck)
+    )
+    run_ids = [str(run_id) for run_id in stale.values_list("id", flat=True)]
+    for run_id in run_ids:
+        _enqueue(run_id)
+    return len(run_ids)
+
+
+# --- Real-time recommendation --------------------------------------------------------------------
+
+
+def recommendation(
+    *,
+    department: Department,
+    current_patients: int,
+    current_staff: int,
+    oncall_left: int | None = None,
+    releasable: int | None = None,
+    release_hours: int | None = None,
+) -> dict:
+    """The real-time policy's decision for the current hour: how many to call in, whether to release one.
+
+    Synchronous and fast: the projection comes from the cached arrival forecast of the hour.
+    """
+    rules = staffing_rules_for(department)
+    version, policy, _ = active_policy(department)
+    hour = epoch_hour(timezone.now())
+    try:
+        model = forecast_model_for(department, hour_start(hour))
+        outlook = workload_outlook(
+            department=department,
+            model=model,
+            issue_hour=hour,
+            horizon=LOOKAHEAD,
+            confidence=0.9,
+            census_now=current_patients,
+        )
+    except ForecastUnavailable as exc:
+        raise PlanUnavailable(str(exc)) from None
+    planned = np.full(LOOKAHEAD, current_staff, dtype=np.int64)
+    observation = Observation(
+        hour=0,
+        local_hour=int(Calendar.build(hour, 1, timezone=department.timezone).hour_of_day[0]),
+        projection=Projection(outlook.census.mean, outlook.census.std),
+        planned=planned,
+        census_now=current_patients,
+        oncall_left=rules.oncall_cap_per_day if oncall_left is None else oncall_left,
+        releasable=max(current_staff - rules.floor, 0) if releasable is None else releasable,
+        release_hours=8 if release_hours is None else release_hours,
+        rules=rules,
+    )
+    call, release = policy.decide(observation)
+    return {
+        "call_in": int(call),
+        "release": int(release),
+        "policy": {
+            "version": version.version if version else None,
+            "algorithm": version.algorithm if version else "rule",
+        },
+        "projection": [
+            {
+                "hour": _iso(hour + index),
+                "census_mean": round(float(outlook.census.mean[index]), 2),
+                "census_std": round(float(outlook.census.std[index]), 2),
+                "required_nurses_at_mean": int(rules.required(outlook.census.mean[index : index + 1])[0]),
+            }
+            for index in range(LOOKAHEAD)
+        ],
+    }
+
+
+# --- Policy versions -------------------------------------------------------------------------------
+
+
+def staffing_policy_store(
+    *,
+    department: Department,
+    algorithm: str,
+    parameters: dict,
+    hyperparameters: dict,
+    training_start: datetime,
+    training_end: datetime,
+    metrics: dict,
+    artifact: bytes = b"",
+    activate: bool = True,
+) -> StaffingPolicy:
+    """A new policy version; activated (atomically, the only active one) unless told otherwise."""
+    with transaction.atomic():
+        Department.objects.select_for_update().filter(id=department.id).first()
+        latest = StaffingPolicy.objects.filter(department=department).aggregate(version=Max("version"))["version"]
+        if activate:
+            StaffingPolicy.objects.filter(department=department, is_active=True).update(is_active=False)
+        return StaffingPolicy.objects.create(
+            department=department,
+            version=(latest or 0) + 1,
+            algorithm=algorithm,
+            parameters=parameters,
+            hyperparameters=hyperparameters,
+            training_start=training_start,
+            training_end=training_end,
+            metrics=metrics,
+            artifact=artifact,
+            artifact_sha256=hashlib.sha256(artifact).hexdigest() if artifact else "",
+            is_active=activate,
+        )
+
+
+def staffing_policy_train(
+    *,
+    department: Department,
+    until: datetime | None = None,
+    timesteps: int = 200_000,
+    target_compliance: float = 0.999,
+    progress=None,
+) -> StaffingPolicy:
+    """Tune the rule and train PPO on the department's weeks before `until`; store the better one, active.
+
+    The held-out tuning weeks (the last 26 before `until`) judge PPO against the tuned rule
+    with fresh length-of-stay draws; PPO is kept only if it costs no more at the target
+    compliance. Raises PlanUnavailable when there is too little history.
+    """
+    from optimization import rl
+    from optimization.evaluation import (
+        TRAINING_SEED,
+        Replay,
+        run_policy,
+        split_weeks,
+        tune_baselines,
+        week_cases,
+        week_starts,
+    )
+    from predictions.census import StayModel
+    from predictions.selectors import department_history
+    from predictions.services import forecaster_load
+
+    def say(message):
+        if progress:
+            progress(message)
+
+    until_hour = epoch_hour(until or timezone.now())
+    history = department_history(department, until=hour_start(until_hour))
+    if history is None:
+        raise PlanUnavailable(f"{department.code} has no workload data")
+    calendar = Calendar.build(
+        history.first_hour,
+        until_hour + 400 - history.first_hour,
+        timezone=department.timezone,
+        holiday_country=department.holiday_country,
+    )
+    try:
+        model = forecast_model_for(department, hour_start(until_hour))
+        forecaster = forecaster_load(model)
+    except ForecastUnavailable as exc:
+        raise PlanUnavailable(str(exc)) from None
+    rules = staffing_rules_for(department)
+    stays = StayModel(model.stay_model["median_hours"], model.stay_model["sigma"])
+    weeks = week_starts(calendar, history.first_hour + 35 * 24, until_hour, department.timezone)
+    if len(weeks) < 12:
+        raise PlanUnavailable(f"{department.code} needs at least 12 whole weeks of data to train a policy")
+    training_weeks, tuning_weeks = split_weeks(weeks)
+
+    def cases(weeks_, seed, count=1):
+        replays = [
+            Replay.build(
+                rules=rules,
+                history=history,
+                calendar=calendar,
+                forecaster=forecaster,
+                stays=stays,
+                timezone=department.timezone,
+                seed=seed + index,
+            )
+            for index in range(count)
+        ]
+        return week_cases(replays, weeks_)
+
+    say(f"tuning the rule on {len(tuning_weeks)} weeks")
+    tuning = cases(tuning_weeks, seed=100)
+    tuned = tune_baselines(tuning, target_compliance)
+    plans = [(case.episode, case.roster(tuned.rule_z)) for case in cases(training_weeks, TRAINING_SEED, 2)]
+    say(f"training PPO on {len(plans)} weeks, {timesteps:,} steps")
+    network, report = rl.policy_train(
+        plans,
+        tuned.rule,
+        timesteps=timesteps,
+        target_compliance=target_compliance,
+        progress=(lambda done, total, compliance, _: say(f"  {done:,}/{total:,} steps, compliance {compliance:.4f}"))
+        if progress
+        else None,
+    )
+    shield_z = tuned.rule.z_release - 1.0
+    learned = rl.LearnedPolicy(network, tuned.rule, rl.Shield(shield_z))
+    held_out = cases(tuning_weeks, seed=300)
+    rule_totals = run_policy(held_out, tuned.rule_z, tuned.rule)
+    ppo_totals = run_policy(held_out, tuned.rule_z, learned)
+    ppo_wins = sum(ppo_totals.costs) <= sum(rule_totals.costs) and ppo_totals.compliance >= min(
+        target_compliance, rule_totals.compliance
+    )
+    parameters = {
+        "z_roster": tuned.rule_z,
+        "z_call": tuned.rule.z_call,
+        "z_release": tuned.rule.z_release,
+        "shield_z": shield_z,
+    }
+    metrics = {
+        "tuning": tuned.table,
+        "held_out": {
+            "weeks": len(tuning_weeks),
+            "rule": {"cost": round(sum(rule_totals.costs), 1), "compliance": round(rule_totals.compliance, 5)},
+            "ppo": {"cost": round(sum(ppo_totals.costs), 1), "compliance": round(ppo_totals.compliance, 5)},
+        },
+        "ppo_training": {
+            "timesteps": report.timesteps,
+            "seconds": round(report.seconds, 1),
+            "imitation_accuracy": round(report.imitation_accuracy, 4),
+            "lagrange_final": round(report.lagrange_final, 2),
+        },
+        "chosen": "ppo" if ppo_wins else "rule",
+    }
+    say(f"held-out weeks: rule {metrics['held_out']['rule']}, PPO {metrics['held_out']['ppo']}")
+    return staffing_policy_store(
+        department=department,
+        algorithm="ppo" if ppo_wins else "rule",
+        parameters=parameters,
+        hyperparameters={"timesteps": timesteps, "target_compliance": target_compliance},
+        training_start=hour_start(history.first_hour),
+        training_end=hour_start(until_hour),
+        metrics=metrics,
+        artifact=rl.model_to_bytes(network) if ppo_wins else b"",
+    )
