@@ -7,8 +7,17 @@ data (to their departments). admin: every department, their rules, users and rol
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 
-# Forecasts: everyone who plans staffing may read and request them; admins manage model versions.
-FORECAST_READ = ["predictions.view_forecast", "predictions.add_forecast", "predictions.view_forecastmodel"]
+# Forecasts and staffing plans: everyone who plans staffing may read and request them;
+# admins manage model and policy versions and the staffing rules.
+FORECAST_READ = [
+    "predictions.view_forecast",
+    "predictions.add_forecast",
+    "predictions.view_forecastmodel",
+    "optimization.view_optimizationrun",
+    "optimization.add_optimizationrun",
+    "optimization.view_staffingpolicy",
+    "optimization.view_staffingruleset",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "staff": [
@@ -44,6 +53,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "encounters.change_arrivalcount",
         *FORECAST_READ,
         "predictions.change_forecastmodel",
+        "optimization.change_staffingpolicy",
+        "optimization.add_staffingruleset",
+        "optimization.change_staffingruleset",
         "auth.view_user",
         "auth.add_user",
         "auth.change_user",

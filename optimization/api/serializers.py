@@ -1,0 +1,122 @@
+"""Staffing API: small input serializers for commands, explicit output serializers."""
+
+from rest_framework import serializers
+
+from optimization.models import OptimizationRun
+
+RULE_OVERRIDES = {
+    "nurse_hour_cost": float,
+    "oncall_premium": float,
+    "oncall_lead_hours": int,
+    "oncall_block_hours": int,
+    "oncall_cap_per_day": int,
+    "release_saving": float,
+    "release_floor": int,
+    "understaffed_penalty": float,
+}
+
+
+class DepartmentCodeField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=16, help_text="Department code, e.g. ED.", **kwargs)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data).strip().upper()
+
+
+class OptimizationRequestSerializer(serializers.Serializer):
+    """POST /optimize/workload: plan the next hours."""
+
+    department = DepartmentCodeField()
+    horizon_hours = serializers.IntegerField(min_value=1, max_value=168, default=72)
+    current_patients = serializers.IntegerField(min_value=0, max_value=10_000, required=False)
+    current_staff = serializers.IntegerField(min_value=0, max_value=1_000, required=False)
+    risk_level = serializers.ChoiceField(
+        choices=["low", "medium", "high"],
+        required=False,
+        help_text="Risk of under-staffing the roster accepts (low: covers mean + 2 sd of census).",
+    )
+    quantile = serializers.FloatField(
+        min_value=0.5, max_value=0.999, required=False, help_text="Census quantile the roster covers (instead of risk)."
+    )
+    rule_overrides = serializers.DictField(
+        required=False, help_text=f"Replace some of the department's rules for this plan: {', '.join(RULE_OVERRIDES)}."
+    )
+
+    def validate_rule_overrides(self, value: dict) -> dict:
+        unknown = sorted(set(value) - set(RULE_OVERRIDES))
+        if unknown:
+            raise serializers.ValidationError(f"unknown rule(s): {', '.join(unknown)}")
+        cleaned = {}
+        for name, kind in RULE_OVERRIDES.items():
+            if name not in value:
+                continue
+            if isinstance(value[name], bool) or not isinstance(value[name], int | float):
+                raise serializers.ValidationError(f"{name}: a number")
+            if kind is int and value[name] != int(value[name]):
+                raise serializers.ValidationError(f"{name}: a whole number")
+            cleaned[name] = kind(value[name])
+        return cleaned
+
+    def validate(self, attrs):
+        if "risk_level" in attrs and "quantile" in attrs:
+            raise serializers.ValidationError({"quantile": "give a risk_level or a quantile, not both."})
+        return attrs
+
+
+class OptimizationRunSerializer(serializers.ModelSerializer):
+    """A plan job; result and timings once it succeeded."""
+
+    optimization_id = serializers.UUIDField(source="id", read_only=True)
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OptimizationRun
+        fields = [
+            "optimization_id",
+            "department",
+            "status",
+            "failure_reason",
+            "planned_from",
+            "params",
+            "result",
+            "timings",
+            "links",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_links(self, run: OptimizationRun) -> dict:
+        request = self.context.get("request")
+        path = f"/api/v1/optimize/status/{run.id}"
+        return {"status": request.build_absolute_uri(path) if request else path}
+
+
+class RecommendRequestSerializer(serializers.Serializer):
+    """POST /optimize/recommend: the situation now."""
+
+    department = DepartmentCodeField()
+    current_patients = serializers.IntegerField(min_value=0, max_value=10_000)
+    current_staff = serializers.IntegerField(min_value=0, max_value=1_000)
+    oncall_left = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    releasable = serializers.IntegerField(min_value=0, max_value=1_000, required=False)
+    release_hours = serializers.IntegerField(
+        min_value=0, max_value=16, required=False, help_text="Hours left in the shift of a nurse who could go home."
+    )
+
+
+class ProjectionHourSerializer(serializers.Serializer):
+    hour = serializers.DateTimeField()
+    census_mean = serializers.FloatField()
+    census_std = serializers.FloatField()
+    required_nurses_at_mean = serializers.IntegerField()
+
+
+class RecommendationSerializer(serializers.Serializer):
+    call_in = serializers.IntegerField(help_text="On-call nurses to call now (they arrive after the lead time).")
+    release = serializers.IntegerField(help_text="Rostered nurses to send home now.")
+    policy = serializers.DictField()
+    projection = ProjectionHourSerializer(many=True)
