@@ -213,7 +213,7 @@ def policy_train(
     return model, report
 
 
-def _imitate_rule(model, plans, rule: ReactiveRule, seed: int, epochs: int = 30) -> float:
+def _imitate_rule(model, plans, rule: ReactiveRule, seed: int, steps: int = 1000) -> float:
     """Behaviour cloning: fit the policy network to the rule's decisions on the plans."""
     import torch
 
@@ -231,7 +231,8 @@ def _imitate_rule(model, plans, rule: ReactiveRule, seed: int, epochs: int = 30)
     policy = model.policy
     optimizer = torch.optim.Adam(policy.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
+    batches = max(1, -(-len(actions) // 512))
+    for _ in range(max(1, steps // batches)):
         order = torch.randperm(len(actions), generator=generator)
         for start in range(0, len(actions), 512):
             batch = order[start : start + 512]

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from tests.factories import department_make, user_make
+from tests.factories import current_hour, department_make, records_until, user_make
 
 # The real data sets live beside the repository (never copied into it).
 SHARED_DATA_CANDIDATES = [
@@ -97,3 +97,12 @@ def hospital_admin(db):
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def ed_history(ed):
+    """130 days of synthetic ED arrivals up to the current hour."""
+    from healthcare.encounters import services
+
+    services.arrivals_ingest(department=ed, records=records_until(current_hour(), days=130), source="synthetic")
+    return ed

@@ -1,13 +1,16 @@
 """Builders of test objects through the same services the product uses."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import numpy as np
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from healthcare.encounters.ingest.records import EncounterRecord
 from healthcare.encounters.models import Department
 from healthcare.encounters.services import department_create
+from healthcare.encounters.synthetic import DEMO_PROFILES, arrival_rates
 
 PASSWORD = "a-long-test-password-1"
 
@@ -52,3 +55,28 @@ def encounter_record(
         end=end,
         location=f"test record {source_id}",
     )
+
+
+ED_PROFILE = DEMO_PROFILES[0]
+ZONE = "America/Chicago"
+
+
+def poisson_series(first: datetime, hours: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(true rates, Poisson counts) of the demo ED profile for `hours` hours from `first`."""
+    rates = arrival_rates(ED_PROFILE, first_hour=first, hours=hours, tz=ZoneInfo(ZONE), country="US")
+    return rates, np.random.default_rng(seed).poisson(rates).astype(np.float64)
+
+
+def records_until(end: datetime, days: int, seed: int = 2):
+    """ArrivalRecords of `days` synthetic days ending just before `end` (on the hour)."""
+    from healthcare.encounters.ingest.records import ArrivalRecord
+
+    first = end - timedelta(hours=days * 24)
+    _, counts = poisson_series(first, days * 24, seed)
+    return [ArrivalRecord(first + timedelta(hours=i), int(count), f"hour {i}") for i, count in enumerate(counts)]
+
+
+def current_hour() -> datetime:
+    from django.utils import timezone
+
+    return timezone.now().replace(minute=0, second=0, microsecond=0)

@@ -19,8 +19,7 @@ from predictions.tasks import (
     forecast_models_retrain_task,
     forecast_run_task,
 )
-from tests.factories import encounter_record
-from tests.predictions.conftest import current_hour, records_until
+from tests.factories import current_hour, encounter_record, records_until
 
 
 @pytest.fixture
