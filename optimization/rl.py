@@ -132,6 +132,20 @@ def make_env(plans: list[tuple[Episode, Roster]], rule: ReactiveRule, shield: Sh
     return StaffingEnv()
 
 
+@dataclass(frozen=True)
+class PPOSettings:
+    """Knobs of a training run (bench/staffing.py reports the variants tried)."""
+
+    learning_rate: float = 1e-4
+    n_steps: int = 336  # per environment and rollout; 4 environments
+    n_epochs: int = 5
+    gamma: float = 0.97
+    clip_range: float = 0.1
+    ent_coef: float = 0.001
+    lagrangian: bool = True
+    imitate: bool = True
+
+
 @dataclass
 class TrainingReport:
     timesteps: int
@@ -149,6 +163,7 @@ def policy_train(
     target_compliance: float = 0.999,
     shield_z: float | None = None,
     seed: int = 0,
+    settings: PPOSettings = PPOSettings(),
     progress=None,
 ):
     """Train PPO on the plans (imitating the rule first); returns (model, report)."""
@@ -166,20 +181,20 @@ def policy_train(
     model = PPO(
         "MlpPolicy",
         environments,
-        n_steps=336,
-        batch_size=336,
-        n_epochs=5,
-        learning_rate=1e-4,
-        gamma=0.97,
+        n_steps=settings.n_steps,
+        batch_size=settings.n_steps,
+        n_epochs=settings.n_epochs,
+        learning_rate=settings.learning_rate,
+        gamma=settings.gamma,
         gae_lambda=0.95,
-        clip_range=0.1,
-        ent_coef=0.001,
+        clip_range=settings.clip_range,
+        ent_coef=settings.ent_coef,
         policy_kwargs={"net_arch": [64, 64]},
         seed=seed,
         verbose=0,
         device="cpu",
     )
-    accuracy = _imitate_rule(model, plans, rule, seed)
+    accuracy = _imitate_rule(model, plans, rule, seed) if settings.imitate else 0.0
 
     report = TrainingReport(timesteps, 0.0, accuracy, 0.0)
 
@@ -194,7 +209,8 @@ def policy_train(
             return True
 
         def _on_rollout_end(self):
-            lagrange.update(self.uncovered, self.patient_hours)
+            if settings.lagrangian:
+                lagrange.update(self.uncovered, self.patient_hours)
             compliance = 1 - self.uncovered / max(self.patient_hours, 1e-9)
             report.history.append(
                 {
