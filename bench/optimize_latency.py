@@ -11,6 +11,7 @@ Prints p50/p95/max of each.
 """
 
 import argparse
+import asyncio
 import json
 import os
 import subprocess
@@ -48,6 +49,51 @@ def percentiles(samples: list[float]) -> str:
 
     values = 1000 * np.array(samples)
     return f"p50 {np.percentile(values, 50):.1f} ms, p95 {np.percentile(values, 95):.1f} ms, max {values.max():.1f} ms"
+
+
+async def measure(env: dict, args) -> tuple[list[float], list[float]]:
+    """(plan round trips, recommendation latencies) in seconds; HTTP calls run in a thread."""
+    from channels.layers import get_channel_layer
+
+    for _ in range(120):
+        try:
+            await asyncio.to_thread(urllib.request.urlopen, f"http://127.0.0.1:{PORT}/accounts/login/", timeout=5)
+            break
+        except OSError:
+            await asyncio.sleep(0.5)
+    credentials = {"username": "ed_staff", "password": env["DEMO_PASSWORD"]}
+    _, tokens = await asyncio.to_thread(call, "POST", "/api/v1/auth/token/", credentials)
+    token = tokens["access"]
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("department.ED", channel)
+
+    async def plan_round_trip() -> float:
+        started = time.perf_counter()
+        body = {"department": "ED", "horizon_hours": 72}
+        status, run = await asyncio.to_thread(call, "POST", "/api/v1/optimize/workload", body, token)
+        assert status == 202, run
+        while True:
+            message = await asyncio.wait_for(layer.receive(channel), timeout=60)
+            if message["event"] == "plan.ready" and message["payload"]["optimization_id"] == run["optimization_id"]:
+                return time.perf_counter() - started
+
+    for _ in range(5):  # warm the worker: imports, forecaster load, connections
+        await plan_round_trip()
+    plans = [await plan_round_trip() for _ in range(args.runs)]
+    _, last = await asyncio.to_thread(call, "GET", "/api/v1/optimize/history?department=ED&page_size=1", None, token)
+    assert last["results"][0]["status"] == "succeeded", last["results"][0]
+
+    body = {"department": "ED", "current_patients": 30, "current_staff": 8}
+    for _ in range(5):
+        await asyncio.to_thread(call, "POST", "/api/v1/optimize/recommend", body, token)
+    recommendations = []
+    for _ in range(args.recommendations):
+        started = time.perf_counter()
+        status, _ = await asyncio.to_thread(call, "POST", "/api/v1/optimize/recommend", body, token)
+        assert status == 200
+        recommendations.append(time.perf_counter() - started)
+    return plans, recommendations
 
 
 def main() -> None:
@@ -96,50 +142,13 @@ def main() -> None:
         import django
 
         django.setup()
-        from asgiref.sync import async_to_sync
-        from channels.layers import get_channel_layer
-
-        for _ in range(60):
-            try:
-                call("GET", "/api/schema/")
-                break
-            except OSError:
-                time.sleep(0.5)
-        _, tokens = call("POST", "/api/v1/auth/token/", {"username": "ed_staff", "password": env["DEMO_PASSWORD"]})
-        token = tokens["access"]
-        layer = get_channel_layer()
-        channel = async_to_sync(layer.new_channel)()
-        async_to_sync(layer.group_add)("department.ED", channel)
-
-        def plan_round_trip() -> float:
-            started = time.perf_counter()
-            status, run = call("POST", "/api/v1/optimize/workload", {"department": "ED", "horizon_hours": 72}, token)
-            assert status == 202, run
-            while True:
-                message = async_to_sync(layer.receive)(channel)
-                if message["event"] == "plan.ready" and message["payload"]["optimization_id"] == run["optimization_id"]:
-                    return time.perf_counter() - started
-
-        for _ in range(5):  # warm the worker: imports, forecaster load, connections
-            plan_round_trip()
-        plans = [plan_round_trip() for _ in range(args.runs)]
-        _, last = call("GET", "/api/v1/optimize/history?department=ED&page_size=1", None, token)
-        assert last["results"][0]["status"] == "succeeded", last["results"][0]
-
-        body = {"department": "ED", "current_patients": 30, "current_staff": 8}
-        for _ in range(5):
-            call("POST", "/api/v1/optimize/recommend", body, token)
-        recommendations = []
-        for _ in range(args.recommendations):
-            started = time.perf_counter()
-            status, _ = call("POST", "/api/v1/optimize/recommend", body, token)
-            assert status == 200
-            recommendations.append(time.perf_counter() - started)
+        measured = asyncio.run(measure(env, args))
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
+    plans, recommendations = measured
 
     print("PostgreSQL + Redis, 1 warm Celery worker (solo pool), daphne over HTTP on this machine")
     print("| measurement | latency | goal |")

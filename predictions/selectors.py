@@ -73,6 +73,11 @@ def latest_forecast_key(department_id: int) -> str:
     return f"predictions:latest-forecast:{department_id}"
 
 
+def workload_version_key(department_id: int) -> str:
+    """Cache key of a counter bumped whenever the department's workload changes."""
+    return f"predictions:workload-version:{department_id}"
+
+
 def forecast_latest(department: Department) -> Forecast | None:
     """The department's most recently issued successful forecast (cached in Redis when configured)."""
     key = latest_forecast_key(department.id)

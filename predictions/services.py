@@ -33,6 +33,7 @@ from predictions.selectors import (
     epoch_hour,
     hour_start,
     latest_forecast_key,
+    workload_version_key,
 )
 
 logger = logging.getLogger(__name__)
@@ -271,23 +272,9 @@ def workload_outlook(
     last observed census as the anchor of the patients already present.
     """
     forecaster = forecaster_load(model)
-    history = department_history(
-        department, until=hour_start(issue_hour), since=hour_start(issue_hour) - FORECAST_HISTORY
-    )
-    if history is None:
-        raise ForecastUnavailable(f"{department.code} has no workload data in the {FORECAST_HISTORY.days} days before")
-    gap = issue_hour - history.end_hour
-    # The models forecast at most MAX_HORIZON hours past their data.
-    bridgeable = min(MAX_STALENESS_HOURS, MAX_HORIZON - horizon)
-    if gap > bridgeable:
-        latest = hour_start(history.end_hour - 1)
-        raise ForecastUnavailable(
-            f"the latest data of {department.code} is from {latest:%Y-%m-%d %H:00} UTC; a {horizon} h forecast can "
-            f"bridge at most {bridgeable} h without data"
-        )
+    history, arrivals = _arrival_basis(department, model, forecaster, issue_hour, horizon, confidence)
     start = history.end_hour
-    calendar = _department_calendar(department, history.first_hour, start + gap + horizon)
-    arrivals = forecaster.forecast(history, calendar, start, gap + horizon, confidence)
+    gap = issue_hour - start
     last_census = float(history.census[-1]) if history.census is not None else None
     census = census_forecast(
         issue_hour=start,
@@ -308,6 +295,44 @@ def workload_outlook(
         dispersion=forecaster.calibration.dispersion,
         model=model,
     )
+
+
+# Arrival forecasts by (department, model, issue hour, horizon, confidence, data version):
+# within an hour every plan and recommendation starts from the same one.
+_arrival_bases: dict[tuple, tuple] = {}
+ARRIVAL_BASES_MAX = 64
+
+
+def workload_version(department_id: int) -> int:
+    """Bumped whenever the department's workload changes (predictions.receivers)."""
+    return cache.get(workload_version_key(department_id), 0)
+
+
+def _arrival_basis(department, model, forecaster, issue_hour: int, horizon: int, confidence: float):
+    """(recent history, arrival forecast from where the data ends) for a forecast issued at issue_hour."""
+    key = (department.id, model.pk, issue_hour, horizon, confidence, workload_version(department.id))
+    if key in _arrival_bases:
+        return _arrival_bases[key]
+    history = department_history(
+        department, until=hour_start(issue_hour), since=hour_start(issue_hour) - FORECAST_HISTORY
+    )
+    if history is None:
+        raise ForecastUnavailable(f"{department.code} has no workload data in the {FORECAST_HISTORY.days} days before")
+    gap = issue_hour - history.end_hour
+    # The models forecast at most MAX_HORIZON hours past their data.
+    bridgeable = min(MAX_STALENESS_HOURS, MAX_HORIZON - horizon)
+    if gap > bridgeable:
+        latest = hour_start(history.end_hour - 1)
+        raise ForecastUnavailable(
+            f"the latest data of {department.code} is from {latest:%Y-%m-%d %H:00} UTC; a {horizon} h forecast can "
+            f"bridge at most {bridgeable} h without data"
+        )
+    calendar = _department_calendar(department, history.first_hour, issue_hour + horizon)
+    arrivals = forecaster.forecast(history, calendar, history.end_hour, gap + horizon, confidence)
+    if len(_arrival_bases) >= ARRIVAL_BASES_MAX:
+        _arrival_bases.pop(next(iter(_arrival_bases)))
+    _arrival_bases[key] = (history, arrivals)
+    return history, arrivals
 
 
 def forecast_points(

@@ -56,6 +56,24 @@ def celery_eager(request):
     app.conf.task_always_eager, app.conf.task_eager_propagates = saved
 
 
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Each test starts with empty caches: rolled-back databases reuse ids that caches key on."""
+    from django.core.cache import cache
+
+    from optimization import services as optimization_services
+    from predictions import services as prediction_services
+
+    for store in (
+        prediction_services._loaded,
+        prediction_services._arrival_bases,
+        optimization_services._loaded_policies,
+    ):
+        store.clear()
+    cache.clear()
+    yield
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     for candidate in SHARED_DATA_CANDIDATES:
