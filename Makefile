@@ -39,6 +39,8 @@ lint: install
 bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/forecast.py
+	$(PY) bench/staffing.py
+	$(PY) bench/optimize_latency.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-shm db.sqlite3-wal staticfiles
