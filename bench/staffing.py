@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="Also write the full reports here")
     args = parser.parse_args()
 
-    from optimization.evaluation import staffing_evaluation
+    from optimization.evaluation import DepartmentData, staffing_evaluation
     from optimization.rules import EIGHT_HOUR_SHIFTS, TWELVE_HOUR_SHIFTS, StaffingRules
     from predictions.census import StayModel
     from predictions.features import Calendar
@@ -52,12 +52,8 @@ def main() -> None:
         )
         started = time.perf_counter()
         report = staffing_evaluation(
-            rules=rules,
-            history=history,
-            calendar=calendar,
+            DepartmentData(rules=rules, history=history, calendar=calendar, stays=stays, timezone=ZONE),
             forecaster=forecaster,
-            stays=stays,
-            timezone=ZONE,
             train_until=train_until,
             start=train_until,
             end=end,

@@ -22,15 +22,28 @@ from predictions.ml import History, TrainedForecaster
 WEEK_START_HOUR = 7  # local Monday 07:00: shifts of 8 h (07/15/23) and 12 h (07/19) change then
 
 
+def _is_week_start(hour: int, zone: ZoneInfo) -> bool:
+    moment = datetime.fromtimestamp(hour * 3600, tz=UTC).astimezone(zone)
+    return moment.weekday() == 0 and moment.hour == WEEK_START_HOUR and moment.minute == 0
+
+
 def week_starts(calendar: Calendar, start: int, end: int, timezone: str) -> list[int]:
     """Epoch hours of the local Mondays 07:00 from start on whose whole week ends by `end`."""
     zone = ZoneInfo(timezone)
-    starts = []
-    for hour in range(start, end - WEEK_HOURS + 1):
-        moment = datetime.fromtimestamp(hour * 3600, tz=UTC).astimezone(zone)
-        if moment.weekday() == 0 and moment.hour == WEEK_START_HOUR and moment.minute == 0:
-            starts.append(hour)
-    return starts
+    return [
+        hour
+        for hour in range(start, end - WEEK_HOURS + 2)
+        if _is_week_start(hour, zone) and hour + week_length(hour, timezone) <= end
+    ]
+
+
+def week_length(start_hour: int, timezone: str) -> int:
+    """Hours from a local Monday 07:00 to the next: 168, or 167 / 169 across a clock change."""
+    zone = ZoneInfo(timezone)
+    for length in (WEEK_HOURS, WEEK_HOURS - 1, WEEK_HOURS + 1):
+        if _is_week_start(start_hour + length, zone):
+            return length
+    return WEEK_HOURS
 
 
 @dataclass
@@ -51,13 +64,17 @@ class Replay:
         return cls(rules, history, calendar, forecaster, stays, flow, timezone)
 
     def week(self, start_hour: int) -> Episode:
+        """The week from this local Monday 07:00 to the next, forecast at its start (earlier data only)."""
+        hours = week_length(start_hour, self.timezone)
         forecast = self.forecaster.forecast(self.history, self.calendar, start_hour, WEEK_HOURS, 0.9)
-        # The projection reaches LOOKAHEAD hours past the week: repeat the forecast's last day.
-        rates = np.concatenate([forecast.mean, forecast.mean[WEEK_HOURS - 24 : WEEK_HOURS - 24 + LOOKAHEAD]])
-        rows = self.calendar.rows(start_hour, start_hour + WEEK_HOURS)
+        # The projection reaches past the forecast (LOOKAHEAD hours, and an hour more in a
+        # 169-hour week): the forecast's last day repeats.
+        extra = hours + LOOKAHEAD - WEEK_HOURS
+        rates = np.concatenate([forecast.mean, np.resize(forecast.mean[WEEK_HOURS - 24 :], extra)])
+        rows = self.calendar.rows(start_hour, start_hour + hours)
         day = np.cumsum(np.r_[0, np.diff(self.calendar.day_of_year[rows]) != 0])
         # Patients who arrived in the 30 days before the week can still be there; stays are never longer.
-        flow = self.flow.between(start_hour - 30 * 24, start_hour + WEEK_HOURS + LOOKAHEAD)
+        flow = self.flow.between(start_hour - 30 * 24, start_hour + hours + LOOKAHEAD)
         return Episode(
             rules=self.rules,
             flow=flow,
@@ -67,13 +84,15 @@ class Replay:
             arrival_rates=rates,
             stays=self.stays,
             dispersion=self.forecaster.calibration.dispersion,
+            hours=hours,
         )
 
 
 def oracle_cost(week: Episode, census: np.ndarray, roster=None) -> float:
-    """Hindsight oracle (or, with a roster, the clairvoyant-recourse bound) of the week."""
+    """Hindsight oracle (or, with a roster, the clairvoyant-recourse bound) of the week: the solver's
+    proven lower bound, so no policy's cost can fall below it."""
     instances = shift_instances(week.rules, week.local_hour)
-    return hindsight_plan(week.rules, census, instances, week.day, roster=roster).cost
+    return hindsight_plan(week.rules, census, instances, week.day, roster=roster).lower_bound
 
 
 def paired_difference(policy: np.ndarray, baseline: np.ndarray) -> tuple[float, tuple[float, float]]:
@@ -114,8 +133,8 @@ def week_cases(replays: list[Replay], weeks: list[int]) -> list[WeekCase]:
             cases.append(
                 WeekCase(
                     episode=episode,
-                    census=episode.flow.census(start, WEEK_HOURS),
-                    projection=episode.projection(0, WEEK_HOURS),
+                    census=episode.flow.census(start, episode.hours),
+                    projection=episode.projection(0, episode.hours),
                     instances=shift_instances(episode.rules, episode.local_hour),
                     rosters={},
                 )
@@ -221,6 +240,16 @@ def split_weeks(weeks: list[int]) -> tuple[list[int], list[int]]:
     return weeks[:-held], weeks[-held:]
 
 
+HELD_OUT_WEEKS = 8
+
+
+def split_weeks_three(weeks: list[int]) -> tuple[list[int], list[int], list[int]]:
+    """(training, tuning, held-out) weeks in time order: the last few judge the tuned rule against PPO."""
+    held = min(HELD_OUT_WEEKS, max(2, len(weeks) // 6))
+    training, tuning = split_weeks(weeks[:-held])
+    return training, tuning, weeks[-held:]
+
+
 def _summary(totals: Totals, oracle_total: float, weeks: int) -> dict:
     decisions = totals.decision_seconds or []
     return {
@@ -232,14 +261,94 @@ def _summary(totals: Totals, oracle_total: float, weeks: int) -> dict:
     }
 
 
-def staffing_evaluation(
+@dataclass
+class DepartmentData:
+    """What the study needs of a department, in plain form."""
+
+    rules: StaffingRules
+    history: History
+    calendar: Calendar
+    stays: StayModel
+    timezone: str
+
+    def replays(self, forecaster: TrainedForecaster, seed: int, count: int) -> list[Replay]:
+        return [
+            Replay.build(
+                rules=self.rules,
+                history=self.history,
+                calendar=self.calendar,
+                forecaster=forecaster,
+                stays=self.stays,
+                timezone=self.timezone,
+                seed=seed + index,
+            )
+            for index in range(count)
+        ]
+
+
+@dataclass
+class Trained:
+    """The tuned baselines and the PPO policy trained on the same roster."""
+
+    tuned: Tuned
+    network: object
+    report: object
+    learned: object
+    tuning_forecasts: str  # "out of sample", or why not
+
+
+def tune_and_train(
+    unit: DepartmentData,
     *,
-    rules: StaffingRules,
-    history: History,
-    calendar: Calendar,
+    training_weeks: list[int],
+    tuning_weeks: list[int],
+    timesteps: int,
+    target_compliance: float,
+    fallback_forecaster: TrainedForecaster,
+    progress=None,
+) -> Trained:
+    """Tune the baselines on tuning_weeks, then train PPO on training_weeks (all before them).
+
+    The weeks are forecast by a model trained before the first tuning week, so the tuning
+    sees forecasts as uncertain as they will be later (the training weeks are in its sample).
+    With too little history for that model, fallback_forecaster (which has seen them) is used.
+    """
+    from optimization import rl
+    from predictions.ml import forecaster_train
+
+    def say(message):
+        if progress:
+            progress(message)
+
+    try:
+        forecaster = forecaster_train(unit.history, unit.calendar, until=tuning_weeks[0])
+        tuning_forecasts = "out of sample"
+    except ValueError as exc:
+        forecaster = fallback_forecaster
+        tuning_forecasts = f"in sample ({exc})"
+    say(f"tuning the baselines on {len(tuning_weeks)} weeks, forecasts {tuning_forecasts}")
+    tuned = tune_baselines(week_cases(unit.replays(forecaster, TUNING_SEED, 1), tuning_weeks), target_compliance)
+    say(f"  quantile roster z={tuned.quantile_z:g}; rule on z={tuned.rule_z:g} roster: {tuned.rule}")
+    cases = week_cases(unit.replays(forecaster, TRAINING_SEED, 2), training_weeks)
+    plans = [(case.episode, case.roster(tuned.rule_z)) for case in cases]
+    say(f"training PPO on {len(plans)} week episodes, {timesteps:,} steps")
+    network, report = rl.policy_train(
+        plans,
+        tuned.rule,
+        timesteps=timesteps,
+        target_compliance=target_compliance,
+        progress=(lambda done, total, compliance, _: say(f"  {done:,}/{total:,} steps, compliance {compliance:.4f}"))
+        if progress
+        else None,
+    )
+    learned = rl.LearnedPolicy(network, tuned.rule, rl.default_shield(tuned.rule))
+    return Trained(tuned, network, report, learned, tuning_forecasts)
+
+
+def staffing_evaluation(
+    unit: DepartmentData,
+    *,
     forecaster: TrainedForecaster,
-    stays: StayModel,
-    timezone: str,
     train_until: int,
     start: int,
     end: int,
@@ -250,60 +359,33 @@ def staffing_evaluation(
 ) -> dict:
     """Tune and train on weeks before train_until; judge every policy on the whole weeks from start to end.
 
+    forecaster: trained before train_until; it forecasts the judged weeks.
     Returns {"policies": {name: {cost_ratio, compliance, understaffed_hours_per_week,
-    callins_per_week, decision_ms}}, "ppo_vs_rule": {"diff", "ci95"}, ...} with the cost
-    ratio against the hindsight oracle and the PPO-rule difference as a share of the rule's cost.
+    callins_per_week, decision_ms}}, "ppo_vs_rule": {"diff", "ci95"}, ...}: total cost over
+    total oracle cost, and the PPO-rule difference as a share of the rule's cost.
     """
     import time
 
-    from optimization import rl
-
-    def say(message):
-        if progress:
-            progress(message)
-
-    def replays(seed_base: int, count: int) -> list[Replay]:
-        return [
-            Replay.build(
-                rules=rules,
-                history=history,
-                calendar=calendar,
-                forecaster=forecaster,
-                stays=stays,
-                timezone=timezone,
-                seed=seed_base + index,
-            )
-            for index in range(count)
-        ]
-
-    training_weeks, tuning_weeks = split_weeks(
-        week_starts(calendar, history.first_hour + 35 * 24, train_until, timezone)
-    )
-    evaluation_weeks = week_starts(calendar, start, end, timezone)
+    if not forecaster.training_end_hour <= train_until <= start:
+        raise ValueError("the forecaster and the training must end before the judged weeks begin")
+    weeks_before = week_starts(unit.calendar, unit.history.first_hour + 35 * 24, train_until, unit.timezone)
+    training_weeks, tuning_weeks = split_weeks(weeks_before)
+    evaluation_weeks = week_starts(unit.calendar, start, end, unit.timezone)
     if not evaluation_weeks:
         raise ValueError("no whole week (Monday 07:00 to Monday 07:00) between start and end")
-    say(f"tuning the baselines on {len(tuning_weeks)} weeks before the cut-off")
-    tuned = tune_baselines(week_cases(replays(TUNING_SEED, 1), tuning_weeks), target_compliance)
-    say(f"  quantile roster z={tuned.quantile_z:g}; rule on z={tuned.rule_z:g} roster: {tuned.rule}")
-    plans = [
-        (case.episode, case.roster(tuned.rule_z)) for case in week_cases(replays(TRAINING_SEED, 2), training_weeks)
-    ]
-    say(f"training PPO on {len(plans)} week episodes, {timesteps:,} steps")
-    model, report = rl.policy_train(
-        plans,
-        tuned.rule,
+    trained = tune_and_train(
+        unit,
+        training_weeks=training_weeks,
+        tuning_weeks=tuning_weeks,
         timesteps=timesteps,
         target_compliance=target_compliance,
-        progress=(
-            lambda done, total, compliance, multiplier: say(f"  {done:,}/{total:,} steps, compliance {compliance:.4f}")
-        )
-        if progress
-        else None,
+        fallback_forecaster=forecaster,
+        progress=progress,
     )
-    ppo = rl.LearnedPolicy(model, tuned.rule, rl.Shield(tuned.rule.z_release - 1.0))
-
-    say(f"judging on {len(evaluation_weeks)} weeks x {seeds} length-of-stay draws")
-    cases = week_cases(replays(1, seeds), evaluation_weeks)
+    tuned = trained.tuned
+    if progress:
+        progress(f"judging on {len(evaluation_weeks)} weeks x {seeds} length-of-stay draws")
+    cases = week_cases(unit.replays(forecaster, 1, seeds), evaluation_weeks)
     started = time.perf_counter()
     oracle = [oracle_cost(case.episode, case.census) for case in cases]
     oracle_seconds = (time.perf_counter() - started) / len(cases)
@@ -313,7 +395,7 @@ def staffing_evaluation(
         "static": run_policy(cases, 0.0, None),
         "quantile": run_policy(cases, tuned.quantile_z, None),
         "rule": run_policy(cases, tuned.rule_z, tuned.rule),
-        "ppo": run_policy(cases, tuned.rule_z, ppo),
+        "ppo": run_policy(cases, tuned.rule_z, trained.learned),
     }
     policies = {
         "oracle": {"cost_ratio": 1.0, "solve_ms_per_week": round(1000 * oracle_seconds, 1)},
@@ -321,12 +403,14 @@ def staffing_evaluation(
     }
     policies.update({name: _summary(totals, oracle_total, len(cases)) for name, totals in results.items()})
     diff, (low, high) = paired_difference(results["ppo"].costs, results["rule"].costs)
+    report = trained.report
     return {
         "policies": policies,
         "ppo_vs_rule": {"diff": round(diff, 5), "ci95": [round(low, 5), round(high, 5)]},
         "weeks": len(evaluation_weeks),
         "seeds": seeds,
         "tuned": {
+            "forecasts": trained.tuning_forecasts,
             "quantile_z": tuned.quantile_z,
             "rule": {"roster_z": tuned.rule_z, "z_call": tuned.rule.z_call, "z_release": tuned.rule.z_release},
             "table": tuned.table,

@@ -78,6 +78,11 @@ class Shield:
         return call, release
 
 
+def default_shield(rule: ReactiveRule) -> Shield:
+    """The shield a policy trained next to `rule` uses: one spread looser than the rule's release check."""
+    return Shield(z_release=rule.z_release - 1.0)
+
+
 @dataclass
 class Lagrange:
     """The multiplier on uncovered patient-hours, adjusted between rollouts."""
@@ -175,7 +180,7 @@ def policy_train(
     torch.manual_seed(seed)
     torch.set_num_threads(1)
     started = time.perf_counter()
-    shield = Shield(z_release=shield_z if shield_z is not None else rule.z_release - 1.0)
+    shield = Shield(z_release=shield_z) if shield_z is not None else default_shield(rule)
     lagrange = Lagrange(value=0.0, target_share=1.0 - target_compliance)
     environments = DummyVecEnv([lambda i=i: make_env(plans, rule, shield, lagrange, seed + i) for i in range(4)])
     model = PPO(

@@ -73,6 +73,8 @@ def roster_plan(
     if already_on_duty is not None:
         need = np.maximum(need - already_on_duty, 0.0)
     coverage = _coverage(instances, horizon)
+    # Hours no shift of the plan covers (before the first new shift starts) get what is on duty.
+    need[np.asarray(coverage.getnnz(axis=1)) == 0] = 0.0
     costs = np.array([instance.hours for instance in instances], dtype=np.float64)
     result = milp(
         c=costs,
@@ -94,7 +96,8 @@ class HindsightPlan:
     released: np.ndarray  # nurses released at the start of each hour
     staff: np.ndarray  # nurses on duty per hour
     uncovered: np.ndarray  # patients beyond the ratio per hour
-    cost: float
+    cost: float  # of the plan found
+    lower_bound: float  # proven: no plan costs less (within the solver's gap of `cost`)
 
 
 def hindsight_plan(
@@ -196,4 +199,5 @@ def hindsight_plan(
         staff=plan_staff,
         uncovered=rules.uncovered(census, plan_staff),
         cost=float(result.fun * rules.nurse_hour_cost),
+        lower_bound=float(result.mip_dual_bound * rules.nurse_hour_cost),
     )

@@ -68,11 +68,14 @@ def active_policy(department: Department):
         if not version.artifact_intact():
             raise PlanUnavailable(f"the artifact of policy v{version.version} fails its checksum")
         cached = LearnedPolicy(model_from_bytes(bytes(version.artifact)), rule, Shield(parameters["shield_z"]))
+        if len(_loaded_policies) >= LOADED_POLICIES_MAX:
+            _loaded_policies.pop(next(iter(_loaded_policies)))
         _loaded_policies[version.artifact_sha256] = cached
     return version, cached, parameters["z_roster"]
 
 
-_loaded_policies: dict = {}
+_loaded_policies: dict = {}  # LearnedPolicy by artifact checksum
+LOADED_POLICIES_MAX = 16
 
 
 # --- Plans ----------------------------------------------------------------------------------
@@ -294,6 +297,7 @@ def _roster_z(params: dict, default: float) -> float:
 
 
 def optimization_fail(*, run: OptimizationRun, reason: str) -> OptimizationRun:
+    """Give the run its final status: failed, with the reason."""
     run.status = RunStatus.FAILED
     run.failure_reason = reason
     run.finished_at = timezone.now()
@@ -348,16 +352,24 @@ def recommendation(
         )
     except ForecastUnavailable as exc:
         raise PlanUnavailable(str(exc)) from None
-    planned = np.full(LOOKAHEAD, current_staff, dtype=np.int64)
+    calendar = Calendar.build(hour - LOOKBACK_HOURS, LOOKBACK_HOURS + LOOKAHEAD, timezone=department.timezone)
+    running_end = max(
+        (
+            instance.end
+            for instance in shift_instances(rules, calendar.hour_of_day, lookback=LOOKBACK_HOURS)
+            if instance.start < 0 < instance.end
+        ),
+        default=1,
+    )
     observation = Observation(
         hour=0,
-        local_hour=int(Calendar.build(hour, 1, timezone=department.timezone).hour_of_day[0]),
+        local_hour=int(calendar.hour_of_day[LOOKBACK_HOURS]),
         projection=Projection(outlook.census.mean, outlook.census.std),
-        planned=planned,
+        planned=_planned_staff(department, hour, current_staff),
         census_now=current_patients,
-        oncall_left=rules.oncall_cap_per_day if oncall_left is None else oncall_left,
-        releasable=max(current_staff - rules.floor, 0) if releasable is None else releasable,
-        release_hours=8 if release_hours is None else release_hours,
+        oncall_left=min(rules.oncall_cap_per_day, rules.oncall_cap_per_day if oncall_left is None else oncall_left),
+        releasable=min(max(current_staff - rules.floor, 0), current_staff if releasable is None else releasable),
+        release_hours=running_end if release_hours is None else release_hours,
         rules=rules,
     )
     call, release = policy.decide(observation)
@@ -378,6 +390,26 @@ def recommendation(
             for index in range(LOOKAHEAD)
         ],
     }
+
+
+def _planned_staff(department: Department, hour: int, current_staff: int) -> np.ndarray:
+    """Nurses planned for this hour and the next LOOKAHEAD - 1: the latest plan's, else today's level."""
+    planned = np.full(LOOKAHEAD, current_staff, dtype=np.int64)
+    latest = (
+        OptimizationRun.objects.filter(
+            department=department, status=RunStatus.SUCCEEDED, planned_from__lte=hour_start(hour)
+        )
+        .order_by("-planned_from", "-finished_at")
+        .only("planned_from", "result")
+        .first()
+    )
+    if latest is not None:
+        offset = hour - epoch_hour(latest.planned_from)
+        hours = latest.result.get("hours", [])
+        for index in range(1, LOOKAHEAD):
+            if 0 <= offset + index < len(hours):
+                planned[index] = hours[offset + index]["planned_nurses"]
+    return planned
 
 
 # --- Policy versions -------------------------------------------------------------------------------
@@ -426,27 +458,24 @@ def staffing_policy_train(
 ) -> StaffingPolicy:
     """Tune the rule and train PPO on the department's weeks before `until`; store the better one, active.
 
-    The held-out tuning weeks (the last 26 before `until`) judge PPO against the tuned rule
-    with fresh length-of-stay draws; PPO is kept only if it costs no more at the target
-    compliance. Raises PlanUnavailable when there is too little history.
+    The weeks are split in time order: PPO trains on the oldest, the rule is tuned on the
+    next (up to 26), and the last (up to 8), forecast by a model that has not seen them,
+    judge PPO against the tuned rule. PPO is kept only if it costs no more there at the
+    target compliance. Raises PlanUnavailable when there is too little history.
     """
     from optimization import rl
     from optimization.evaluation import (
-        TRAINING_SEED,
-        Replay,
+        DepartmentData,
         run_policy,
-        split_weeks,
-        tune_baselines,
+        split_weeks_three,
+        tune_and_train,
         week_cases,
         week_starts,
     )
     from predictions.census import StayModel
+    from predictions.ml import forecaster_train
     from predictions.selectors import department_history
     from predictions.services import forecaster_load
-
-    def say(message):
-        if progress:
-            progress(message)
 
     until_hour = epoch_hour(until or timezone.now())
     history = department_history(department, until=hour_start(until_hour))
@@ -458,65 +487,43 @@ def staffing_policy_train(
         timezone=department.timezone,
         holiday_country=department.holiday_country,
     )
-    try:
-        model = forecast_model_for(department, hour_start(until_hour))
-        forecaster = forecaster_load(model)
-    except ForecastUnavailable as exc:
-        raise PlanUnavailable(str(exc)) from None
-    rules = staffing_rules_for(department)
-    stays = StayModel(model.stay_model["median_hours"], model.stay_model["sigma"])
     weeks = week_starts(calendar, history.first_hour + 35 * 24, until_hour, department.timezone)
     if len(weeks) < 12:
         raise PlanUnavailable(f"{department.code} needs at least 12 whole weeks of data to train a policy")
-    training_weeks, tuning_weeks = split_weeks(weeks)
-
-    def cases(weeks_, seed, count=1):
-        replays = [
-            Replay.build(
-                rules=rules,
-                history=history,
-                calendar=calendar,
-                forecaster=forecaster,
-                stays=stays,
-                timezone=department.timezone,
-                seed=seed + index,
-            )
-            for index in range(count)
-        ]
-        return week_cases(replays, weeks_)
-
-    say(f"tuning the rule on {len(tuning_weeks)} weeks")
-    tuning = cases(tuning_weeks, seed=100)
-    tuned = tune_baselines(tuning, target_compliance)
-    plans = [(case.episode, case.roster(tuned.rule_z)) for case in cases(training_weeks, TRAINING_SEED, 2)]
-    say(f"training PPO on {len(plans)} weeks, {timesteps:,} steps")
-    network, report = rl.policy_train(
-        plans,
-        tuned.rule,
+    training_weeks, tuning_weeks, held_out_weeks = split_weeks_three(weeks)
+    try:
+        forecast_model = forecast_model_for(department, hour_start(until_hour))
+        fallback = forecaster_load(forecast_model)
+    except ForecastUnavailable as exc:
+        raise PlanUnavailable(str(exc)) from None
+    stays = StayModel(forecast_model.stay_model["median_hours"], forecast_model.stay_model["sigma"])
+    unit = DepartmentData(staffing_rules_for(department), history, calendar, stays, department.timezone)
+    trained = tune_and_train(
+        unit,
+        training_weeks=training_weeks,
+        tuning_weeks=tuning_weeks,
         timesteps=timesteps,
         target_compliance=target_compliance,
-        progress=(lambda done, total, compliance, _: say(f"  {done:,}/{total:,} steps, compliance {compliance:.4f}"))
-        if progress
-        else None,
+        fallback_forecaster=fallback,
+        progress=progress,
     )
-    shield_z = tuned.rule.z_release - 1.0
-    learned = rl.LearnedPolicy(network, tuned.rule, rl.Shield(shield_z))
-    held_out = cases(tuning_weeks, seed=300)
+    tuned = trained.tuned
+    try:
+        held_forecaster = forecaster_train(history, calendar, until=held_out_weeks[0])
+    except ValueError:
+        held_forecaster = fallback  # too little history: the held-out weeks are forecast in sample
+    held_out = week_cases(unit.replays(held_forecaster, 300, 1), held_out_weeks)
     rule_totals = run_policy(held_out, tuned.rule_z, tuned.rule)
-    ppo_totals = run_policy(held_out, tuned.rule_z, learned)
+    ppo_totals = run_policy(held_out, tuned.rule_z, trained.learned)
     ppo_wins = sum(ppo_totals.costs) <= sum(rule_totals.costs) and ppo_totals.compliance >= min(
         target_compliance, rule_totals.compliance
     )
-    parameters = {
-        "z_roster": tuned.rule_z,
-        "z_call": tuned.rule.z_call,
-        "z_release": tuned.rule.z_release,
-        "shield_z": shield_z,
-    }
+    report = trained.report
     metrics = {
+        "tuning_forecasts": trained.tuning_forecasts,
         "tuning": tuned.table,
         "held_out": {
-            "weeks": len(tuning_weeks),
+            "weeks": len(held_out_weeks),
             "rule": {"cost": round(sum(rule_totals.costs), 1), "compliance": round(rule_totals.compliance, 5)},
             "ppo": {"cost": round(sum(ppo_totals.costs), 1), "compliance": round(ppo_totals.compliance, 5)},
         },
@@ -528,14 +535,20 @@ def staffing_policy_train(
         },
         "chosen": "ppo" if ppo_wins else "rule",
     }
-    say(f"held-out weeks: rule {metrics['held_out']['rule']}, PPO {metrics['held_out']['ppo']}")
+    if progress:
+        progress(f"held-out weeks: rule {metrics['held_out']['rule']}, PPO {metrics['held_out']['ppo']}")
     return staffing_policy_store(
         department=department,
         algorithm="ppo" if ppo_wins else "rule",
-        parameters=parameters,
+        parameters={
+            "z_roster": tuned.rule_z,
+            "z_call": tuned.rule.z_call,
+            "z_release": tuned.rule.z_release,
+            "shield_z": rl.default_shield(tuned.rule).z_release,
+        },
         hyperparameters={"timesteps": timesteps, "target_compliance": target_compliance},
         training_start=hour_start(history.first_hour),
         training_end=hour_start(until_hour),
         metrics=metrics,
-        artifact=rl.model_to_bytes(network) if ppo_wins else b"",
+        artifact=rl.model_to_bytes(trained.network) if ppo_wins else b"",
     )

@@ -157,14 +157,22 @@ class Simulation:
         return (self.rostered + self.oncall)[self.hour : self.hour + hours]
 
     def _running(self) -> list[int]:
-        """Shift instances on duty this hour with a nurse who could go home, latest end first."""
+        """Shift instances with a nurse who could go home now, latest end first.
+
+        A nurse works at least the first hour of a shift (as in the hindsight plans).
+        """
         instances = self.roster.instances
         running = [
             index
             for index, instance in enumerate(instances)
-            if instance.start <= self.hour < instance.end and self.on_shift[index] > 0
+            if instance.start < self.hour < instance.end and self.on_shift[index] > 0
         ]
         return sorted(running, key=lambda index: -instances[index].end)
+
+    def _oncall_day(self, hour: int) -> int:
+        """The day a call made now counts against: the day its block starts (as in the hindsight plans)."""
+        day = self.episode.day
+        return int(day[min(hour + self.rules.oncall_lead_hours, len(day) - 1)])
 
     def observe(self) -> Observation:
         rules, hour = self.rules, self.hour
@@ -172,7 +180,7 @@ class Simulation:
         planned = self.planned(LOOKAHEAD)
         releasable = min(int(self.on_shift[running].sum()) if running else 0, max(int(planned[0]) - rules.floor, 0))
         release_hours = self.roster.instances[running[0]].end - hour if running else 0
-        day = int(self.episode.day[hour])
+        day = self._oncall_day(hour)
         return Observation(
             hour=hour,
             local_hour=int(self.episode.local_hour[hour]),
@@ -189,7 +197,7 @@ class Simulation:
         """Apply the decision at the start of the hour, run the hour; returns its controllable cost."""
         rules, hour, outcome = self.rules, self.hour, self.outcome
         cost_unit = rules.nurse_hour_cost
-        day = int(self.episode.day[hour])
+        day = self._oncall_day(hour)
         call = int(np.clip(call, 0, rules.oncall_cap_per_day - self.callins_by_day.get(day, 0)))
         incurred = 0.0
         if call:

@@ -4,15 +4,16 @@ from rest_framework import serializers
 
 from optimization.models import OptimizationRun
 
+# Rules a plan request may override: type and allowed range.
 RULE_OVERRIDES = {
-    "nurse_hour_cost": float,
-    "oncall_premium": float,
-    "oncall_lead_hours": int,
-    "oncall_block_hours": int,
-    "oncall_cap_per_day": int,
-    "release_saving": float,
-    "release_floor": int,
-    "understaffed_penalty": float,
+    "nurse_hour_cost": (float, 0.01, 1e6),
+    "oncall_premium": (float, 1.0, 100.0),
+    "oncall_lead_hours": (int, 0, 12),
+    "oncall_block_hours": (int, 1, 12),
+    "oncall_cap_per_day": (int, 0, 100),
+    "release_saving": (float, 0.0, 1.0),
+    "release_floor": (int, 0, 100),
+    "understaffed_penalty": (float, 0.01, 1e4),
 }
 
 
@@ -48,14 +49,15 @@ class OptimizationRequestSerializer(serializers.Serializer):
         if unknown:
             raise serializers.ValidationError(f"unknown rule(s): {', '.join(unknown)}")
         cleaned = {}
-        for name, kind in RULE_OVERRIDES.items():
+        for name, (kind, low, high) in RULE_OVERRIDES.items():
             if name not in value:
                 continue
-            if isinstance(value[name], bool) or not isinstance(value[name], int | float):
-                raise serializers.ValidationError(f"{name}: a number")
-            if kind is int and value[name] != int(value[name]):
+            number = value[name]
+            if isinstance(number, bool) or not isinstance(number, int | float) or not low <= number <= high:
+                raise serializers.ValidationError(f"{name}: a number from {low:g} to {high:g}")
+            if kind is int and number != int(number):
                 raise serializers.ValidationError(f"{name}: a whole number")
-            cleaned[name] = kind(value[name])
+            cleaned[name] = kind(number)
         return cleaned
 
     def validate(self, attrs):

@@ -94,6 +94,7 @@ class RecommendView(generics.GenericAPIView):
         department = _visible_department(request, data.pop("department"))
         try:
             recommendation = services.recommendation(department=department, **data)
-        except services.PlanUnavailable as exc:
+        except (services.PlanUnavailable, ValueError) as exc:
+            # No data or model yet, or the department's stored rules are invalid: nothing to recommend.
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(RecommendationSerializer(recommendation).data)

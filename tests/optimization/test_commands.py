@@ -18,7 +18,7 @@ def run(*args) -> tuple[str, str]:
 
 def test_train_policy_stores_the_better_of_rule_and_ppo_as_active(ed_history):
     output, _ = run("train_policy", "--department", "ED", "--timesteps", "1344")
-    assert "tuning the rule" in output and "held-out weeks" in output
+    assert "tuning the baselines" in output and "held-out weeks" in output
     policy = StaffingPolicy.objects.get()
     assert policy.is_active and policy.algorithm in ("rule", "ppo")
     assert policy.metrics["chosen"] == policy.algorithm

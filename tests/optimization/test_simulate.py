@@ -70,6 +70,8 @@ def test_releases_save_money_but_never_go_below_the_floor():
     week = episode(rate=1.0)
     roster = quantile_roster(RULES, week.projection(0, 168), shift_instances(RULES, week.local_hour), 3.0)
     simulation = Simulation(week, roster)
+    simulation.advance(call=0, release=50)
+    assert simulation.outcome.releases == 0  # everyone works the first hour of their shift
     staff = int(simulation.planned(1)[0])
     simulation.advance(call=0, release=50)
     assert simulation.outcome.releases == staff - RULES.floor

@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from optimization.evaluation import staffing_evaluation
+from optimization.evaluation import DepartmentData, staffing_evaluation
 from optimization.services import staffing_rules_for
 from predictions.census import StayModel
 from predictions.features import Calendar
@@ -55,13 +55,16 @@ class Command(BaseCommand):
 
         try:
             forecaster = forecaster_train(history, calendar, until=train_until)
-            report = staffing_evaluation(
+            unit = DepartmentData(
                 rules=staffing_rules_for(department),
                 history=history,
                 calendar=calendar,
-                forecaster=forecaster,
                 stays=StayModel(department.los_median_hours, department.los_sigma),
                 timezone=zone,
+            )
+            report = staffing_evaluation(
+                unit,
+                forecaster=forecaster,
                 train_until=train_until,
                 start=start,
                 end=end,
