@@ -1,5 +1,7 @@
 """Rules, shift instances, the roster program and the hindsight bounds."""
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
 
@@ -64,3 +66,20 @@ def test_twelve_hour_shifts_plan_in_two_blocks_a_day():
     rules = StaffingRules(patients_per_nurse=4, min_nurses=2, shifts=TWELVE_HOUR_SHIFTS)
     roster = roster_plan(rules, np.full(168, 4), shift_instances(rules, WEEK))
     assert len(roster.instances) == 14 and np.all(roster.nurses == 4)
+
+
+def test_weeks_run_from_monday_07_to_the_next_across_clock_changes():
+    from optimization.evaluation import week_length
+
+    spring = int(datetime(2017, 3, 6, 13, tzinfo=UTC).timestamp() // 3600)  # Monday 07:00 CST
+    autumn = int(datetime(2016, 10, 31, 12, tzinfo=UTC).timestamp() // 3600)  # Monday 07:00 CDT
+    ordinary = int(datetime(2017, 1, 9, 13, tzinfo=UTC).timestamp() // 3600)
+    assert week_length(spring, "America/Chicago") == 167
+    assert week_length(autumn, "America/Chicago") == 169
+    assert week_length(ordinary, "America/Chicago") == 168
+
+
+def test_the_oracle_reports_a_proven_lower_bound():
+    census = np.full(48, 13.0)
+    plan = hindsight_plan(RULES, census, shift_instances(RULES, WEEK[:48]), DAYS[:48])
+    assert plan.lower_bound <= plan.cost <= plan.lower_bound * (1 + 2e-4) + 1e-6

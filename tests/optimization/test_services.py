@@ -48,10 +48,16 @@ def test_a_lower_risk_level_rosters_more_nurses(ed_history, request_plan):
 
 def test_rule_overrides_and_department_rules_are_used(ed_history, request_plan):
     StaffingRuleSet.objects.create(department=ed_history, shifts=[[7, 12], [19, 12]])
-    result = request_plan(ed_history, rule_overrides={"oncall_cap_per_day": 9}).result
-    assert result["rules"]["oncall_cap_per_day"] == 9
-    assert {shift["nurses"] > 0 for shift in result["roster"]} == {True}
-    assert result["rules"]["shifts"] == [{"start_hour": 7, "hours": 12}, {"start_hour": 19, "hours": 12}]
+    plain = request_plan(ed_history).result
+    dearer = request_plan(ed_history, rule_overrides={"nurse_hour_cost": 2.0}).result
+    assert dearer["expected"]["roster_cost"] == pytest.approx(2 * plain["expected"]["roster_cost"])
+    assert plain["rules"]["shifts"] == [{"start_hour": 7, "hours": 12}, {"start_hour": 19, "hours": 12}]
+    assert all(shift["shift_start"][11:13] in ("07", "19") for shift in plain["roster"])
+
+
+def test_a_plan_with_too_few_nurses_on_duty_now_still_comes_out(ed_history, request_plan):
+    run = request_plan(ed_history, current_staff=0, current_patients=40)
+    assert run.status == RunStatus.SUCCEEDED, run.failure_reason
 
 
 def test_bad_rule_sets_are_refused_by_the_model(ed):

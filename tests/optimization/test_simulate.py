@@ -112,3 +112,21 @@ def test_ppo_trains_briefly_and_decides_fast():
     outcome = simulate(plans[0][0], plans[0][1], policy)
     assert len(outcome.decision_seconds) == 168
     assert np.median(outcome.decision_seconds) < 0.005
+
+
+def test_no_simulated_policy_beats_the_bounds_on_the_same_week():
+    from optimization.evaluation import oracle_cost
+
+    class ReleaseEveryone:
+        def decide(self, observation):
+            return 0, 50
+
+    week = episode(seed=4)
+    census = week.flow.census(week.start_hour, week.hours)
+    roster = quantile_roster(RULES, week.projection(0, 168), shift_instances(RULES, week.local_hour), 2.0)
+    clairvoyant = oracle_cost(week, census, roster=roster)
+    oracle = oracle_cost(week, census)
+    for policy in (None, ReactiveRule(1.0, 2.0), ReleaseEveryone()):
+        outcome = simulate(week, roster, policy)
+        assert outcome.cost >= clairvoyant - 1e-6
+    assert oracle <= clairvoyant

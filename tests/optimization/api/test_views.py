@@ -8,8 +8,11 @@ from optimization.models import RunStatus
 @pytest.fixture
 def post(api_client, django_capture_on_commit_callbacks):
     def send(user, path, body):
+        """body: a dict, or raw JSON text (for numbers Python's encoder refuses, like 1e400)."""
         api_client.force_authenticate(user)
         with django_capture_on_commit_callbacks(execute=True):
+            if isinstance(body, str):
+                return api_client.post(path, data=body, content_type="application/json")
             return api_client.post(path, body, format="json")
 
     return send
@@ -38,6 +41,8 @@ def test_a_plan_request_answers_202_with_the_run_and_its_status_link(post, api_c
         ({"department": "ED", "rule_overrides": {"oncall_cap": 2}}, "rule_overrides"),
         ({"department": "ED", "rule_overrides": {"release_saving": 3}}, "rule_overrides"),
         ({"department": "ED", "rule_overrides": {"oncall_block_hours": 2.5}}, "rule_overrides"),
+        ({"department": "ED", "rule_overrides": {"nurse_hour_cost": 10**400}}, "rule_overrides"),
+        ('{"department": "ED", "rule_overrides": {"understaffed_penalty": 1e400}}', "rule_overrides"),
         ({"department": "NOPE"}, "department"),
         ({"department": "ICU"}, "department"),
     ],
