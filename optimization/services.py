@@ -3,16 +3,17 @@
 import dataclasses
 import hashlib
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 from django.db import OperationalError, transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 from scipy import stats
 
 from dashboard.broadcast import broadcast_department_event
 from healthcare.encounters.models import Department
+from healthcare.jobs import job_enqueue, jobs_sweep
 from optimization.baselines import ReactiveRule
 from optimization.models import OptimizationRun, RunStatus, StaffingPolicy, StaffingRuleSet
 from optimization.projection import Projection
@@ -26,7 +27,6 @@ from predictions.services import ForecastUnavailable, forecast_model_for, worklo
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
-QUEUED_GRACE = timedelta(minutes=5)
 # Without a trained policy: the rule and roster quantile tuned on the UIHC ED (see README).
 DEFAULT_POLICY = {"z_roster": 1.0, "z_call": 1.0, "z_release": 2.0}
 RISK_LEVELS = {"low": 2.0, "medium": 1.0, "high": 0.0}  # roster quantile z by the risk the planner accepts
@@ -219,13 +219,9 @@ def optimization_request(*, department: Department, params: dict, requested_by=N
 
 
 def _enqueue(run_id: str) -> None:
-    """Hand a run to the workers; if the broker is down it stays queued for the sweep to retry."""
     from optimization.tasks import optimization_run_task
 
-    try:
-        optimization_run_task.delay(run_id)
-    except Exception:  # noqa: BLE001 - kombu/redis raise many kinds of connection errors
-        logger.warning("could not queue optimization run %s; the sweep will retry", run_id, exc_info=True)
+    job_enqueue(optimization_run_task, run_id)
 
 
 def optimization_run(*, run_id) -> OptimizationRun | None:
@@ -307,18 +303,9 @@ def optimization_fail(*, run: OptimizationRun, reason: str) -> OptimizationRun:
 
 def optimization_runs_sweep(*, now: datetime | None = None) -> int:
     """Queue again the runs nobody is working on (lost message, dead worker). Returns how many."""
-    from django.conf import settings
+    from optimization.tasks import optimization_run_task
 
-    now = now or timezone.now()
-    stuck = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
-    stale = OptimizationRun.objects.filter(
-        Q(status=RunStatus.QUEUED, created_at__lt=now - QUEUED_GRACE)
-        | Q(status=RunStatus.RUNNING, started_at__lt=stuck)
-    )
-    run_ids = [str(run_id) for run_id in stale.values_list("id", flat=True)]
-    for run_id in run_ids:
-        _enqueue(run_id)
-    return len(run_ids)
+    return jobs_sweep(optimization_run_task, OptimizationRun.objects.all(), now=now)
 
 
 # --- Real-time recommendation --------------------------------------------------------------------

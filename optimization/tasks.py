@@ -1,28 +1,23 @@
 """Celery entry points of staffing. Thin: take ids, call one service."""
 
 from celery import shared_task
-from django.db import OperationalError
 
+from healthcare.jobs import MAX_RETRIES, job_task_run
 from optimization.models import OptimizationRun
 from optimization.services import optimization_fail, optimization_run, optimization_runs_sweep
-
-MAX_RETRIES = 3
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES)
 def optimization_run_task(self, run_id: str) -> str | None:
     """Compute a staffing plan. Idempotent on the row; a database outage is retried with backoff,
     and after the last retry the run is marked failed, so none is left without a final status."""
-    try:
-        run = optimization_run(run_id=run_id)
-    except OperationalError as exc:
-        if self.request.retries >= MAX_RETRIES:
-            run = OptimizationRun.objects.filter(id=run_id).first()
-            if run is not None and not run.is_finished:
-                optimization_fail(run=run, reason="the database was unreachable; gave up after retries")
-            return None
-        raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc
-    return run.status if run is not None else None
+    return job_task_run(
+        self,
+        run_id,
+        run=lambda job_id: optimization_run(run_id=job_id),
+        load=lambda job_id: OptimizationRun.objects.filter(id=job_id).first(),
+        fail=lambda run, reason: optimization_fail(run=run, reason=reason),
+    )
 
 
 @shared_task

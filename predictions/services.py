@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError, transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from dashboard.broadcast import broadcast_department_event
 from healthcare.encounters.models import Department
+from healthcare.jobs import job_enqueue, jobs_sweep
 from predictions.census import CensusForecast, StayModel, census_forecast
 from predictions.features import Calendar
 from predictions.ml import (
@@ -43,8 +43,6 @@ MAX_STALENESS_HOURS = 7 * 24
 # Forecasts read this much history: the recent level (4 weeks) and the patients still present.
 FORECAST_HISTORY = timedelta(days=35)
 MAX_ATTEMPTS = 3
-# A job still queued after this long lost its message (or the broker was down): queue it again.
-QUEUED_GRACE = timedelta(minutes=5)
 
 
 class ForecastUnavailable(Exception):
@@ -218,31 +216,16 @@ def forecast_request(
 
 
 def _enqueue(forecast_id: str) -> None:
-    """Hand a job to the workers; if the broker is down it stays queued for the sweep to retry."""
     from predictions.tasks import forecast_run_task
 
-    try:
-        forecast_run_task.delay(forecast_id)
-    except Exception:  # noqa: BLE001 - kombu/redis raise many kinds of connection errors
-        logger.warning("could not queue forecast %s; the sweep will retry", forecast_id, exc_info=True)
+    job_enqueue(forecast_run_task, forecast_id)
 
 
 def forecast_jobs_sweep(*, now: datetime | None = None) -> int:
-    """Queue again the jobs nobody is working on: queued for 5 minutes, or running past the task time limit.
+    """Queue again the forecast jobs nobody works on (lost message, dead worker). Returns how many."""
+    from predictions.tasks import forecast_run_task
 
-    A lost message or a dead worker must not leave a job unfinished; forecast_run counts the
-    attempts and gives up after MAX_ATTEMPTS. Returns how many were queued again.
-    """
-    now = now or timezone.now()
-    stuck_running = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
-    stale = Forecast.objects.filter(
-        Q(status=ForecastStatus.QUEUED, created_at__lt=now - QUEUED_GRACE)
-        | Q(status=ForecastStatus.RUNNING, started_at__lt=stuck_running)
-    )
-    forecast_ids = [str(forecast_id) for forecast_id in stale.values_list("id", flat=True)]
-    for forecast_id in forecast_ids:
-        _enqueue(forecast_id)
-    return len(forecast_ids)
+    return jobs_sweep(forecast_run_task, Forecast.objects.all(), now=now)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from healthcare.encounters.models import Department
+from healthcare.jobs import MAX_RETRIES, job_task_run
 from predictions.models import Forecast
 from predictions.services import (
     ForecastUnavailable,
@@ -13,23 +14,18 @@ from predictions.services import (
     forecast_run,
 )
 
-MAX_RETRIES = 3
-
 
 @shared_task(bind=True, max_retries=MAX_RETRIES)
 def forecast_run_task(self, forecast_id: str) -> str | None:
     """Compute a forecast job. Idempotent on the row; a database outage is retried with backoff,
     and after the last retry the job is marked failed, so none is left without a final status."""
-    try:
-        forecast = forecast_run(forecast_id=forecast_id)
-    except OperationalError as exc:
-        if self.request.retries >= MAX_RETRIES:
-            forecast = Forecast.objects.filter(id=forecast_id).first()
-            if forecast is not None and not forecast.is_finished:
-                forecast_fail(forecast=forecast, reason="the database was unreachable; gave up after retries")
-            return None
-        raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc
-    return forecast.status if forecast is not None else None
+    return job_task_run(
+        self,
+        forecast_id,
+        run=lambda job_id: forecast_run(forecast_id=job_id),
+        load=lambda job_id: Forecast.objects.filter(id=job_id).first(),
+        fail=lambda forecast, reason: forecast_fail(forecast=forecast, reason=reason),
+    )
 
 
 @shared_task

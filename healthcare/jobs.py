@@ -1,0 +1,59 @@
+"""What forecast jobs and staffing runs share: enqueueing that survives a broker outage, a sweep
+of jobs nobody works on, and a Celery retry policy that always ends with a final status.
+
+A job is a model row with `status`, `created_at`, `started_at` and an `is_finished` property;
+its task takes the row's id.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import OperationalError
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+# A job still queued after this long lost its message (or the broker was down): queue it again.
+QUEUED_GRACE = timedelta(minutes=5)
+MAX_RETRIES = 3
+
+
+def job_enqueue(task, job_id: str) -> None:
+    """Hand a job to the workers; if the broker is down it stays queued for the sweep to retry."""
+    try:
+        task.delay(job_id)
+    except Exception:  # noqa: BLE001 - kombu/redis raise many kinds of connection errors
+        logger.warning("could not queue %s %s; the sweep will retry", task.name, job_id, exc_info=True)
+
+
+def jobs_sweep(task, jobs: QuerySet, *, now: datetime | None = None) -> int:
+    """Queue again the jobs nobody works on: queued for QUEUED_GRACE, or running past the task time limit.
+
+    The job's own run counts the attempts and gives up after a few. Returns how many were queued.
+    """
+    now = now or timezone.now()
+    stuck = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    stale = jobs.filter(
+        Q(status="queued", created_at__lt=now - QUEUED_GRACE) | Q(status="running", started_at__lt=stuck)
+    )
+    job_ids = [str(job_id) for job_id in stale.values_list("id", flat=True)]
+    for job_id in job_ids:
+        job_enqueue(task, job_id)
+    return len(job_ids)
+
+
+def job_task_run(task, job_id: str, *, run: Callable, load: Callable, fail: Callable) -> str | None:
+    """Body of a job's Celery task: run it; retry a database outage with backoff, then fail the job."""
+    try:
+        job = run(job_id)
+    except OperationalError as exc:
+        if task.request.retries >= MAX_RETRIES:
+            job = load(job_id)
+            if job is not None and not job.is_finished:
+                fail(job, "the database was unreachable; gave up after retries")
+            return None
+        raise task.retry(exc=exc, countdown=min(600, 10 * 2**task.request.retries)) from exc
+    return job.status if job is not None else None
