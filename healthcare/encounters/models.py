@@ -186,3 +186,32 @@ class WorkloadHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.department_id} {self.hour:%Y-%m-%d %H:00}: census {self.census}"
+
+
+class EventKind(models.TextChoices):
+    ADMIT = "admit", "Admit"
+    DISCHARGE = "discharge", "Discharge"
+    TRANSFER = "transfer", "Transfer"
+
+
+class PatientEvent(models.Model):
+    """A live admit, discharge or transfer as an integrator sent it; (source, event_id) makes resending harmless."""
+
+    source = models.CharField(max_length=32, validators=[source_validator])
+    event_id = models.CharField(max_length=128)
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    encounter_id = models.CharField(max_length=128, help_text="The encounter's id in the source system.")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="events")
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "event_id"], name="patientevent_unique_event_id"),
+            models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="patientevent_kind_valid"),
+        ]
+        indexes = [models.Index(fields=["source", "encounter_id"], name="patientevent_encounter")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.event_id} {self.kind}"

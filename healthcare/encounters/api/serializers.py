@@ -137,3 +137,36 @@ class WorkloadHourSerializer(serializers.ModelSerializer):
         model = WorkloadHour
         fields = ["department", "hour", "arrivals", "discharges", "census"]
         read_only_fields = fields
+
+
+class EventInputSerializer(serializers.Serializer):
+    """One live event. admit needs department and patient; transfer needs department."""
+
+    event_id = serializers.CharField(max_length=128, help_text="Unique per source: a resent event is skipped.")
+    kind = serializers.ChoiceField(choices=["admit", "discharge", "transfer"])
+    encounter_id = serializers.CharField(max_length=120, help_text="The encounter's id in the source system.")
+    occurred_at = AwareDateTimeField()
+    department = serializers.CharField(max_length=16, required=False, default="")
+    patient = serializers.CharField(max_length=128, required=False, default="", write_only=True)
+    encounter_class = serializers.CharField(max_length=32, required=False, default="live")
+
+    def validate_department(self, value: str) -> str:
+        return value.strip().upper()
+
+    def validate(self, attrs):
+        if attrs["kind"] in ("admit", "transfer") and not attrs["department"]:
+            raise serializers.ValidationError({"department": f"is required to {attrs['kind']}."})
+        if attrs["kind"] == "admit" and not attrs["patient"]:
+            raise serializers.ValidationError({"patient": "is required to admit."})
+        return attrs
+
+
+class EventBatchSerializer(serializers.Serializer):
+    source = serializers.CharField(max_length=32, validators=[source_validator])
+    events = EventInputSerializer(many=True, allow_empty=False, max_length=settings.ENCOUNTER_BATCH_MAX)
+
+
+class EventSummarySerializer(serializers.Serializer):
+    applied = serializers.IntegerField(help_text="Events applied now.")
+    duplicates = serializers.IntegerField(help_text="Events already received before (skipped).")
+    workload_hours_written = serializers.IntegerField()

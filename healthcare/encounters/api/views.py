@@ -1,11 +1,15 @@
-"""Departments, encounters (read, batch upsert) and the hourly workload series."""
+"""Departments, encounters (read, batch upsert, live events, FHIR), and the hourly workload series."""
 
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from healthcare.encounters import services
@@ -17,10 +21,14 @@ from healthcare.encounters.api.serializers import (
     DepartmentUpdateSerializer,
     EncounterBatchSerializer,
     EncounterSerializer,
+    EventBatchSerializer,
+    EventSummarySerializer,
     IngestSummarySerializer,
     WorkloadHourSerializer,
 )
-from healthcare.encounters.ingest.records import EncounterRecord
+from healthcare.encounters.ingest.fhir import parse_encounter_resource
+from healthcare.encounters.ingest.mapping import load_mapping
+from healthcare.encounters.ingest.records import EncounterRecord, RecordError
 from healthcare.encounters.models import Encounter, WorkloadHour
 from healthcare.encounters.selectors import departments_visible_to
 
@@ -128,3 +136,109 @@ class WorkloadHourViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             .select_related("department")
             .order_by("department__code", "hour")
         )
+
+
+class EventsView(generics.GenericAPIView):
+    """Live admits, discharges and transfers; the hourly workload and the dashboards follow at once."""
+
+    queryset = Encounter.objects.none()
+    permission_classes = [EncounterUpsertPermission]
+    serializer_class = EventBatchSerializer
+
+    @extend_schema(request=EventBatchSerializer, responses={200: EventSummarySerializer})
+    def post(self, request):
+        """One event, or {"source", "events": [...]}; all or nothing; a resent event id is skipped."""
+        data = request.data
+        if isinstance(data, dict) and "events" not in data:
+            event = {key: value for key, value in data.items() if key != "source"}
+            data = {"source": data.get("source"), "events": [event]}
+        serializer = self.get_serializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        events = [
+            services.EventRecord(
+                event_id=item["event_id"],
+                kind=item["kind"],
+                encounter_id=item["encounter_id"],
+                occurred_at=item["occurred_at"],
+                location=f"events[{index}]",
+                department_code=item["department"],
+                patient_id=item["patient"],
+                encounter_class=item["encounter_class"],
+            )
+            for index, item in enumerate(serializer.validated_data["events"])
+        ]
+        try:
+            summary = services.events_apply(
+                source=serializer.validated_data["source"],
+                events=events,
+                visible_departments=departments_visible_to(request.user),
+            )
+        except services.IngestError as exc:
+            raise ValidationError({"events": [str(error) for error in exc.errors]}) from exc
+        body = {
+            "applied": summary.applied,
+            "duplicates": summary.duplicates,
+            "workload_hours_written": summary.ingest.workload.written,
+        }
+        return Response(EventSummarySerializer(body).data)
+
+
+class FhirJSONParser(JSONParser):
+    media_type = "application/fhir+json"
+
+
+def _operation_outcome(errors) -> dict:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": "invalid",
+                "diagnostics": error.message,
+                "expression": [f"Encounter.{error.field}"] if error.field else [],
+            }
+            for error in errors
+        ],
+    }
+
+
+class FhirEncounterView(generics.GenericAPIView):
+    """FHIR R4 Encounter create (POST) and update (PUT /{id}); stored like FHIR file imports (source "fhir")."""
+
+    queryset = Encounter.objects.none()
+    permission_classes = [EncounterUpsertPermission]
+    parser_classes = [JSONParser, FhirJSONParser]
+
+    @extend_schema(request=dict, responses={200: dict, 201: dict, 400: dict})
+    def post(self, request, resource_id: str | None = None):
+        return self._upsert(request, resource_id)
+
+    @extend_schema(request=dict, responses={200: dict, 201: dict, 400: dict})
+    def put(self, request, resource_id: str | None = None):
+        return self._upsert(request, resource_id)
+
+    def _upsert(self, request, resource_id):
+
+        resource = request.data
+        if resource_id is not None and isinstance(resource, dict) and resource.get("id", resource_id) != resource_id:
+            return Response(_operation_outcome([RecordError("Encounter", "id", "differs from the URL")]), status=400)
+        if resource_id is not None and isinstance(resource, dict):
+            resource = {**resource, "id": resource_id}
+        parsed = parse_encounter_resource(
+            resource,
+            mapping=load_mapping(settings.INGEST_CLASS_MAPPING_FILE),
+            default_tz=ZoneInfo(settings.HOSPITAL_TIME_ZONE),
+        )
+        if parsed.out_of_scope:
+            (code,) = parsed.out_of_scope
+            parsed.errors.append(RecordError("Encounter", "class.code", f"'{code}' maps to no department"))
+        if parsed.errors:
+            return Response(_operation_outcome(parsed.errors), status=status.HTTP_400_BAD_REQUEST)
+        try:
+            summary = services.encounters_ingest(
+                records=parsed.records, source="fhir", visible_departments=departments_visible_to(request.user)
+            )
+        except services.IngestError as exc:
+            return Response(_operation_outcome(exc.errors), status=status.HTTP_400_BAD_REQUEST)
+        created = summary.created > 0
+        return Response(resource, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -150,3 +150,16 @@ def _patient_id(subject) -> str | None:
         if reference.startswith(prefix):
             return reference[len(prefix) :] or None
     return reference
+
+
+def parse_encounter_resource(
+    resource, *, mapping: ClassMapping, default_tz: tzinfo, location: str = "Encounter"
+) -> ParseResult[EncounterRecord]:
+    """One Encounter resource (e.g. the body of POST /fhir/Encounter)."""
+    result: ParseResult[EncounterRecord] = ParseResult()
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Encounter":
+        kind = resource.get("resourceType") if isinstance(resource, dict) else type(resource).__name__
+        result.errors.append(RecordError(location, "resourceType", f"is {kind!r}; expected an Encounter"))
+        return result
+    _parse_encounter(resource, location, mapping, default_tz, result)
+    return result

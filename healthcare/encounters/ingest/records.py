@@ -8,7 +8,8 @@ from typing import Generic, TypeVar
 
 @dataclass(frozen=True, slots=True)
 class EncounterRecord:
-    """One encounter as a source reported it. patient_id is raw: the service pseudonymizes it."""
+    """One encounter as a source reported it. patient_id is raw: the service pseudonymizes it,
+    unless patient_key already holds the pseudonym (a stored encounter being updated)."""
 
     source_id: str
     patient_id: str
@@ -18,6 +19,7 @@ class EncounterRecord:
     start: datetime
     end: datetime | None
     location: str
+    patient_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """Writes of the patient-flow data: departments, ingestion, and the derived hourly workload."""
 
 from healthcare.encounters.services.departments import department_create, department_update
+from healthcare.encounters.services.events import EventRecord, EventSummary, events_apply
 from healthcare.encounters.services.ingest import (
     IngestError,
     IngestSummary,
@@ -16,6 +17,9 @@ from healthcare.encounters.services.workload import (
 )
 
 __all__ = [
+    "EventRecord",
+    "EventSummary",
+    "events_apply",
     "IngestError",
     "IngestSummary",
     "Progress",

@@ -147,7 +147,7 @@ def encounters_ingest(
         for source_id, record in latest.items():
             department = departments[record.department_code]
             row = (
-                pseudonymize(record.patient_id),
+                record.patient_key or pseudonymize(record.patient_id),
                 department.id,
                 record.encounter_class,
                 record.status,

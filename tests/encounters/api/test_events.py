@@ -1,0 +1,145 @@
+"""POST /api/v1/events and /api/v1/fhir/Encounter: live data in, workload and dashboards follow."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from healthcare.encounters.models import Encounter, PatientEvent, WorkloadHour
+
+NOW = timezone.now().replace(minute=0, second=0, microsecond=0)
+
+
+def at(hours_ago: float) -> str:
+    return (NOW - timedelta(hours=hours_ago)).isoformat()
+
+
+def admit(event_id="e1", encounter="V1", department="ED", hours_ago=5, **extra):
+    return {
+        "event_id": event_id,
+        "kind": "admit",
+        "encounter_id": encounter,
+        "department": department,
+        "patient": "MRN-7",
+        "occurred_at": at(hours_ago),
+        **extra,
+    }
+
+
+@pytest.fixture
+def send(api_client, integrator, django_capture_on_commit_callbacks):
+    api_client.force_authenticate(integrator)
+
+    def post(path, body):
+        with django_capture_on_commit_callbacks(execute=True):
+            return api_client.post(path, body, format="json")
+
+    return post
+
+
+def test_admit_then_discharge_updates_the_encounter_and_the_workload(send, ed):
+    response = send("/api/v1/events", {"source": "adt", **admit()})
+    assert response.status_code == 200, response.json()
+    assert response.json()["applied"] == 1
+    stay = Encounter.objects.get(source="adt", source_id="V1")
+    assert stay.status == "in-progress" and stay.end is None
+    assert WorkloadHour.objects.filter(department=ed, hour=NOW - timedelta(hours=5)).get().arrivals == 1
+    discharge = {"event_id": "e2", "kind": "discharge", "encounter_id": "V1", "occurred_at": at(1)}
+    assert send("/api/v1/events", {"source": "adt", "events": [discharge]}).json()["applied"] == 1
+    stay.refresh_from_db()
+    assert stay.status == "finished" and stay.end == NOW - timedelta(hours=1)
+
+
+def test_resent_events_are_skipped(send, ed):
+    body = {"source": "adt", "events": [admit()]}
+    send("/api/v1/events", body)
+    again = send("/api/v1/events", body).json()
+    assert (again["applied"], again["duplicates"]) == (0, 1)
+    assert PatientEvent.objects.count() == 1 and Encounter.objects.count() == 1
+
+
+def test_a_transfer_closes_one_stay_and_opens_another(send, ed, icu, integrator):
+    icu.members.add(integrator)
+    transfer = {"event_id": "e2", "kind": "transfer", "encounter_id": "V1", "department": "ICU", "occurred_at": at(2)}
+    response = send("/api/v1/events", {"source": "adt", "events": [transfer, admit()]})  # sorted by time
+    assert response.status_code == 200, response.json()
+    ed_stay = Encounter.objects.get(source_id="V1")
+    icu_stay = Encounter.objects.get(source_id="V1/e2")
+    assert ed_stay.end == icu_stay.start and icu_stay.department == icu and icu_stay.end is None
+    assert ed_stay.patient_key == icu_stay.patient_key
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        ([{"event_id": "x", "kind": "discharge", "encounter_id": "NOPE", "occurred_at": at(1)}], "no open stay"),
+        ([admit(department="ICU")], "unknown department 'ICU'"),
+        ([admit(hours_ago=-2)], "in the future"),
+        (
+            [admit(), {"event_id": "e2", "kind": "discharge", "encounter_id": "V1", "occurred_at": at(9)}],
+            "before the stay",
+        ),
+        ([admit(), admit(event_id="e9")], "already admitted"),
+    ],
+)
+def test_events_that_cannot_apply_change_nothing(send, ed, icu, events, message):
+    response = send("/api/v1/events", {"source": "adt", "events": events})
+    assert response.status_code == 400
+    assert message in " ".join(response.json()["events"])
+    assert Encounter.objects.count() == 0 and PatientEvent.objects.count() == 0
+
+
+def test_event_fields_are_validated(send, ed):
+    response = send(
+        "/api/v1/events",
+        {
+            "source": "adt",
+            "events": [{"event_id": "a", "kind": "admit", "encounter_id": "V", "occurred_at": "2024-01-01T00:00:00"}],
+        },
+    )
+    assert response.status_code == 400
+    assert set(response.json()["events"]["0"]) == {"occurred_at"}
+    missing = send("/api/v1/events", {"source": "adt", **admit(department="", patient="")})
+    assert missing.status_code == 400
+
+
+def test_staff_cannot_send_events(api_client, ed_staff):
+    api_client.force_authenticate(ed_staff)
+    assert api_client.post("/api/v1/events", {"source": "adt", **admit()}, format="json").status_code == 403
+
+
+def fhir_encounter(status="in-progress", end=None, code="EMER"):
+    period = {"start": at(3)} | ({"end": end} if end else {})
+    return {
+        "resourceType": "Encounter",
+        "id": "F1",
+        "status": status,
+        "class": {"code": code},
+        "subject": {"reference": "Patient/p1"},
+        "period": period,
+    }
+
+
+def test_fhir_encounter_create_then_update(send, ed):
+    created = send("/api/v1/fhir/Encounter", fhir_encounter())
+    assert created.status_code == 201 and created.json()["id"] == "F1"
+    updated = send("/api/v1/fhir/Encounter/F1", fhir_encounter(status="finished", end=at(1)))
+    assert updated.status_code == 200
+    stay = Encounter.objects.get(source="fhir", source_id="F1")
+    assert stay.status == "finished" and stay.end == NOW - timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("body", "expression"),
+    [
+        ({"resourceType": "Patient", "id": "x"}, "Encounter.resourceType"),
+        ({**fhir_encounter(), "period": {}}, "Encounter.period.start"),
+        (fhir_encounter(code="AMB"), "Encounter.class.code"),
+    ],
+)
+def test_bad_fhir_encounters_get_an_operation_outcome(send, ed, body, expression):
+    response = send("/api/v1/fhir/Encounter", body)
+    assert response.status_code == 400
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["expression"] == [expression]
