@@ -75,10 +75,6 @@ def test_a_transfer_closes_one_stay_and_opens_another(send, ed, icu, integrator)
         ([{"event_id": "x", "kind": "discharge", "encounter_id": "NOPE", "occurred_at": at(1)}], "no open stay"),
         ([admit(department="ICU")], "unknown department 'ICU'"),
         ([admit(hours_ago=-2)], "in the future"),
-        (
-            [admit(), {"event_id": "e2", "kind": "discharge", "encounter_id": "V1", "occurred_at": at(9)}],
-            "before the stay",
-        ),
         ([admit(), admit(event_id="e9")], "already admitted"),
     ],
 )
@@ -87,6 +83,13 @@ def test_events_that_cannot_apply_change_nothing(send, ed, icu, events, message)
     assert response.status_code == 400
     assert message in " ".join(response.json()["events"])
     assert Encounter.objects.count() == 0 and PatientEvent.objects.count() == 0
+
+
+def test_a_discharge_before_the_admission_is_refused(send, ed):
+    send("/api/v1/events", {"source": "adt", **admit()})
+    early = {"event_id": "e2", "kind": "discharge", "encounter_id": "V1", "occurred_at": at(9)}
+    response = send("/api/v1/events", {"source": "adt", **early})
+    assert response.status_code == 400 and "before the stay began" in response.json()["events"][0]
 
 
 def test_event_fields_are_validated(send, ed):
