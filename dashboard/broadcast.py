@@ -1,13 +1,15 @@
 """The one way services and tasks push live events to dashboards.
 
-The live feed is lossy by design (a client re-fetches a snapshot over REST after a
-reconnect), so a failed push is logged, never raised into the work that caused it.
+The live feed is lossy by design: every message carries the department's sequence
+number, and a page that sees a gap (or reconnects) re-fetches a snapshot over REST. A
+failed push is logged, never raised into the work that caused it.
 """
 
 import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -18,15 +20,36 @@ def department_group(code: str) -> str:
     return f"department.{code}"
 
 
+def sequence_key(code: str) -> str:
+    return f"dashboard:sequence:{code}"
+
+
+def department_sequence(code: str) -> int:
+    """The sequence number of the department's latest message (0 before any)."""
+    return int(cache.get(sequence_key(code), 0))
+
+
+def _next_sequence(code: str) -> int:
+    key = sequence_key(code)
+    cache.add(key, 0, timeout=None)
+    return int(cache.incr(key))
+
+
 def broadcast_department_event(code: str, event: str, payload: dict) -> None:
-    """Send {event, payload} to every socket watching department `code`, once the transaction commits."""
+    """Send {event, payload, seq} to every socket watching department `code`, once the transaction commits."""
 
     def send() -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        message = {"type": "department.event", "event": event, "department": code, "payload": payload}
         try:
+            message = {
+                "type": "department.event",
+                "event": event,
+                "department": code,
+                "payload": payload,
+                "seq": _next_sequence(code),
+            }
             async_to_sync(layer.group_send)(department_group(code), message)
         except Exception:  # noqa: BLE001 - any layer failure must not undo committed work
             logger.warning("broadcast of %s to department %s failed", event, code, exc_info=True)

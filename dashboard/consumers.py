@@ -4,6 +4,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from dashboard.broadcast import department_group
+from dashboard.selectors import department_snapshot
+from healthcare.encounters.models import Department
 from healthcare.encounters.selectors import departments_visible_to
 
 # Application close codes (4000-4999): the page tells "sign in" from "not yours".
@@ -14,6 +16,11 @@ CLOSE_FORBIDDEN = 4403
 @database_sync_to_async
 def _may_see(user, code: str) -> bool:
     return departments_visible_to(user).filter(code=code).exists()
+
+
+@database_sync_to_async
+def _snapshot(code: str) -> dict:
+    return department_snapshot(Department.objects.get(code=code))
 
 
 class DepartmentConsumer(AsyncJsonWebsocketConsumer):
@@ -32,6 +39,8 @@ class DepartmentConsumer(AsyncJsonWebsocketConsumer):
         self.group = department_group(code)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        # The state now, then every change after it (the page compares sequence numbers).
+        await self.send_json({"event": "snapshot", "department": code, **await _snapshot(code)})
 
     async def disconnect(self, close_code: int) -> None:
         if self.group:
@@ -43,5 +52,10 @@ class DepartmentConsumer(AsyncJsonWebsocketConsumer):
 
     async def department_event(self, message: dict) -> None:
         await self.send_json(
-            {"event": message["event"], "department": message["department"], "payload": message["payload"]}
+            {
+                "event": message["event"],
+                "department": message["department"],
+                "payload": message["payload"],
+                "seq": message["seq"],
+            }
         )

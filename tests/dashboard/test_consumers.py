@@ -54,14 +54,25 @@ async def test_a_bad_or_missing_origin_is_refused(ed_staff, origin):
     assert not connected
 
 
-async def test_staff_receive_events_of_their_department_only(ed_staff, icu):
+async def test_staff_get_a_snapshot_then_their_departments_events_in_order(ed_staff, icu):
     cookie = await sync_to_async(session_cookie)(ed_staff)
     communicator, connected, _ = await connect("/ws/departments/ED/", [ORIGIN, cookie])
     assert connected
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert snapshot["event"] == "snapshot" and snapshot["department"]["code"] == "ED"
+    assert len(snapshot["actual"]) == 48 and "tiles" in snapshot
     await sync_to_async(broadcast_department_event)("ICU", "workload.changed", {"hours_written": 9})
     await sync_to_async(broadcast_department_event)("ED", "workload.changed", {"hours_written": 3})
-    message = await communicator.receive_json_from(timeout=5)
-    assert message == {"event": "workload.changed", "department": "ED", "payload": {"hours_written": 3}}
+    await sync_to_async(broadcast_department_event)("ED", "plan.ready", {"optimization_id": "x"})
+    first = await communicator.receive_json_from(timeout=5)
+    second = await communicator.receive_json_from(timeout=5)
+    assert first == {
+        "event": "workload.changed",
+        "department": "ED",
+        "payload": {"hours_written": 3},
+        "seq": snapshot["seq"] + 1,
+    }
+    assert (second["event"], second["seq"]) == ("plan.ready", snapshot["seq"] + 2)
     assert await communicator.receive_nothing(timeout=0.2)
     await communicator.disconnect()
 

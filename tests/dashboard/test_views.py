@@ -29,3 +29,12 @@ def test_a_member_without_a_role_sees_no_department(client, ed, django_user_mode
     ed.members.add(member)
     client.force_login(member)
     assert "not assigned to any department" in client.get("/").content.decode()
+
+
+def test_the_snapshot_endpoint_serves_what_the_dashboard_draws(api_client, ed_staff, ed_history, icu):
+    api_client.force_authenticate(ed_staff)
+    snapshot = api_client.get("/api/v1/departments/ED/snapshot").json()
+    assert snapshot["department"]["code"] == "ED" and len(snapshot["actual"]) == 48
+    assert snapshot["tiles"]["census_now"] == snapshot["actual"][-1]["census"]
+    assert snapshot["forecast"] is None and snapshot["plan"] is None
+    assert api_client.get("/api/v1/departments/ICU/snapshot").status_code == 404

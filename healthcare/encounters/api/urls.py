@@ -13,7 +13,7 @@ router.register("workload-hours", views.WorkloadHourViewSet, basename="workload-
 
 urlpatterns = [
     re_path(r"^events/?$", views.EventsView.as_view(), name="events"),
-    re_path(r"^fhir/Encounter/?$", views.FhirEncounterView.as_view(), name="fhir-encounter"),
-    re_path(r"^fhir/Encounter/(?P<resource_id>[A-Za-z0-9\-.]{1,64})/?$", views.FhirEncounterView.as_view()),
+    re_path(r"^fhir/Encounter/?$", views.FhirEncounterCreateView.as_view(), name="fhir-encounter"),
+    re_path(r"^fhir/Encounter/(?P<resource_id>[A-Za-z0-9\-.]{1,64})/?$", views.FhirEncounterUpdateView.as_view()),
     *router.urls,
 ]

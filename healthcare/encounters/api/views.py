@@ -71,6 +71,14 @@ class DepartmentViewSet(viewsets.ModelViewSet):
         except DjangoValidationError as exc:
             raise _validation_error(exc) from exc
 
+    @extend_schema(responses={200: dict})
+    @action(detail=True, methods=["get"])
+    def snapshot(self, request, code=None):
+        """The dashboard's view of the department now: last 48 h, next 72 h, tiles, and the live feed's seq."""
+        from dashboard.selectors import department_snapshot
+
+        return Response(department_snapshot(self.get_object()))
+
     def perform_destroy(self, instance):
         try:
             instance.delete()
@@ -209,12 +217,7 @@ class FhirEncounterView(generics.GenericAPIView):
     permission_classes = [EncounterUpsertPermission]
     parser_classes = [JSONParser, FhirJSONParser]
 
-    @extend_schema(request=dict, responses={200: dict, 201: dict, 400: dict})
-    def post(self, request, resource_id: str | None = None):
-        return self._upsert(request, resource_id)
-
-    @extend_schema(request=dict, responses={200: dict, 201: dict, 400: dict})
-    def put(self, request, resource_id: str | None = None):
+    def _handle(self, request, resource_id=None):
         return self._upsert(request, resource_id)
 
     def _upsert(self, request, resource_id):
@@ -242,3 +245,19 @@ class FhirEncounterView(generics.GenericAPIView):
             return Response(_operation_outcome(exc.errors), status=status.HTTP_400_BAD_REQUEST)
         created = summary.created > 0
         return Response(resource, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class FhirEncounterCreateView(FhirEncounterView):
+    """POST /fhir/Encounter: create (or update) an Encounter by the id in its body."""
+
+    @extend_schema(request=dict, responses={200: dict, 201: dict, 400: dict}, operation_id="fhir_encounter_create")
+    def post(self, request):
+        return self._handle(request)
+
+
+class FhirEncounterUpdateView(FhirEncounterView):
+    """PUT /fhir/Encounter/{id}: update (or create) the Encounter with this id."""
+
+    @extend_schema(request=dict, responses={200: dict, 201: dict, 400: dict}, operation_id="fhir_encounter_update")
+    def put(self, request, resource_id: str):
+        return self._handle(request, resource_id)

@@ -30,9 +30,9 @@ def admit(event_id="e1", encounter="V1", department="ED", hours_ago=5, **extra):
 def send(api_client, integrator, django_capture_on_commit_callbacks):
     api_client.force_authenticate(integrator)
 
-    def post(path, body):
+    def post(path, body, method="post"):
         with django_capture_on_commit_callbacks(execute=True):
-            return api_client.post(path, body, format="json")
+            return getattr(api_client, method)(path, body, format="json")
 
     return post
 
@@ -126,7 +126,7 @@ def fhir_encounter(status="in-progress", end=None, code="EMER"):
 def test_fhir_encounter_create_then_update(send, ed):
     created = send("/api/v1/fhir/Encounter", fhir_encounter())
     assert created.status_code == 201 and created.json()["id"] == "F1"
-    updated = send("/api/v1/fhir/Encounter/F1", fhir_encounter(status="finished", end=at(1)))
+    updated = send("/api/v1/fhir/Encounter/F1", fhir_encounter(status="finished", end=at(1)), method="put")
     assert updated.status_code == 200
     stay = Encounter.objects.get(source="fhir", source_id="F1")
     assert stay.status == "finished" and stay.end == NOW - timedelta(hours=1)
