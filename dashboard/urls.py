@@ -6,4 +6,5 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("departments/<str:code>/", views.department_dashboard, name="department"),
 ]

@@ -260,6 +260,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Front-end libraries come from the npm registry (package.json, `npm ci`) and are served as they are.
+CHART_JS_DIST = BASE_DIR / "node_modules" / "chart.js" / "dist"
+if CHART_JS_DIST.is_dir():
+    STATICFILES_DIRS.append(("vendor/chartjs", CHART_JS_DIST))
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 
 # --- Product settings ---------------------------------------------------------------------

@@ -38,3 +38,15 @@ def test_the_snapshot_endpoint_serves_what_the_dashboard_draws(api_client, ed_st
     assert snapshot["tiles"]["census_now"] == snapshot["actual"][-1]["census"]
     assert snapshot["forecast"] is None and snapshot["plan"] is None
     assert api_client.get("/api/v1/departments/ICU/snapshot").status_code == 404
+
+
+def test_the_department_page_loads_chart_js_from_static_and_no_cdn(client, ed_staff, icu):
+    client.force_login(ed_staff)
+    page = client.get("/departments/ED/").content.decode()
+    assert 'data-department="ED"' in page and "/static/vendor/chartjs/chart.umd.js" in page
+    assert "https://" not in page and "<script>" not in page  # no inline script, nothing from a CDN
+    assert client.get("/departments/ICU/").status_code == 404
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("vendor/chartjs/chart.umd.js"), "run npm ci: Chart.js comes from node_modules"
+    assert finders.find("js/dashboard.js")
