@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+from django.db.models import Max
 from django.utils import timezone
 
 from dashboard.broadcast import department_sequence
@@ -32,19 +33,25 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
             department=department, hour__gte=first, hour__lte=now
         ).values_list("hour", "census", "arrivals")
     }
-    actual = [
-        {"hour": _iso(hour), "census": rows.get(hour, (0, 0))[0], "arrivals": rows.get(hour, (0, 0))[1]}
-        for hour in (first + timedelta(hours=index) for index in range(PAST_HOURS))
+    # Hours after the latest data are unknown (null), not empty: the feed may have stopped.
+    last_observed = WorkloadHour.objects.filter(department=department, hour__lte=now).aggregate(last=Max("hour"))[
+        "last"
     ]
+    actual = []
+    for hour in (first + timedelta(hours=index) for index in range(PAST_HOURS)):
+        census, arrivals = rows.get(hour, (0, 0)) if last_observed and hour <= last_observed else (None, None)
+        actual.append({"hour": _iso(hour), "census": census, "arrivals": arrivals})
 
-    forecast = forecast_latest(department)
-    future_points = []
+    forecast, future_points = forecast_latest(department), []
     if forecast is not None:
         future_points = [
             {key: point[key] for key in ("hour", "census_mean", "census_lower", "census_upper", "arrivals_mean")}
             for point in forecast.points
             if datetime.fromisoformat(point["hour"]) >= now
         ][:FUTURE_HOURS]
+    forecast_info = {"issued_at": _iso(forecast.issued_at), "source": "forecast job"} if forecast else None
+    if not future_points:
+        future_points, forecast_info = _outlook_points(department, now)
 
     plan = (
         OptimizationRun.objects.filter(department=department, status=RunStatus.SUCCEEDED, planned_from__lte=now)
@@ -59,6 +66,7 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
         }
 
     census_now = actual[-1]["census"]
+    known_now = census_now is not None
     staff_now = planned.get(now)
     ratio = department.patients_per_nurse
     at_risk = None
@@ -79,7 +87,7 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
             "timezone": department.timezone,
         },
         "actual": actual,
-        "forecast": {"issued_at": _iso(forecast.issued_at), "points": future_points} if forecast else None,
+        "forecast": {**forecast_info, "points": future_points} if forecast_info else None,
         "plan": {
             "optimization_id": str(plan.id),
             "planned_from": _iso(plan.planned_from),
@@ -89,9 +97,11 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
         else None,
         "tiles": {
             "census_now": census_now,
-            "nurses_required_now": department.nurses_required(census_now),
+            "nurses_required_now": department.nurses_required(census_now) if known_now else None,
             "staff_on_duty": staff_now,
-            "patients_per_nurse_now": round(census_now / staff_now, 2) if staff_now else None,
+            "patients_per_nurse_now": round(census_now / staff_now, 2)
+            if staff_now and census_now is not None
+            else None,
             "compliance_24h": _compliance(actual[-24:], planned, ratio),
             "compliance_7d": _compliance_since(department, now - timedelta(days=7), now, planned, ratio),
             "next_hour_at_risk": at_risk,
@@ -99,12 +109,43 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
     }
 
 
+def _outlook_points(department: Department, now: datetime) -> tuple[list[dict], dict | None]:
+    """Without a recent forecast job: the hour's outlook from the active model, if one was trained.
+
+    Never trains a model here (this runs on the websocket path); the outlook is cached per hour.
+    """
+    from predictions.models import ForecastModel
+    from predictions.selectors import epoch_hour
+    from predictions.services import ForecastUnavailable, workload_outlook
+
+    model = ForecastModel.objects.filter(department=department, is_active=True, training_end__lte=now).first()
+    if model is None:
+        return [], None
+    try:
+        outlook = workload_outlook(
+            department=department, model=model, issue_hour=epoch_hour(now), horizon=FUTURE_HOURS, confidence=0.9
+        )
+    except ForecastUnavailable:
+        return [], None
+    points = [
+        {
+            "hour": _iso(now + timedelta(hours=index)),
+            "census_mean": round(float(outlook.census.mean[index]), 2),
+            "census_lower": round(float(outlook.census.lower[index]), 2),
+            "census_upper": round(float(outlook.census.upper[index]), 2),
+            "arrivals_mean": round(float(outlook.arrivals.mean[index]), 3),
+        }
+        for index in range(FUTURE_HOURS)
+    ]
+    return points, {"issued_at": _iso(now), "source": f"model v{model.version}"}
+
+
 def _compliance(hours: list[dict], planned: dict, ratio: int) -> float | None:
     """Share of patient-hours covered at the ratio, over the hours the plan staffed."""
     covered = total = 0.0
     for hour in hours:
         nurses = planned.get(datetime.fromisoformat(hour["hour"]))
-        if nurses is None:
+        if nurses is None or hour["census"] is None:
             continue
         total += hour["census"]
         covered += min(hour["census"], ratio * nurses)

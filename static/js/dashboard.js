@@ -65,8 +65,8 @@ function render(snapshot) {
   sequence = snapshot.seq;
   const { tiles } = snapshot;
   const { patients_per_nurse: ratio, min_nurses: minimum } = snapshot.department;
-  setText("tile-census", tiles.census_now);
-  setText("tile-required", tiles.nurses_required_now);
+  setText("tile-census", tiles.census_now ?? "no data this hour");
+  setText("tile-required", tiles.nurses_required_now ?? "–");
   setText("tile-staff", tiles.staff_on_duty ?? "no plan");
   setText("tile-ratio", tiles.patients_per_nurse_now ?? "–");
   setText("tile-compliance-24h", percent(tiles.compliance_24h));
@@ -176,11 +176,11 @@ function render(snapshot) {
   const riskHours = atRisk.filter((value, index) => value !== null && index >= past).length;
   setText(
     "census-summary",
-    `Census now ${tiles.census_now}, ${tiles.nurses_required_now} nurses required` +
+    (tiles.census_now === null ? "No data for this hour yet" : `Census now ${tiles.census_now}, ${tiles.nurses_required_now} nurses required`) +
       (tiles.staff_on_duty ? `, ${tiles.staff_on_duty} planned on duty` : ", no plan yet") +
       (future.length ? `. Forecast for the next ${future.length} hours; ${riskHours} hours at risk.` : ". No forecast yet."),
   );
-  const arrivalsToday = snapshot.actual.slice(-24).reduce((total, hour) => total + hour.arrivals, 0);
+  const arrivalsToday = snapshot.actual.slice(-24).reduce((total, hour) => total + (hour.arrivals ?? 0), 0);
   setText("arrivals-summary", `${arrivalsToday} arrivals in the last 24 hours.`);
   root.dataset.rendered = String(sequence);
 }
