@@ -50,3 +50,14 @@ def test_the_department_page_loads_chart_js_from_static_and_no_cdn(client, ed_st
 
     assert finders.find("vendor/chartjs/chart.umd.js"), "run npm ci: Chart.js comes from node_modules"
     assert finders.find("js/dashboard.js")
+
+
+def test_without_a_recent_forecast_job_the_snapshot_shows_the_models_outlook(api_client, ed_staff, ed_history):
+    from predictions.services import forecast_model_train
+
+    forecast_model_train(department=ed_history)
+    api_client.force_authenticate(ed_staff)
+    snapshot = api_client.get("/api/v1/departments/ED/snapshot").json()
+    assert snapshot["forecast"]["source"] == "model v1"
+    points = snapshot["forecast"]["points"]
+    assert len(points) == 72 and all(p["census_lower"] <= p["census_mean"] <= p["census_upper"] for p in points)
