@@ -224,5 +224,10 @@ function connect() {
   });
 }
 
+// A safety net for a lossy feed (and for the embedded demo, whose in-memory channel layer
+// does not reach commands run in other processes): re-read the snapshot every minute.
+const REFRESH_MS = 60000;
+
 loadSnapshot();
 connect();
+setInterval(loadSnapshot, REFRESH_MS);

@@ -1,0 +1,82 @@
+import time
+from datetime import UTC, datetime, timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from healthcare.encounters.models import Department, Encounter
+from healthcare.encounters.services import EventRecord, IngestError, events_apply
+from predictions.management.commands._arguments import department_by_code, parse_moment
+
+SOURCE = "replay"
+
+
+class Command(BaseCommand):
+    help = (
+        "Stream a department's history as live admit and discharge events, for demos: the stays that began "
+        "from --from on are replayed --speed times faster than they happened, stamped with the time they are "
+        "sent, through the same events service as POST /api/v1/events."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--department", required=True)
+        parser.add_argument(
+            "--from", dest="start", required=True, help="Replay stays that began from here (ISO 8601, or e.g. 7d ago)"
+        )
+        parser.add_argument("--speed", type=float, default=1.0, help="History hours per real hour (default 1)")
+        parser.add_argument("--hours", type=float, default=24 * 7, help="History hours to replay (default a week)")
+
+    def handle(self, *args, **options):
+        department = department_by_code(options["department"])
+        text = options["start"]
+        if text.endswith("d") and text[:-1].isdigit():
+            start = timezone.now() - timedelta(days=int(text[:-1]))
+        else:
+            start = parse_moment(text, department.timezone, "--from")
+        speed, hours = options["speed"], options["hours"]
+        if not 0.1 <= speed <= 3600:
+            raise CommandError("--speed must be 0.1-3600")
+        end = start + timedelta(hours=hours)
+        stays = list(
+            Encounter.objects.filter(department=department, start__gte=start, start__lt=end)
+            .exclude(source=SOURCE)
+            .order_by("start")
+            .values_list("id", "start", "end")
+        )
+        if not stays:
+            raise CommandError(f"{department.code} has no stays from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}")
+        schedule = []  # (history moment, kind, stay id)
+        for stay_id, began, ended in stays:
+            schedule.append((began, "admit", stay_id))
+            if ended is not None and ended < end:
+                schedule.append((ended, "discharge", stay_id))
+        schedule.sort()
+        self.stdout.write(
+            f"Replaying {len(stays)} stays of {department.code} ({len(schedule)} events) at {speed:g}x; Ctrl-C stops."
+        )
+        began_at = time.monotonic()
+        run = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        for number, (moment, kind, stay_id) in enumerate(schedule, start=1):
+            due = (moment - start).total_seconds() / speed
+            delay = due - (time.monotonic() - began_at)
+            if delay > 0:
+                time.sleep(delay)
+            self._send(department, kind, f"{run}-{stay_id}", f"{run}-{number}")
+            if number % 25 == 0:
+                self.stdout.write(f"  ... {number}/{len(schedule)} events sent")
+        self.stdout.write(self.style.SUCCESS(f"Replay of {department.code} done."))
+
+    def _send(self, department: Department, kind: str, encounter_id: str, event_id: str) -> None:
+        event = EventRecord(
+            event_id=event_id,
+            kind=kind,
+            encounter_id=encounter_id,
+            occurred_at=timezone.now(),
+            location=event_id,
+            department_code=department.code,
+            patient_id=f"replay-{encounter_id}",
+        )
+        try:
+            events_apply(source=SOURCE, events=[event], visible_departments=Department.objects.filter(id=department.id))
+        except IngestError as exc:
+            self.stderr.write(f"  skipped {kind} {encounter_id}: {exc.errors[0]}")
