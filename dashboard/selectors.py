@@ -8,7 +8,8 @@ from django.utils import timezone
 from dashboard.broadcast import department_sequence
 from healthcare.encounters.models import Department, WorkloadHour
 from optimization.models import OptimizationRun, RunStatus
-from predictions.selectors import forecast_latest
+from optimization.selectors import compliance_share, hours_at_risk, planned_nurses, staffed_hours
+from predictions.selectors import census_outlook_points
 
 PAST_HOURS = 48
 FUTURE_HOURS = 72
@@ -42,39 +43,21 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
         census, arrivals = rows.get(hour, (0, 0)) if last_observed and hour <= last_observed else (None, None)
         actual.append({"hour": _iso(hour), "census": census, "arrivals": arrivals})
 
-    forecast, future_points = forecast_latest(department), []
-    if forecast is not None:
-        future_points = [
-            {key: point[key] for key in ("hour", "census_mean", "census_lower", "census_upper", "arrivals_mean")}
-            for point in forecast.points
-            if datetime.fromisoformat(point["hour"]) >= now
-        ][:FUTURE_HOURS]
-    forecast_info = {"issued_at": _iso(forecast.issued_at), "source": "forecast job"} if forecast else None
-    if not future_points:
-        future_points, forecast_info = _outlook_points(department, now)
+    future_points, forecast_info = census_outlook_points(department, now=now, hours=FUTURE_HOURS)
 
+    planned = planned_nurses(department, first=first, last=now + timedelta(hours=FUTURE_HOURS))
     plan = (
         OptimizationRun.objects.filter(department=department, status=RunStatus.SUCCEEDED, planned_from__lte=now)
         .order_by("-planned_from", "-finished_at")
-        .only("planned_from", "result")
+        .only("id", "planned_from")
         .first()
     )
-    planned = {}
-    if plan is not None:
-        planned = {
-            datetime.fromisoformat(hour["hour"]): hour["planned_nurses"] for hour in plan.result.get("hours", [])
-        }
 
     census_now = actual[-1]["census"]
     known_now = census_now is not None
     staff_now = planned.get(now)
     ratio = department.patients_per_nurse
-    at_risk = None
-    for point in future_points:
-        nurses = planned.get(datetime.fromisoformat(point["hour"]))
-        if nurses is not None and point["census_upper"] > ratio * nurses:
-            at_risk = point["hour"]
-            break
+    at_risk = hours_at_risk(future_points, planned, ratio)
     return {
         "seq": seq,
         "generated_at": _iso(timezone.now()),
@@ -89,11 +72,11 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
         "actual": actual,
         "forecast": {**forecast_info, "points": future_points} if forecast_info else None,
         "plan": {
-            "optimization_id": str(plan.id),
-            "planned_from": _iso(plan.planned_from),
+            "optimization_id": str(plan.id) if plan else None,
+            "planned_from": _iso(plan.planned_from) if plan else None,
             "hours": [{"hour": _iso(hour), "planned_nurses": nurses} for hour, nurses in sorted(planned.items())],
         }
-        if plan
+        if planned
         else None,
         "tiles": {
             "census_now": census_now,
@@ -102,58 +85,8 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
             "patients_per_nurse_now": round(census_now / staff_now, 2)
             if staff_now and census_now is not None
             else None,
-            "compliance_24h": _compliance(actual[-24:], planned, ratio),
-            "compliance_7d": _compliance_since(department, now - timedelta(days=7), now, planned, ratio),
-            "next_hour_at_risk": at_risk,
+            "compliance_24h": compliance_share(staffed_hours(department, first=now - timedelta(hours=23), last=now)),
+            "compliance_7d": compliance_share(staffed_hours(department, first=now - timedelta(days=7), last=now)),
+            "next_hour_at_risk": at_risk[0] if at_risk else None,
         },
     }
-
-
-def _outlook_points(department: Department, now: datetime) -> tuple[list[dict], dict | None]:
-    """Without a recent forecast job: the hour's outlook from the active model, if one was trained.
-
-    Never trains a model here (this runs on the websocket path); the outlook is cached per hour.
-    """
-    from predictions.models import ForecastModel
-    from predictions.selectors import epoch_hour
-    from predictions.services import ForecastUnavailable, workload_outlook
-
-    model = ForecastModel.objects.filter(department=department, is_active=True, training_end__lte=now).first()
-    if model is None:
-        return [], None
-    try:
-        outlook = workload_outlook(
-            department=department, model=model, issue_hour=epoch_hour(now), horizon=FUTURE_HOURS, confidence=0.9
-        )
-    except ForecastUnavailable:
-        return [], None
-    points = [
-        {
-            "hour": _iso(now + timedelta(hours=index)),
-            "census_mean": round(float(outlook.census.mean[index]), 2),
-            "census_lower": round(float(outlook.census.lower[index]), 2),
-            "census_upper": round(float(outlook.census.upper[index]), 2),
-            "arrivals_mean": round(float(outlook.arrivals.mean[index]), 3),
-        }
-        for index in range(FUTURE_HOURS)
-    ]
-    return points, {"issued_at": _iso(now), "source": f"model v{model.version}"}
-
-
-def _compliance(hours: list[dict], planned: dict, ratio: int) -> float | None:
-    """Share of patient-hours covered at the ratio, over the hours the plan staffed."""
-    covered = total = 0.0
-    for hour in hours:
-        nurses = planned.get(datetime.fromisoformat(hour["hour"]))
-        if nurses is None or hour["census"] is None:
-            continue
-        total += hour["census"]
-        covered += min(hour["census"], ratio * nurses)
-    return round(covered / total, 4) if total else None
-
-
-def _compliance_since(department: Department, first: datetime, last: datetime, planned: dict, ratio: int):
-    rows = WorkloadHour.objects.filter(department=department, hour__gte=first, hour__lte=last).values_list(
-        "hour", "census"
-    )
-    return _compliance([{"hour": _iso(hour), "census": census} for hour, census in rows], planned, ratio)

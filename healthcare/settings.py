@@ -172,6 +172,13 @@ CELERY_BEAT_SCHEDULE = {
     # A forecast job whose message was lost, or whose worker died, is queued again.
     "forecast-jobs-sweep": {"task": "predictions.tasks.forecast_jobs_sweep_task", "schedule": 300.0},
     "optimization-runs-sweep": {"task": "optimization.tasks.optimization_runs_sweep_task", "schedule": 300.0},
+    # Plans whose hours have passed: their cost against the census that came, and the hindsight oracle.
+    "optimization-runs-review": {
+        "task": "optimization.tasks.optimization_runs_review_task",
+        "schedule": crontab(minute=5),
+    },
+    # Hours predicted under-staffed and forecast drift, raised as alerts on the dashboards.
+    "alerts-check": {"task": "monitoring_app.tasks.alerts_check_task", "schedule": 900.0},
     # New data every week: retrain, and keep the new version only if it forecasts better.
     "forecast-retrain": {
         "task": "predictions.tasks.forecast_models_retrain_task",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("healthcare.encounters.api.urls")),
     path("api/v1/", include("predictions.api.urls")),
     path("api/v1/", include("optimization.api.urls")),
+    path("api/v1/", include("monitoring_app.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     # Sign-in links of the browsable API.

@@ -4,6 +4,7 @@ import dataclasses
 import hashlib
 import logging
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.db import OperationalError, transaction
@@ -12,13 +13,14 @@ from django.utils import timezone
 from scipy import stats
 
 from dashboard.broadcast import broadcast_department_event
-from healthcare.encounters.models import Department
+from healthcare.encounters.models import Department, WorkloadHour
 from healthcare.jobs import job_enqueue, jobs_sweep
+from monitoring_app.services import alerts_after_job, job_failed_alert_raise, understaffing_check
 from optimization.baselines import ReactiveRule
 from optimization.models import OptimizationRun, RunStatus, StaffingPolicy, StaffingRuleSet
 from optimization.projection import Projection
-from optimization.roster import PlanInfeasible, roster_plan
-from optimization.rules import StaffingRules, shift_instances
+from optimization.roster import PlanInfeasible, hindsight_plan, roster_plan
+from optimization.rules import Shift, StaffingRules, shift_instances
 from optimization.simulate import LOOKAHEAD, Observation
 from predictions.features import Calendar
 from predictions.selectors import epoch_hour, hour_start
@@ -281,6 +283,7 @@ def optimization_run(*, run_id) -> OptimizationRun | None:
         }
         run.save(update_fields=["result", "status", "finished_at", "failure_reason", "timings"])
         broadcast_department_event(department.code, "plan.ready", {"optimization_id": str(run.id)})
+    alerts_after_job(understaffing_check, department=department)
     return run
 
 
@@ -298,6 +301,9 @@ def optimization_fail(*, run: OptimizationRun, reason: str) -> OptimizationRun:
     run.failure_reason = reason
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "failure_reason", "finished_at"])
+    alerts_after_job(
+        job_failed_alert_raise, department=run.department, job_kind="Staffing plan", job_id=run.id, reason=reason
+    )
     return run
 
 
@@ -306,6 +312,76 @@ def optimization_runs_sweep(*, now: datetime | None = None) -> int:
     from optimization.tasks import optimization_run_task
 
     return jobs_sweep(optimization_run_task, OptimizationRun.objects.all(), now=now)
+
+
+def optimization_run_review(*, run: OptimizationRun) -> dict | None:
+    """Once every planned hour has passed: what the plan cost against the census that came, and the oracle.
+
+    plan: the roster as planned (no hourly changes), paid in full, plus the penalty of the
+    patient-hours it left beyond the ratio. oracle: the hindsight plan (roster, call-ins and
+    releases chosen with the census known), a bound no real plan can beat. Stored in
+    result["review"]; returns None while some planned hour is still to come.
+    """
+    hours = run.result.get("hours") if run.status == RunStatus.SUCCEEDED else None
+    if not hours:
+        return None
+    department = run.department
+    first, horizon = epoch_hour(run.planned_from), len(hours)
+    last_observed = WorkloadHour.objects.filter(department=department).aggregate(last=Max("hour"))["last"]
+    if last_observed is None or epoch_hour(last_observed) < first + horizon - 1:
+        return None
+    observed = dict(
+        WorkloadHour.objects.filter(
+            department=department, hour__gte=hour_start(first), hour__lte=hour_start(first + horizon - 1)
+        ).values_list("hour", "census")
+    )
+    census = np.array([observed.get(hour_start(first + index), 0) for index in range(horizon)], dtype=np.float64)
+    stored = dict(run.result["rules"])
+    rules = StaffingRules(**{**stored, "shifts": tuple(Shift(**shift) for shift in stored["shifts"])})
+    planned = np.array([hour["planned_nurses"] for hour in hours])
+    uncovered = rules.uncovered(census, planned)
+    penalty = float(uncovered.sum()) * rules.understaffed_penalty * rules.nurse_hour_cost
+    roster_cost = run.result["expected"]["roster_cost"]
+
+    calendar = Calendar.build(first - LOOKBACK_HOURS, horizon + LOOKBACK_HOURS, timezone=department.timezone)
+    instances = [
+        instance
+        for instance in shift_instances(rules, calendar.hour_of_day, lookback=LOOKBACK_HOURS)
+        if instance.end > 0
+    ]
+    zone = ZoneInfo(department.timezone)
+    day_of_hour = np.array([hour_start(first + index).astimezone(zone).toordinal() for index in range(horizon)])
+    try:
+        oracle = hindsight_plan(rules, census, instances, day_of_hour)
+    except PlanInfeasible as exc:
+        logger.warning("review of plan %s: %s", run.id, exc)
+        return None
+    review = {
+        "census_observed_until": _iso(epoch_hour(last_observed)),
+        "patient_hours": float(census.sum()),
+        "uncovered_patient_hours": round(float(uncovered.sum()), 2),
+        "compliance": round(1 - float(uncovered.sum()) / census.sum(), 4) if census.sum() else None,
+        "plan": {"roster_cost": roster_cost, "penalty": round(penalty, 2), "cost": round(roster_cost + penalty, 2)},
+        "oracle": {
+            "cost": round(oracle.cost * rules.nurse_hour_cost, 2),
+            "lower_bound": round(oracle.lower_bound * rules.nurse_hour_cost, 2),
+            "uncovered_patient_hours": round(float(oracle.uncovered.sum()), 2),
+        },
+    }
+    review["plan_over_oracle"] = round(review["plan"]["cost"] / review["oracle"]["cost"], 3) if oracle.cost else None
+    run.result = {**run.result, "review": review}
+    run.save(update_fields=["result"])
+    return review
+
+
+def optimization_runs_review(*, now: datetime | None = None) -> int:
+    """Review every successful plan whose hours have all passed and that has no review yet. Returns how many."""
+    reviewed = 0
+    candidates = OptimizationRun.objects.filter(status=RunStatus.SUCCEEDED).exclude(result__has_key="review")
+    for run in candidates.select_related("department").iterator(chunk_size=50):
+        if optimization_run_review(run=run) is not None:
+            reviewed += 1
+    return reviewed
 
 
 # --- Real-time recommendation --------------------------------------------------------------------

@@ -4,7 +4,12 @@ from celery import shared_task
 
 from healthcare.jobs import MAX_RETRIES, job_task_run
 from optimization.models import OptimizationRun
-from optimization.services import optimization_fail, optimization_run, optimization_runs_sweep
+from optimization.services import (
+    optimization_fail,
+    optimization_run,
+    optimization_runs_review,
+    optimization_runs_sweep,
+)
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES)
@@ -24,3 +29,9 @@ def optimization_run_task(self, run_id: str) -> str | None:
 def optimization_runs_sweep_task() -> int:
     """Every few minutes (Celery beat): queue again the runs nobody is working on."""
     return optimization_runs_sweep()
+
+
+@shared_task
+def optimization_runs_review_task() -> int:
+    """Hourly (Celery beat): score the plans whose hours have passed against what came, and the oracle."""
+    return optimization_runs_review()

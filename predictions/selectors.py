@@ -182,3 +182,49 @@ def department_performance(departments, *, since: datetime) -> list[dict]:
             }
         )
     return rows
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def census_outlook_points(department: Department, *, now: datetime, hours: int) -> tuple[list[dict], dict | None]:
+    """The census expected over the hours now .. now + hours - 1, and where it comes from.
+
+    The latest successful forecast job when it still covers `now`; otherwise the active
+    model's outlook for the hour (cached per hour). Never trains a model: this runs on the
+    websocket and page path. Returns ([], None) when neither exists.
+    Points: {hour, census_mean, census_lower, census_upper, arrivals_mean}.
+    """
+    forecast = forecast_latest(department)
+    if forecast is not None:
+        points = [
+            {key: point[key] for key in ("hour", "census_mean", "census_lower", "census_upper", "arrivals_mean")}
+            for point in forecast.points
+            if datetime.fromisoformat(point["hour"]) >= now
+        ][:hours]
+        if points:
+            return points, {"issued_at": _iso(forecast.issued_at), "source": "forecast job"}
+
+    from predictions.services import ForecastUnavailable, workload_outlook
+
+    model = ForecastModel.objects.filter(department=department, is_active=True, training_end__lte=now).first()
+    if model is None:
+        return [], None
+    try:
+        outlook = workload_outlook(
+            department=department, model=model, issue_hour=epoch_hour(now), horizon=hours, confidence=0.9
+        )
+    except ForecastUnavailable:
+        return [], None
+    points = [
+        {
+            "hour": _iso(now + timedelta(hours=index)),
+            "census_mean": round(float(outlook.census.mean[index]), 2),
+            "census_lower": round(float(outlook.census.lower[index]), 2),
+            "census_upper": round(float(outlook.census.upper[index]), 2),
+            "arrivals_mean": round(float(outlook.arrivals.mean[index]), 3),
+        }
+        for index in range(hours)
+    ]
+    return points, {"issued_at": _iso(now), "source": f"model v{model.version}"}

@@ -15,6 +15,7 @@ from django.utils import timezone
 from dashboard.broadcast import broadcast_department_event
 from healthcare.encounters.models import Department
 from healthcare.jobs import job_enqueue, jobs_sweep
+from monitoring_app.services import alerts_after_job, job_failed_alert_raise, understaffing_check
 from predictions.census import CensusForecast, StayModel, census_forecast
 from predictions.features import Calendar
 from predictions.ml import (
@@ -385,6 +386,7 @@ def forecast_run(*, forecast_id) -> Forecast | None:
         forecast.save(update_fields=["model", "points", "status", "finished_at", "failure_reason"])
         transaction.on_commit(lambda: cache.delete(latest_forecast_key(department.id)))
         broadcast_department_event(department.code, "forecast.ready", {"forecast_id": str(forecast.id)})
+    alerts_after_job(understaffing_check, department=department)
     return forecast
 
 
@@ -420,4 +422,7 @@ def forecast_fail(*, forecast: Forecast, reason: str) -> Forecast:
     forecast.failure_reason = reason
     forecast.finished_at = timezone.now()
     forecast.save(update_fields=["status", "failure_reason", "finished_at"])
+    alerts_after_job(
+        job_failed_alert_raise, department=forecast.department, job_kind="Forecast", job_id=forecast.id, reason=reason
+    )
     return forecast

@@ -17,6 +17,8 @@ FORECAST_READ = [
     "optimization.add_optimizationrun",
     "optimization.view_staffingpolicy",
     "optimization.view_staffingruleset",
+    "monitoring_app.view_alert",
+    "monitoring_app.change_alert",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.utils import timezone
+
+from healthcare.encounters.admin import ReadOnlyAdmin
+from monitoring_app.models import Alert
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    """Alerts are raised by checks; here they are searched and acknowledged."""
+
+    list_display = ["department", "kind", "severity", "title", "raised_at", "acknowledged_at", "acknowledged_by"]
+    list_filter = ["department", "kind", "severity", ("acknowledged_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["department", "acknowledged_by"]
+    search_fields = ["title", "key"]
+    date_hierarchy = "raised_at"
+    actions = ["acknowledge"]
+
+    @admin.action(description="Acknowledge the selected alerts", permissions=["acknowledge"])
+    def acknowledge(self, request, queryset):
+        count = queryset.filter(acknowledged_at__isnull=True).update(
+            acknowledged_at=timezone.now(), acknowledged_by=request.user
+        )
+        self.message_user(request, f"{count} alert(s) acknowledged.")
+
+    def has_acknowledge_permission(self, request):
+        return request.user.has_perm("monitoring_app.change_alert")

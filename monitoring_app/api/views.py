@@ -1,0 +1,52 @@
+"""Alerts of your departments: list them, acknowledge them."""
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from healthcare.encounters.api.permissions import ModelPermissions
+from healthcare.encounters.selectors import departments_visible_to
+from monitoring_app.api.serializers import AlertSerializer
+from monitoring_app.models import Alert, AlertKind, AlertSeverity
+from monitoring_app.services import alert_acknowledge
+
+
+class AcknowledgePermission(ModelPermissions):
+    """Acknowledging changes the alert: POST needs the change permission."""
+
+    perms_map = {**ModelPermissions.perms_map, "POST": ["%(app_label)s.change_%(model_name)s"]}
+
+
+class AlertFilterSet(django_filters.FilterSet):
+    department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
+    department_id = django_filters.NumberFilter(field_name="department_id")
+    kind = django_filters.ChoiceFilter(choices=AlertKind.choices)
+    severity = django_filters.ChoiceFilter(choices=AlertSeverity.choices)
+    open = django_filters.BooleanFilter(
+        field_name="acknowledged_at", lookup_expr="isnull", help_text="true: not yet acknowledged."
+    )
+
+    class Meta:
+        model = Alert
+        fields = ["department", "department_id", "kind", "severity", "open"]
+
+
+class AlertViewSet(viewsets.ReadOnlyModelViewSet):
+    """Alerts raised for your departments, newest first."""
+
+    serializer_class = AlertSerializer
+    permission_classes = [ModelPermissions]
+    filterset_class = AlertFilterSet
+
+    def get_queryset(self):
+        visible = departments_visible_to(self.request.user)
+        return Alert.objects.filter(department__in=visible).select_related("department", "acknowledged_by")
+
+    @extend_schema(request=None, responses={200: AlertSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[AcknowledgePermission])
+    def acknowledge(self, request, pk=None):
+        """Mark the alert seen by you (acknowledging again keeps the first acknowledgement)."""
+        alert = alert_acknowledge(alert=self.get_object(), user=request.user)
+        return Response(self.get_serializer(alert).data)

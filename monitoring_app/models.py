@@ -1,0 +1,55 @@
+"""Alerts raised for the people who run the wards."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from healthcare.encounters.models import Department
+
+
+class AlertKind(models.TextChoices):
+    UNDERSTAFFING = "understaffing", "Hours predicted under-staffed"
+    FORECAST_DRIFT = "forecast_drift", "Forecast drift"
+    JOB_FAILED = "job_failed", "Job failed"
+
+
+class AlertSeverity(models.TextChoices):
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+
+
+class Alert(models.Model):
+    """A condition someone on the ward should see, until they acknowledge it.
+
+    key names the condition (for example the first hour at risk, or a job id): raising the
+    same condition again refreshes the alert instead of adding another.
+    """
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    severity = models.CharField(max_length=16, choices=AlertSeverity.choices, default=AlertSeverity.WARNING)
+    key = models.CharField(max_length=200)
+    title = models.CharField(max_length=200)
+    detail = models.JSONField(default=dict, blank=True)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["department", "key"], name="alert_unique_condition"),
+            models.CheckConstraint(condition=Q(kind__in=AlertKind.values), name="alert_kind_valid"),
+            models.CheckConstraint(condition=Q(severity__in=AlertSeverity.values), name="alert_severity_valid"),
+        ]
+        indexes = [models.Index(fields=["department", "acknowledged_at", "-raised_at"], name="alert_open")]
+
+    def __str__(self) -> str:
+        return f"{self.department_id}: {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None

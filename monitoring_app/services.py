@@ -1,0 +1,167 @@
+"""Alerts: raise them from what the other apps know, acknowledge them, push them to dashboards."""
+
+import logging
+import math
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from dashboard.broadcast import broadcast_department_event
+from healthcare.encounters.models import Department
+from monitoring_app.models import Alert, AlertKind, AlertSeverity
+
+logger = logging.getLogger(__name__)
+
+# Understaffing is judged over the hours a charge nurse can still act on (call in, move staff).
+UNDERSTAFFING_LOOKAHEAD_HOURS = 24
+# Forecast drift: the next-24-hour interval should hold ~90% of actual arrivals.
+DRIFT_WINDOW = timedelta(days=7)
+DRIFT_MIN_HOURS = 48
+DRIFT_COVERAGE_FLOOR = 0.75
+
+
+def alert_raise(
+    *, department: Department, kind: str, key: str, title: str, detail: dict, severity: str = AlertSeverity.WARNING
+) -> tuple[Alert, bool]:
+    """Raise the condition `key` for the department, or refresh it if already raised. Returns (alert, created).
+
+    A new alert is pushed to the department's dashboards as `alert.raised` after commit; a
+    refreshed one only updates its detail (an acknowledged condition stays acknowledged).
+    """
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            alert, created = Alert.objects.get_or_create(
+                department=department,
+                key=key,
+                defaults={"kind": kind, "severity": severity, "title": title, "detail": detail, "last_seen_at": now},
+            )
+    except IntegrityError:  # raised concurrently by another worker: that one is the alert
+        alert, created = Alert.objects.get(department=department, key=key), False
+    if created:
+        logger.info("alert raised: %s %s", department.code, key)
+        broadcast_department_event(department.code, "alert.raised", alert_payload(alert))
+    else:
+        alert.title, alert.detail, alert.severity, alert.last_seen_at = title, detail, severity, now
+        alert.save(update_fields=["title", "detail", "severity", "last_seen_at"])
+    return alert, created
+
+
+def alert_payload(alert: Alert) -> dict:
+    """What a dashboard shows of an alert (no patient data is ever in one)."""
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "severity": alert.severity,
+        "title": alert.title,
+        "raised_at": alert.raised_at.isoformat(),
+    }
+
+
+def alert_acknowledge(*, alert: Alert, user) -> Alert:
+    """Mark the alert seen by `user`. Acknowledging twice keeps the first acknowledgement."""
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        if alert.acknowledged_at is None:
+            alert.acknowledged_at = timezone.now()
+            alert.acknowledged_by = user
+            alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+            broadcast_department_event(alert.department.code, "alert.acknowledged", {"id": alert.id})
+    return alert
+
+
+def alerts_after_job(check, **kwargs) -> None:
+    """Run an alert check at the end of a job; a failing check is logged, never fails the finished job."""
+    try:
+        check(**kwargs)
+    except Exception:  # noqa: BLE001 - the job's result is already committed
+        logger.exception("alert check %s failed", check.__name__)
+
+
+def job_failed_alert_raise(*, department: Department, job_kind: str, job_id, reason: str) -> None:
+    """A forecast job or staffing run ended failed: the plan or forecast people expect is missing."""
+    alert_raise(
+        department=department,
+        kind=AlertKind.JOB_FAILED,
+        key=f"job:{job_id}",
+        title=f"{job_kind} failed",
+        detail={"job_id": str(job_id), "job_kind": job_kind, "reason": reason},
+    )
+
+
+def understaffing_check(*, department: Department, now: datetime | None = None) -> Alert | None:
+    """Raise an alert when a planned hour in the next 24 h is predicted beyond the ratio.
+
+    Predicted under-staffed: the forecast's upper census bound exceeds the planned nurses
+    times the ratio. The alert is keyed by the first such hour.
+    """
+    from optimization.selectors import hours_at_risk, planned_nurses
+    from predictions.selectors import census_outlook_points
+
+    now = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    points, _ = census_outlook_points(department, now=now, hours=UNDERSTAFFING_LOOKAHEAD_HOURS)
+    if not points:
+        return None
+    last = now + timedelta(hours=UNDERSTAFFING_LOOKAHEAD_HOURS - 1)
+    planned = planned_nurses(department, first=now, last=last)
+    risky = hours_at_risk(points, planned, department.patients_per_nurse)
+    if not risky:
+        return None
+    by_hour = {point["hour"]: point for point in points}
+    hours = [
+        {
+            "hour": hour,
+            "census_upper": by_hour[hour]["census_upper"],
+            "planned_nurses": planned[datetime.fromisoformat(hour)],
+            "nurses_needed": department.nurses_required(math.ceil(by_hour[hour]["census_upper"])),
+        }
+        for hour in risky
+    ]
+    first = datetime.fromisoformat(risky[0])
+    local = first.astimezone(ZoneInfo(department.timezone))
+    alert, _ = alert_raise(
+        department=department,
+        kind=AlertKind.UNDERSTAFFING,
+        key=f"understaffing:{risky[0]}",
+        title=f"{len(risky)} hour(s) predicted under-staffed, first at {local:%a %H:00}",
+        detail={"hours": hours},
+        severity=AlertSeverity.CRITICAL if first - now < timedelta(hours=4) else AlertSeverity.WARNING,
+    )
+    return alert
+
+
+def forecast_drift_check(*, department: Department, now: datetime | None = None) -> Alert | None:
+    """Raise an alert when the next-24-hour forecasts of the past week missed too often.
+
+    Drift: the 90% arrival intervals held under 75% of actual hours, over at least 48
+    scored hours. One alert per department per day.
+    """
+    from predictions.selectors import forecast_live_accuracy
+
+    now = now or timezone.now()
+    bands = forecast_live_accuracy(department, since=now - DRIFT_WINDOW)
+    near = [band for band in bands if band["horizon_band"] in ("1-6h", "7-24h")]
+    scored = sum(band["hours_scored"] for band in near)
+    if scored < DRIFT_MIN_HOURS:
+        return None
+    coverage = sum(band["arrivals_coverage"] * band["hours_scored"] for band in near) / scored
+    if coverage >= DRIFT_COVERAGE_FLOOR:
+        return None
+    alert, _ = alert_raise(
+        department=department,
+        kind=AlertKind.FORECAST_DRIFT,
+        key=f"drift:{now:%Y-%m-%d}",
+        title=f"Forecasts drifting: intervals held {coverage:.0%} of arrivals this week (expected 90%)",
+        detail={"coverage": round(coverage, 3), "hours_scored": scored, "bands": near},
+    )
+    return alert
+
+
+def alerts_check(*, now: datetime | None = None) -> int:
+    """Run every check for every department (Celery beat). Returns how many alerts are open."""
+    for department in Department.objects.all():
+        understaffing_check(department=department, now=now)
+        forecast_drift_check(department=department, now=now)
+    return Alert.objects.filter(acknowledged_at__isnull=True).count()

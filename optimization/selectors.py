@@ -1,0 +1,136 @@
+"""Reads across plans: who was (or will be) on duty each hour, and how well that covered the patients."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from healthcare.encounters.models import Department, WorkloadHour
+from optimization.models import OptimizationRun, RunStatus
+
+
+def planned_nurses(department: Department, *, first: datetime, last: datetime) -> dict[datetime, int]:
+    """Nurses planned for each hour first .. last (UTC, on the hour) that some plan covers.
+
+    An hour takes the plan made most recently before or at it: a newer plan replaces an
+    older one from its first hour on, as it does on the ward. Hours no plan covers are absent.
+    """
+    runs = (
+        OptimizationRun.objects.filter(
+            department=department,
+            status=RunStatus.SUCCEEDED,
+            planned_from__lte=last,
+            # A plan covers at most 168 hours, so older ones cannot reach `first`.
+            planned_from__gt=first - timedelta(hours=168),
+        )
+        .order_by("planned_from", "finished_at")
+        .values_list("result", flat=True)
+    )
+    planned: dict[datetime, int] = {}
+    for result in runs:  # oldest first: later plans overwrite the hours they cover
+        for hour in result.get("hours", []):
+            moment = datetime.fromisoformat(hour["hour"])
+            if first <= moment <= last:
+                planned[moment] = hour["planned_nurses"]
+    return planned
+
+
+@dataclass(frozen=True)
+class StaffedHour:
+    """One past hour that a plan staffed: its census, the nurses and the patients they covered at the ratio."""
+
+    hour: datetime
+    census: int
+    nurses: int
+    covered: float
+
+    @property
+    def uncovered(self) -> float:
+        return self.census - self.covered
+
+
+def staffed_hours(department: Department, *, first: datetime, last: datetime) -> list[StaffedHour]:
+    """Past hours first .. last that a plan staffed, with the census recorded for them.
+
+    An hour with a plan but no workload row had no patient (the hourly picture is sparse).
+    """
+    planned = planned_nurses(department, first=first, last=last)
+    if not planned:
+        return []
+    census = dict(
+        WorkloadHour.objects.filter(department=department, hour__gte=first, hour__lte=last).values_list(
+            "hour", "census"
+        )
+    )
+    ratio = department.patients_per_nurse
+    return [
+        StaffedHour(
+            hour=hour, census=census.get(hour, 0), nurses=nurses, covered=min(census.get(hour, 0), ratio * nurses)
+        )
+        for hour, nurses in sorted(planned.items())
+    ]
+
+
+def compliance_share(hours: list[StaffedHour]) -> float | None:
+    """Share of patient-hours covered at the ratio (None when no patient was there)."""
+    total = sum(hour.census for hour in hours)
+    if not total:
+        return None
+    return round(sum(hour.covered for hour in hours) / total, 4)
+
+
+def compliance_by_hour_of_day(hours: list[StaffedHour], timezone_name: str) -> list[dict]:
+    """Per local hour of day 0-23: patient-hours, share covered, and hours with someone uncovered."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(timezone_name)
+    buckets: list[list[StaffedHour]] = [[] for _ in range(24)]
+    for hour in hours:
+        buckets[hour.hour.astimezone(zone).hour].append(hour)
+    return [
+        {
+            "hour_of_day": hour_of_day,
+            "patient_hours": sum(hour.census for hour in bucket),
+            "compliance": compliance_share(bucket),
+            "hours_short": sum(1 for hour in bucket if hour.uncovered > 0),
+        }
+        for hour_of_day, bucket in enumerate(buckets)
+    ]
+
+
+def worst_periods(hours: list[StaffedHour], *, limit: int = 10) -> list[dict]:
+    """Runs of consecutive hours with patients beyond the ratio, the most uncovered patient-hours first."""
+    periods, current = [], []
+    for hour in hours:
+        contiguous = current and hour.hour - current[-1].hour == timedelta(hours=1)
+        if hour.uncovered > 0 and (not current or contiguous):
+            current.append(hour)
+            continue
+        if current:
+            periods.append(current)
+        current = [hour] if hour.uncovered > 0 else []
+    if current:
+        periods.append(current)
+    periods.sort(key=lambda period: -sum(hour.uncovered for hour in period))
+    return [
+        {
+            "start": period[0].hour.astimezone(UTC),
+            "end": period[-1].hour.astimezone(UTC) + timedelta(hours=1),
+            "hours": len(period),
+            "uncovered_patient_hours": round(sum(hour.uncovered for hour in period), 1),
+            "peak_census": max(hour.census for hour in period),
+            "nurses_at_peak": max(period, key=lambda hour: hour.census).nurses,
+        }
+        for period in periods[:limit]
+    ]
+
+
+def hours_at_risk(points: list[dict], planned: dict[datetime, int], patients_per_nurse: int) -> list[str]:
+    """Forecast hours (ISO) whose upper census bound exceeds what the planned nurses cover at the ratio.
+
+    points are census outlook points ({hour, census_upper, ...}); hours without a plan are not judged.
+    """
+    risky = []
+    for point in points:
+        nurses = planned.get(datetime.fromisoformat(point["hour"]))
+        if nurses is not None and point["census_upper"] > patients_per_nurse * nurses:
+            risky.append(point["hour"])
+    return risky
