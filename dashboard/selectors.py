@@ -7,12 +7,15 @@ from django.utils import timezone
 
 from dashboard.broadcast import department_sequence
 from healthcare.encounters.models import Department, WorkloadHour
+from monitoring_app.models import Alert
+from monitoring_app.services import alert_payload
 from optimization.models import OptimizationRun, RunStatus
 from optimization.selectors import compliance_share, hours_at_risk, planned_nurses, staffed_hours
 from predictions.selectors import census_outlook_points
 
 PAST_HOURS = 48
 FUTURE_HOURS = 72
+MAX_ALERTS = 10
 
 
 def _iso(moment: datetime) -> str:
@@ -20,7 +23,7 @@ def _iso(moment: datetime) -> str:
 
 
 def department_snapshot(department: Department, *, now: datetime | None = None) -> dict:
-    """The department now: the last 48 h, the next 72 h (forecast and plan) and the headline tiles.
+    """The department now: the last 48 h, the next 72 h (forecast and plan), open alerts and the headline tiles.
 
     seq is read first: a page applies only the events numbered after it, so none is lost
     between the snapshot and the live feed.
@@ -78,6 +81,10 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
         }
         if planned
         else None,
+        "alerts": [
+            alert_payload(alert)
+            for alert in Alert.objects.filter(department=department, acknowledged_at__isnull=True)[:MAX_ALERTS]
+        ],
         "tiles": {
             "census_now": census_now,
             "nurses_required_now": department.nurses_required(census_now) if known_now else None,

@@ -7,4 +7,12 @@ app_name = "dashboard"
 urlpatterns = [
     path("", views.home, name="home"),
     path("departments/<str:code>/", views.department_dashboard, name="department"),
+    path("departments/<str:code>/plans/", views.department_plans, name="plans"),
+    path("departments/<str:code>/predictions/", views.department_predictions, name="predictions"),
+    path("plans/<uuid:run_id>/", views.plan_detail, name="plan"),
+    path("compliance/", views.compliance, name="compliance"),
+    path("alerts/", views.alerts, name="alerts"),
+    path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge_view, name="alert-acknowledge"),
+    path("settings/", views.settings_list, name="settings"),
+    path("settings/<str:code>/", views.settings_department, name="settings-department"),
 ]

@@ -1,10 +1,38 @@
-"""Server-rendered pages; the live parts are drawn by static/js/dashboard.js from the snapshot API."""
+"""Server-rendered pages. The live parts are drawn by static/js from the snapshot API and JSON in the page.
 
-from django.contrib.auth.decorators import login_required
+Every page is scoped like the API: a department (or plan, or alert) the user may not see is a 404.
+"""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from dashboard.forms import DepartmentRulesForm, PlanRequestForm, StaffingRulesForm, shifts_format
 from healthcare.encounters.selectors import departments_visible_to, departments_with_latest_workload
+from monitoring_app.models import Alert
+from monitoring_app.services import alert_acknowledge
+from optimization.models import OptimizationRun, StaffingRuleSet
+from optimization.selectors import compliance_by_hour_of_day, compliance_share, staffed_hours, worst_periods
+from optimization.services import optimization_request, staffing_rules_for, staffing_rules_save
+from predictions.models import ForecastModel
+from predictions.selectors import forecast_live_accuracy, forecasts_against_actuals
+
+COMPLIANCE_DAYS = (7, 28, 90)
+ACCURACY_DAYS = 28
+PAST_FORECAST_DAYS = 7
+
+
+def _department_or_404(request: HttpRequest, code: str):
+    visible = departments_visible_to(request.user).order_by("code")
+    return get_object_or_404(visible, code=code.upper()), visible
 
 
 @login_required
@@ -14,12 +42,206 @@ def home(request: HttpRequest) -> HttpResponse:
     for department in departments:
         if department.latest_census is not None:
             department.nurses_required_now = department.nurses_required(department.latest_census)
-    return render(request, "dashboard/home.html", {"departments": departments})
+    open_alerts = Alert.objects.filter(department__in=departments, acknowledged_at__isnull=True).count()
+    return render(request, "dashboard/home.html", {"departments": departments, "open_alerts": open_alerts})
 
 
 @login_required
 def department_dashboard(request: HttpRequest, code: str) -> HttpResponse:
-    """One department, live: tiles, census and staffing chart, arrivals chart. Others' are 404."""
+    """One department, live: tiles, census and staffing chart, arrivals chart, open alerts."""
+    department, visible = _department_or_404(request, code)
+    return render(
+        request, "dashboard/department.html", {"department": department, "departments": visible, "tab": "now"}
+    )
+
+
+@login_required
+def department_plans(request: HttpRequest, code: str) -> HttpResponse:
+    """Request a staffing plan (POST) and see the department's past runs."""
+    department, visible = _department_or_404(request, code)
+    may_request = request.user.has_perm("optimization.add_optimizationrun")
+    form = PlanRequestForm(request.POST or None)
+    if request.method == "POST":
+        if not may_request:
+            raise PermissionDenied
+        if form.is_valid():
+            with transaction.atomic():
+                run = optimization_request(
+                    department=department, params=dict(form.cleaned_data), requested_by=request.user
+                )
+            return redirect("dashboard:plan", run_id=run.id)
+    runs = OptimizationRun.objects.filter(department=department).select_related("requested_by")[:50]
+    return render(
+        request,
+        "dashboard/plans.html",
+        {
+            "department": department,
+            "departments": visible,
+            "tab": "plans",
+            "form": form,
+            "may_request": may_request,
+            "runs": runs,
+        },
+    )
+
+
+@login_required
+def plan_detail(request: HttpRequest, run_id) -> HttpResponse:
+    """One plan: its progress while it runs; then the roster, its expected cost against the baselines,
+    and once its hours have passed, its cost against the hindsight oracle."""
     visible = departments_visible_to(request.user).order_by("code")
-    department = get_object_or_404(visible, code=code.upper())
-    return render(request, "dashboard/department.html", {"department": department, "departments": visible})
+    run = get_object_or_404(
+        OptimizationRun.objects.select_related("department", "requested_by"), id=run_id, department__in=visible
+    )
+    result = run.result or {}
+    zone = ZoneInfo(run.department.timezone)
+
+    def local(text: str):
+        return datetime.fromisoformat(text).astimezone(zone)
+
+    roster = [
+        {"start": local(shift["shift_start"]), "end": local(shift["shift_end"]), "nurses": shift["nurses"]}
+        for shift in result.get("roster", [])
+    ]
+    hours = [{**hour, "hour": local(hour["hour"])} for hour in result.get("hours", [])]
+    costs = []
+    if result.get("expected"):
+        costs.append(("This plan (expected)", result["expected"]))
+        costs.append(("Roster for the mean forecast", result["baselines"]["static_roster"]))
+    return render(
+        request,
+        "dashboard/plan.html",
+        {
+            "department": run.department,
+            "departments": visible,
+            "tab": "plans",
+            "run": run,
+            "result": result,
+            "costs": costs,
+            "review": result.get("review"),
+            "roster": roster,
+            "hours": hours,
+        },
+    )
+
+
+@login_required
+def department_predictions(request: HttpRequest, code: str) -> HttpResponse:
+    """The active forecaster, its validation backtest, live accuracy, and last week's forecasts against what came."""
+    department, visible = _department_or_404(request, code)
+    models = list(ForecastModel.objects.filter(department=department).defer("artifact").order_by("-version")[:10])
+    active = next((model for model in models if model.is_active), None)
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    candidates = []
+    if active is not None:
+        chosen = active.backtest_metrics.get("chosen")
+        for name, scores in active.backtest_metrics.get("candidates", {}).items():
+            candidates.append({"name": name, "chosen": name == chosen, **scores})
+    return render(
+        request,
+        "dashboard/predictions.html",
+        {
+            "department": department,
+            "departments": visible,
+            "tab": "predictions",
+            "active": active,
+            "models": models,
+            "candidates": candidates,
+            "skipped": active.backtest_metrics.get("skipped", {}) if active else {},
+            "accuracy_days": ACCURACY_DAYS,
+            "live": forecast_live_accuracy(department, since=now - timedelta(days=ACCURACY_DAYS)),
+            "past": forecasts_against_actuals(
+                department, first=now - timedelta(days=PAST_FORECAST_DAYS), last=now - timedelta(hours=1)
+            ),
+        },
+    )
+
+
+@login_required
+def compliance(request: HttpRequest) -> HttpResponse:
+    """Share of patient-hours at the ratio per department and hour of day, and the worst periods."""
+    days = request.GET.get("days", "28")
+    days = int(days) if days.isdigit() and int(days) in COMPLIANCE_DAYS else 28
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    rows = []
+    for department in departments_visible_to(request.user).order_by("code"):
+        hours = staffed_hours(department, first=now - timedelta(days=days), last=now - timedelta(hours=1))
+        rows.append(
+            {
+                "department": department,
+                "hours_planned": len(hours),
+                "compliance": compliance_share(hours),
+                "by_hour": compliance_by_hour_of_day(hours, department.timezone),
+                "worst": worst_periods(hours, limit=5),
+            }
+        )
+    return render(request, "dashboard/compliance.html", {"rows": rows, "days": days, "day_choices": COMPLIANCE_DAYS})
+
+
+@login_required
+def alerts(request: HttpRequest) -> HttpResponse:
+    """Open alerts of the user's departments, then those acknowledged in the last 7 days."""
+    visible = departments_visible_to(request.user)
+    scoped = Alert.objects.filter(department__in=visible).select_related("department", "acknowledged_by")
+    week_ago = timezone.now() - timedelta(days=7)
+    return render(
+        request,
+        "dashboard/alerts.html",
+        {
+            "open_alerts": scoped.filter(acknowledged_at__isnull=True),
+            "acknowledged": scoped.filter(acknowledged_at__gte=week_ago).order_by("-acknowledged_at")[:50],
+            "may_acknowledge": request.user.has_perm("monitoring_app.change_alert"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    if not request.user.has_perm("monitoring_app.change_alert"):
+        raise PermissionDenied
+    alert = get_object_or_404(Alert, id=alert_id, department__in=departments_visible_to(request.user))
+    alert_acknowledge(alert=alert, user=request.user)
+    messages.success(request, f"Acknowledged: {alert.title}")
+    return redirect("dashboard:alerts")
+
+
+@login_required
+@permission_required("optimization.change_staffingruleset", raise_exception=True)
+def settings_list(request: HttpRequest) -> HttpResponse:
+    """Admins: every department's ratio, minimum and staffing rules."""
+    departments = []
+    for department in departments_visible_to(request.user).order_by("code"):
+        rules = staffing_rules_for(department)
+        department.rules = rules
+        department.shifts_text = shifts_format([[shift.start_hour, shift.hours] for shift in rules.shifts])
+        departments.append(department)
+    return render(request, "dashboard/settings.html", {"departments": departments})
+
+
+@login_required
+@permission_required("optimization.change_staffingruleset", raise_exception=True)
+def settings_department(request: HttpRequest, code: str) -> HttpResponse:
+    """Admins: change one department's ratio, minimum and staffing rules."""
+    department, _ = _department_or_404(request, code)
+    ruleset = StaffingRuleSet.objects.filter(department=department).first() or StaffingRuleSet(department=department)
+    department_form = DepartmentRulesForm(request.POST or None, instance=department, prefix="department")
+    rules_form = StaffingRulesForm(request.POST or None, instance=ruleset, prefix="rules")
+    if request.method == "POST" and department_form.is_valid() and rules_form.is_valid():
+        try:
+            staffing_rules_save(
+                department=department,
+                patients_per_nurse=department_form.cleaned_data["patients_per_nurse"],
+                min_nurses=department_form.cleaned_data["min_nurses"],
+                **rules_form.cleaned_data,
+            )
+        except ValidationError as exc:
+            rules_form.add_error(None, exc)
+        else:
+            messages.success(request, f"{department.code} rules saved; plans made from now on use them.")
+            return redirect("dashboard:settings")
+    return render(
+        request,
+        "dashboard/settings_department.html",
+        {"department": department, "department_form": department_form, "rules_form": rules_form},
+    )

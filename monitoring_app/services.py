@@ -92,41 +92,43 @@ def job_failed_alert_raise(*, department: Department, job_kind: str, job_id, rea
 
 
 def understaffing_check(*, department: Department, now: datetime | None = None) -> Alert | None:
-    """Raise an alert when a planned hour in the next 24 h is predicted beyond the ratio.
+    """Raise an alert when a planned hour in the next 24 h is expected beyond the ratio.
 
-    Predicted under-staffed: the forecast's upper census bound exceeds the planned nurses
-    times the ratio. The alert is keyed by the first such hour.
+    Expected under-staffed: the forecast's mean census exceeds what the planned nurses may
+    care for at the ratio. (The dashboard's "hour at risk" tile uses the interval's upper
+    bound; an alert that fired on every 1-in-20 risk would soon be ignored.) Critical when
+    the first such hour is less than 4 hours away. Keyed by that first hour.
     """
-    from optimization.selectors import hours_at_risk, planned_nurses
+    from optimization.selectors import planned_nurses
     from predictions.selectors import census_outlook_points
 
     now = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
     points, _ = census_outlook_points(department, now=now, hours=UNDERSTAFFING_LOOKAHEAD_HOURS)
-    if not points:
+    planned = planned_nurses(department, first=now, last=now + timedelta(hours=UNDERSTAFFING_LOOKAHEAD_HOURS - 1))
+    ratio = department.patients_per_nurse
+    short = []
+    for point in points:
+        nurses = planned.get(datetime.fromisoformat(point["hour"]))
+        if nurses is not None and point["census_mean"] > ratio * nurses:
+            short.append(
+                {
+                    "hour": point["hour"],
+                    "census_mean": point["census_mean"],
+                    "census_upper": point["census_upper"],
+                    "planned_nurses": nurses,
+                    "nurses_needed": department.nurses_required(math.ceil(point["census_mean"])),
+                }
+            )
+    if not short:
         return None
-    last = now + timedelta(hours=UNDERSTAFFING_LOOKAHEAD_HOURS - 1)
-    planned = planned_nurses(department, first=now, last=last)
-    risky = hours_at_risk(points, planned, department.patients_per_nurse)
-    if not risky:
-        return None
-    by_hour = {point["hour"]: point for point in points}
-    hours = [
-        {
-            "hour": hour,
-            "census_upper": by_hour[hour]["census_upper"],
-            "planned_nurses": planned[datetime.fromisoformat(hour)],
-            "nurses_needed": department.nurses_required(math.ceil(by_hour[hour]["census_upper"])),
-        }
-        for hour in risky
-    ]
-    first = datetime.fromisoformat(risky[0])
+    first = datetime.fromisoformat(short[0]["hour"])
     local = first.astimezone(ZoneInfo(department.timezone))
     alert, _ = alert_raise(
         department=department,
         kind=AlertKind.UNDERSTAFFING,
-        key=f"understaffing:{risky[0]}",
-        title=f"{len(risky)} hour(s) predicted under-staffed, first at {local:%a %H:00}",
-        detail={"hours": hours},
+        key=f"understaffing:{short[0]['hour']}",
+        title=f"{len(short)} hour(s) expected under-staffed, first at {local:%a %H:00}",
+        detail={"hours": short},
         severity=AlertSeverity.CRITICAL if first - now < timedelta(hours=4) else AlertSeverity.WARNING,
     )
     return alert

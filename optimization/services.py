@@ -14,6 +14,7 @@ from scipy import stats
 
 from dashboard.broadcast import broadcast_department_event
 from healthcare.encounters.models import Department, WorkloadHour
+from healthcare.encounters.services.departments import department_update
 from healthcare.jobs import job_enqueue, jobs_sweep
 from monitoring_app.services import alerts_after_job, job_failed_alert_raise, understaffing_check
 from optimization.baselines import ReactiveRule
@@ -54,6 +55,25 @@ def staffing_rules_for(department: Department, overrides: dict | None = None) ->
         else StaffingRules(patients_per_nurse=department.patients_per_nurse, min_nurses=department.min_nurses)
     )
     return dataclasses.replace(rules, **overrides) if overrides else rules
+
+
+def staffing_rules_save(
+    *, department: Department, patients_per_nurse: int, min_nurses: int, **rule_fields
+) -> StaffingRuleSet:
+    """Change a department's ratio, minimum and staffing rules together, or none of them.
+
+    Raises ValidationError naming the field. Plans made from now on use the new rules.
+    """
+    with transaction.atomic():
+        department_update(department=department, patients_per_nurse=patients_per_nurse, min_nurses=min_nurses)
+        ruleset = StaffingRuleSet.objects.filter(department=department).first() or StaffingRuleSet(
+            department=department
+        )
+        for name, value in rule_fields.items():
+            setattr(ruleset, name, value)
+        ruleset.full_clean()
+        ruleset.save()
+    return ruleset
 
 
 def active_policy(department: Department):
@@ -207,13 +227,15 @@ def _rounded(values: dict) -> dict:
 # --- Runs -------------------------------------------------------------------------------------
 
 
-def optimization_request(*, department: Department, params: dict, requested_by=None) -> OptimizationRun:
-    """A queued plan from the current hour on; a worker computes it after commit."""
+def optimization_request(
+    *, department: Department, params: dict, requested_by=None, planned_from: datetime | None = None
+) -> OptimizationRun:
+    """A queued plan from the current hour (or planned_from, for replays and demos); computed after commit."""
     run = OptimizationRun.objects.create(
         department=department,
         params=params,
         requested_by=requested_by,
-        planned_from=timezone.now().replace(minute=0, second=0, microsecond=0),
+        planned_from=(planned_from or timezone.now()).replace(minute=0, second=0, microsecond=0),
     )
     run_id = str(run.id)
     transaction.on_commit(lambda: _enqueue(run_id))

@@ -228,3 +228,53 @@ def census_outlook_points(department: Department, *, now: datetime, hours: int) 
         for index in range(hours)
     ]
     return points, {"issued_at": _iso(now), "source": f"model v{model.version}"}
+
+
+def forecasts_against_actuals(department: Department, *, first: datetime, last: datetime) -> list[dict]:
+    """Each hour first .. last as forecast beforehand and as it came.
+
+    An hour takes the point of the latest successful forecast issued at or before it (the
+    forecast someone would have looked at). Hours after the latest data have no actual.
+    """
+    forecasts = (
+        Forecast.objects.filter(
+            department=department,
+            status=ForecastStatus.SUCCEEDED,
+            issued_at__lte=last,
+            issued_at__gt=first - timedelta(hours=168),
+        )
+        .order_by("issued_at", "created_at")
+        .values_list("points", flat=True)
+    )
+    forecast_at: dict[datetime, dict] = {}
+    for points in forecasts:  # oldest first: a later forecast replaces an earlier one
+        for point in points:
+            moment = datetime.fromisoformat(point["hour"])
+            if first <= moment <= last:
+                forecast_at[moment] = point
+    last_observed = WorkloadHour.objects.filter(department=department).aggregate(last=Max("hour"))["last"]
+    actual = {
+        hour: (arrivals, census)
+        for hour, arrivals, census in WorkloadHour.objects.filter(
+            department=department, hour__gte=first, hour__lte=last
+        ).values_list("hour", "arrivals", "census")
+    }
+    rows = []
+    hour = first
+    while hour <= last:
+        observed = last_observed is not None and hour <= last_observed
+        arrivals, census = actual.get(hour, (0, 0)) if observed else (None, None)
+        point = forecast_at.get(hour)
+        rows.append(
+            {
+                "hour": _iso(hour),
+                "arrivals": arrivals,
+                "census": census,
+                "arrivals_mean": point["arrivals_mean"] if point else None,
+                "census_mean": point["census_mean"] if point else None,
+                "census_lower": point["census_lower"] if point else None,
+                "census_upper": point["census_upper"] if point else None,
+            }
+        )
+        hour += timedelta(hours=1)
+    return rows

@@ -198,10 +198,15 @@ def forecast_model_activate(*, model: ForecastModel) -> ForecastModel:
 
 
 def forecast_request(
-    *, department: Department, horizon_hours: int, confidence_level: float, requested_by=None
+    *,
+    department: Department,
+    horizon_hours: int,
+    confidence_level: float,
+    requested_by=None,
+    issued_at: datetime | None = None,
 ) -> Forecast:
-    """A queued forecast from the current hour on; a worker computes it after commit."""
-    issued_at = timezone.now().replace(minute=0, second=0, microsecond=0)
+    """A queued forecast from the current hour (or issued_at, for replays and demos) on; computed after commit."""
+    issued_at = (issued_at or timezone.now()).replace(minute=0, second=0, microsecond=0)
     forecast = Forecast(
         department=department,
         issued_at=issued_at,

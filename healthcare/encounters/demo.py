@@ -81,6 +81,45 @@ def demo_hospital_seed(
     return encounters_ingest(records=records, source=DEMO_SOURCE, progress=progress, now=end)
 
 
+def demo_planning_seed(*, end: datetime, days: int = 7, progress: Progress | None = None) -> None:
+    """What the staff pages show on day one: per demo department, a forecaster trained before the
+    last `days` days, then each morning since a 48-hour forecast and a 24-hour plan made as they
+    would have been (from data before that morning only), and a 72-hour forecast and plan from `end`.
+
+    The past plans are then reviewed against the census that came and the alert checks run, so
+    compliance, plan history, predictions and alerts have real figures. Skips departments that
+    already have plans.
+    """
+    from monitoring_app.services import alerts_check
+    from optimization.models import OptimizationRun
+    from optimization.services import optimization_request, optimization_runs_review
+    from predictions.models import ForecastModel
+    from predictions.services import forecast_model_train, forecast_request
+
+    zone = ZoneInfo(DEMO_TIME_ZONE)
+    end = end.replace(minute=0, second=0, microsecond=0)
+    for department in Department.objects.filter(code__in=[profile.code for profile in DEMO_PROFILES]):
+        if OptimizationRun.objects.filter(department=department).exists():
+            continue
+        mornings = []
+        for back in range(days, 0, -1):
+            local = (end - timedelta(days=back)).astimezone(zone).replace(hour=7)
+            mornings.append(local.astimezone(end.tzinfo))
+        if not ForecastModel.objects.filter(department=department).exists():
+            if progress:
+                progress(f"{department.code}: training the forecaster on data before {mornings[0]:%Y-%m-%d}")
+            forecast_model_train(department=department, until=mornings[0], activate=True)
+        if progress:
+            progress(f"{department.code}: a forecast and a plan each morning for {days} days, then from now")
+        for morning in mornings:
+            forecast_request(department=department, horizon_hours=48, confidence_level=0.9, issued_at=morning)
+            optimization_request(department=department, params={"horizon_hours": 24}, planned_from=morning)
+        forecast_request(department=department, horizon_hours=72, confidence_level=0.9, issued_at=end)
+        optimization_request(department=department, params={"horizon_hours": 72}, planned_from=end)
+    optimization_runs_review()
+    alerts_check(now=end)
+
+
 def demo_users_ensure(*, password: str) -> list[tuple[str, str, list[str]]]:
     """Create or reset the demo users; returns (username, role, departments) for each."""
     User = get_user_model()

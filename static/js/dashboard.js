@@ -61,6 +61,23 @@ function required(census, ratio, minimum) {
   return census === null ? null : Math.max(minimum, Math.ceil(census / ratio - 1e-9));
 }
 
+function renderAlerts(alerts) {
+  const list = document.getElementById("alert-list");
+  list.replaceChildren(
+    ...(alerts.length ? alerts : [null]).map((alert) => {
+      const item = document.createElement("li");
+      if (alert === null) {
+        item.className = "muted";
+        item.textContent = "None";
+      } else {
+        item.className = `severity-${alert.severity}`;
+        item.textContent = `${alert.severity === "critical" ? "Critical: " : ""}${alert.title}`;
+      }
+      return item;
+    }),
+  );
+}
+
 function render(snapshot) {
   sequence = snapshot.seq;
   const { tiles } = snapshot;
@@ -71,6 +88,7 @@ function render(snapshot) {
   setText("tile-ratio", tiles.patients_per_nurse_now ?? "–");
   setText("tile-compliance-24h", percent(tiles.compliance_24h));
   setText("tile-compliance-7d", percent(tiles.compliance_7d));
+  renderAlerts(snapshot.alerts);
   setText("tile-risk", tiles.next_hour_at_risk ? hourLabel.format(new Date(tiles.next_hour_at_risk)) : "none in 72 h");
 
   const future = snapshot.forecast ? snapshot.forecast.points : [];

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from healthcare.encounters.demo import demo_hospital_seed, demo_users_ensure
+from healthcare.encounters.demo import demo_hospital_seed, demo_planning_seed, demo_users_ensure
 
 # Documented in the README; only ever accepted with DEBUG on.
 DEFAULT_DEMO_PASSWORD = "ward-demo-2026"
@@ -21,6 +21,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2026, help="Random seed (same seed, same hospital)")
         parser.add_argument("--end", help="When history ends, ISO 8601 (default: now, on the hour)")
         parser.add_argument("--reset", action="store_true", help="Replace existing demo patient flow")
+        parser.add_argument(
+            "--plan-days",
+            type=int,
+            default=7,
+            help="Days of past forecasts and plans to make, for the staff pages (default 7; 0 for none)",
+        )
 
     def handle(self, *args, **options):
         password = self._password()
@@ -42,6 +48,10 @@ class Command(BaseCommand):
                     f"Demo hospital seeded: {summary.created:,} encounters, "
                     f"{summary.workload.written:,} workload hours, up to {end:%Y-%m-%d %H:00} UTC"
                 )
+            )
+        if options["plan_days"] > 0:
+            demo_planning_seed(
+                end=end, days=options["plan_days"], progress=lambda message: self.stdout.write(f"  ... {message}")
             )
         for username, role, departments in demo_users_ensure(password=password):
             self.stdout.write(f"  user {username:<11} role {role:<10} departments {', '.join(departments)}")

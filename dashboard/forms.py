@@ -1,0 +1,72 @@
+"""Forms of the staff pages: request a plan, and the admins' department rules."""
+
+from django import forms
+
+from healthcare.encounters.models import Department
+from optimization.models import StaffingRuleSet
+from optimization.services import RISK_LEVELS
+
+
+class PlanRequestForm(forms.Form):
+    horizon_hours = forms.IntegerField(
+        label="Hours to plan", min_value=8, max_value=168, initial=72, help_text="From this hour, 8 to 168."
+    )
+    risk_level = forms.ChoiceField(
+        label="Risk accepted",
+        choices=[(level, level.capitalize()) for level in RISK_LEVELS],
+        initial="medium",
+        help_text="Low rosters for the busy end of the forecast; high for its mean.",
+    )
+
+
+def shifts_format(shifts: list[list[int]]) -> str:
+    """[[7, 8], [15, 8]] as '07-15, 15-23' (local start and end hours)."""
+    return ", ".join(f"{start:02d}-{(start + hours) % 24:02d}" for start, hours in shifts)
+
+
+class ShiftsField(forms.CharField):
+    """Shifts typed as local start-end hours, '07-15, 15-23, 23-07', stored as [[start, hours], ...]."""
+
+    def prepare_value(self, value):
+        return shifts_format(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        shifts = []
+        for part in filter(None, (piece.strip() for piece in text.split(","))):
+            try:
+                start, end = (int(hour) for hour in part.split("-"))
+            except ValueError:
+                raise forms.ValidationError(f"'{part}': write each shift as start-end hours, like 07-15") from None
+            if not (0 <= start < 24 and 0 <= end < 24):
+                raise forms.ValidationError(f"'{part}': hours go from 00 to 23")
+            shifts.append([start, (end - start) % 24 or 24])
+        if not shifts:
+            raise forms.ValidationError("give at least one shift")
+        return shifts
+
+
+class DepartmentRulesForm(forms.ModelForm):
+    """The ratio and minimum live on the department; they are edited beside its staffing rules."""
+
+    class Meta:
+        model = Department
+        fields = ["patients_per_nurse", "min_nurses"]
+
+
+class StaffingRulesForm(forms.ModelForm):
+    shifts = ShiftsField(help_text="Local start-end hours, for example 07-15, 15-23, 23-07 or 07-19, 19-07.")
+
+    class Meta:
+        model = StaffingRuleSet
+        fields = [
+            "shifts",
+            "nurse_hour_cost",
+            "oncall_premium",
+            "oncall_lead_hours",
+            "oncall_block_hours",
+            "oncall_cap_per_day",
+            "release_saving",
+            "release_floor",
+            "understaffed_penalty",
+        ]
