@@ -7,6 +7,7 @@ cache, Celery broker with real workers), DEBUG off, real SECRET_KEY and
 PSEUDONYM_KEY. Any secret may also come from a file: SECRET_KEY_FILE=/run/secrets/...
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -118,6 +119,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # A file, not memory: the browser tests' server runs in another process and must see the
+    # test data. One per test process, so two test runs never share one.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f"test-db-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.utils import timezone
 
 from healthcare.encounters.admin import ReadOnlyAdmin
 from monitoring_app.models import Alert
+from monitoring_app.services import alert_acknowledge
 
 
 @admin.register(Alert)
@@ -18,10 +18,10 @@ class AlertAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Acknowledge the selected alerts", permissions=["acknowledge"])
     def acknowledge(self, request, queryset):
-        count = queryset.filter(acknowledged_at__isnull=True).update(
-            acknowledged_at=timezone.now(), acknowledged_by=request.user
-        )
-        self.message_user(request, f"{count} alert(s) acknowledged.")
+        open_alerts = list(queryset.filter(acknowledged_at__isnull=True).select_related("department"))
+        for alert in open_alerts:  # one by one: each dashboard hears of it
+            alert_acknowledge(alert=alert, user=request.user)
+        self.message_user(request, f"{len(open_alerts)} alert(s) acknowledged.")
 
     def has_acknowledge_permission(self, request):
         return request.user.has_perm("monitoring_app.change_alert")

@@ -20,6 +20,7 @@ UNDERSTAFFING_LOOKAHEAD_HOURS = 24
 DRIFT_WINDOW = timedelta(days=7)
 DRIFT_MIN_HOURS = 48
 DRIFT_COVERAGE_FLOOR = 0.75
+DRIFT_CONFIDENCE = 0.9  # only forecasts issued with 90% intervals are judged
 
 
 def alert_raise(
@@ -138,12 +139,13 @@ def forecast_drift_check(*, department: Department, now: datetime | None = None)
     """Raise an alert when the next-24-hour forecasts of the past week missed too often.
 
     Drift: the 90% arrival intervals held under 75% of actual hours, over at least 48
-    scored hours. One alert per department per day.
+    scored hours (forecasts requested with other interval widths are not judged). One
+    alert per department per day.
     """
     from predictions.selectors import forecast_live_accuracy
 
     now = now or timezone.now()
-    bands = forecast_live_accuracy(department, since=now - DRIFT_WINDOW)
+    bands = forecast_live_accuracy(department, since=now - DRIFT_WINDOW, confidence_level=DRIFT_CONFIDENCE)
     near = [band for band in bands if band["horizon_band"] in ("1-6h", "7-24h")]
     scored = sum(band["hours_scored"] for band in near)
     if scored < DRIFT_MIN_HOURS:

@@ -69,6 +69,8 @@ def roster_plan(
     already_on_duty: nurses of shifts that began before the plan, per hour.
     """
     horizon = len(required)
+    if not instances:  # the whole plan lies inside shifts already running
+        return Roster(instances, np.zeros(0, dtype=np.int64))
     need = np.asarray(required, dtype=np.float64)
     if already_on_duty is not None:
         need = np.maximum(need - already_on_duty, 0.0)
@@ -107,12 +109,15 @@ def hindsight_plan(
     day_of_hour: np.ndarray,
     *,
     roster: Roster | None = None,
+    already_on_duty: np.ndarray | None = None,
 ) -> HindsightPlan:
     """Roster, call-ins and releases chosen together with the census known (the oracle).
 
     With `roster`, it is kept as it is and only call-ins and releases are chosen (the
     clairvoyant-recourse bound). day_of_hour numbers each hour's local day, for the
-    on-call cap. Lead times do not bind: the future is known.
+    on-call cap. Lead times do not bind: the future is known. already_on_duty: nurses of
+    shifts that began before the plan, per hour; they count towards the ratio, are not
+    paid here and are not released (as in roster_plan).
     """
     census = np.asarray(census, dtype=np.float64)
     horizon = len(census)
@@ -166,9 +171,12 @@ def hindsight_plan(
         for hour in np.flatnonzero(days == day):
             cap[row, offset_y + hour] = 1.0
 
+    fixed = np.zeros(horizon) if already_on_duty is None else np.asarray(already_on_duty, dtype=np.float64)
     constraints = [
-        LinearConstraint(staff, lb=rules.min_nurses, ub=np.inf),
-        LinearConstraint(rules.patients_per_nurse * staff + uncovered, lb=census, ub=np.inf),
+        LinearConstraint(staff, lb=rules.min_nurses - fixed, ub=np.inf),
+        LinearConstraint(
+            rules.patients_per_nurse * staff + uncovered, lb=census - rules.patients_per_nurse * fixed, ub=np.inf
+        ),
         LinearConstraint(release_limit.tocsr(), lb=-np.inf, ub=0.0),
         LinearConstraint(cap.tocsr(), lb=0.0, ub=rules.oncall_cap_per_day),
     ]
@@ -191,7 +199,7 @@ def hindsight_plan(
     released = np.zeros(horizon, dtype=np.int64)
     for position, (_, hour) in enumerate(releases):
         released[hour] += solution[offset_z + position]
-    plan_staff = np.round(staff @ np.concatenate([solution, result.x[offset_u:]])).astype(np.int64)
+    plan_staff = np.round(staff @ np.concatenate([solution, result.x[offset_u:]]) + fixed).astype(np.int64)
     return HindsightPlan(
         roster=Roster(instances, solution[:count]),
         oncall_starts=solution[offset_y:offset_u],

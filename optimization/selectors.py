@@ -10,8 +10,9 @@ from optimization.models import OptimizationRun, RunStatus
 def planned_nurses(department: Department, *, first: datetime, last: datetime) -> dict[datetime, int]:
     """Nurses planned for each hour first .. last (UTC, on the hour) that some plan covers.
 
-    An hour takes the plan made most recently before or at it: a newer plan replaces an
-    older one from its first hour on, as it does on the ward. Hours no plan covers are absent.
+    Each hour takes the newest plan (latest planned_from) that covers it: a newer plan
+    replaces an older one for the hours it covers; after a short newer plan ends, the
+    older plan's later hours still stand. Hours no plan covers are absent.
     """
     runs = (
         OptimizationRun.objects.filter(

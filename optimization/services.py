@@ -157,23 +157,7 @@ def plan_compute(
     except ForecastUnavailable as exc:
         raise PlanUnavailable(str(exc)) from None
     mean, std = outlook.census.mean, outlook.census.std
-    calendar = Calendar.build(
-        start_hour - LOOKBACK_HOURS,
-        horizon + LOOKBACK_HOURS,
-        timezone=department.timezone,
-        holiday_country="",
-    )
-    instances = [
-        instance
-        for instance in shift_instances(rules, calendar.hour_of_day, lookback=LOOKBACK_HOURS)
-        if instance.end > 0
-    ]
-    fixed = np.zeros(horizon, dtype=np.int64)
-    if current_staff is not None:
-        running = [instance for instance in instances if instance.start < 0]
-        until = max((instance.end for instance in running), default=0)
-        fixed[: min(until, horizon)] = current_staff
-        instances = [instance for instance in instances if instance.start >= 0]
+    instances, fixed = _plan_shifts(department, rules, start_hour, horizon, current_staff)
     required = rules.required(np.maximum(mean + z_roster * std, 0.0))
     try:
         roster = roster_plan(rules, required, instances, already_on_duty=fixed)
@@ -214,6 +198,29 @@ def plan_compute(
         "forecast_model": {"version": model.version, "algorithm": model.algorithm},
         "rules": dataclasses.asdict(rules),
     }
+
+
+def _plan_shifts(
+    department: Department, rules: StaffingRules, start_hour: int, horizon: int, current_staff: int | None
+) -> tuple[list, np.ndarray]:
+    """The shift instances a plan from start_hour may staff, and the nurses already on duty per hour.
+
+    Without current_staff the shift running at start_hour is planned too; with it, those
+    nurses stay until their shift ends and only later shifts are planned.
+    """
+    calendar = Calendar.build(start_hour - LOOKBACK_HOURS, horizon + LOOKBACK_HOURS, timezone=department.timezone)
+    instances = [
+        instance
+        for instance in shift_instances(rules, calendar.hour_of_day, lookback=LOOKBACK_HOURS)
+        if instance.end > 0
+    ]
+    fixed = np.zeros(horizon, dtype=np.int64)
+    if current_staff is not None:
+        running = [instance for instance in instances if instance.start < 0]
+        until = max((instance.end for instance in running), default=0)
+        fixed[: min(until, horizon)] = current_staff
+        instances = [instance for instance in instances if instance.start >= 0]
+    return instances, fixed
 
 
 def _iso(epoch: int) -> str:
@@ -336,7 +343,7 @@ def optimization_runs_sweep(*, now: datetime | None = None) -> int:
     return jobs_sweep(optimization_run_task, OptimizationRun.objects.all(), now=now)
 
 
-def optimization_run_review(*, run: OptimizationRun) -> dict | None:
+def optimization_run_review(*, run: OptimizationRun, now: datetime | None = None) -> dict | None:
     """Once every planned hour has passed: what the plan cost against the census that came, and the oracle.
 
     plan: the roster as planned (no hourly changes), paid in full, plus the penalty of the
@@ -347,10 +354,13 @@ def optimization_run_review(*, run: OptimizationRun) -> dict | None:
     hours = run.result.get("hours") if run.status == RunStatus.SUCCEEDED else None
     if not hours:
         return None
+    now = now or timezone.now()
     department = run.department
     first, horizon = epoch_hour(run.planned_from), len(hours)
+    # Every planned hour must be over (the current one is still filling up) and recorded.
     last_observed = WorkloadHour.objects.filter(department=department).aggregate(last=Max("hour"))["last"]
-    if last_observed is None or epoch_hour(last_observed) < first + horizon - 1:
+    last_planned = first + horizon - 1
+    if last_observed is None or epoch_hour(last_observed) < last_planned or last_planned >= epoch_hour(now):
         return None
     observed = dict(
         WorkloadHour.objects.filter(
@@ -365,16 +375,12 @@ def optimization_run_review(*, run: OptimizationRun) -> dict | None:
     penalty = float(uncovered.sum()) * rules.understaffed_penalty * rules.nurse_hour_cost
     roster_cost = run.result["expected"]["roster_cost"]
 
-    calendar = Calendar.build(first - LOOKBACK_HOURS, horizon + LOOKBACK_HOURS, timezone=department.timezone)
-    instances = [
-        instance
-        for instance in shift_instances(rules, calendar.hour_of_day, lookback=LOOKBACK_HOURS)
-        if instance.end > 0
-    ]
+    # The oracle starts where the plan did: the same nurses on duty, unpaid on both sides.
+    instances, fixed = _plan_shifts(department, rules, first, horizon, run.params.get("current_staff"))
     zone = ZoneInfo(department.timezone)
     day_of_hour = np.array([hour_start(first + index).astimezone(zone).toordinal() for index in range(horizon)])
     try:
-        oracle = hindsight_plan(rules, census, instances, day_of_hour)
+        oracle = hindsight_plan(rules, census, instances, day_of_hour, already_on_duty=fixed)
     except PlanInfeasible as exc:
         logger.warning("review of plan %s: %s", run.id, exc)
         return None
@@ -385,8 +391,8 @@ def optimization_run_review(*, run: OptimizationRun) -> dict | None:
         "compliance": round(1 - float(uncovered.sum()) / census.sum(), 4) if census.sum() else None,
         "plan": {"roster_cost": roster_cost, "penalty": round(penalty, 2), "cost": round(roster_cost + penalty, 2)},
         "oracle": {
-            "cost": round(oracle.cost * rules.nurse_hour_cost, 2),
-            "lower_bound": round(oracle.lower_bound * rules.nurse_hour_cost, 2),
+            "cost": round(oracle.cost, 2),
+            "lower_bound": round(oracle.lower_bound, 2),
             "uncovered_patient_hours": round(float(oracle.uncovered.sum()), 2),
         },
     }
@@ -401,7 +407,7 @@ def optimization_runs_review(*, now: datetime | None = None) -> int:
     reviewed = 0
     candidates = OptimizationRun.objects.filter(status=RunStatus.SUCCEEDED).exclude(result__has_key="review")
     for run in candidates.select_related("department").iterator(chunk_size=50):
-        if optimization_run_review(run=run) is not None:
+        if optimization_run_review(run=run, now=now) is not None:
             reviewed += 1
     return reviewed
 

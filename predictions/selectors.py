@@ -98,18 +98,20 @@ def forecast_latest(department: Department) -> Forecast | None:
     return forecast
 
 
-def forecast_live_accuracy(department: Department, *, since: datetime) -> list[dict]:
+def forecast_live_accuracy(
+    department: Department, *, since: datetime, confidence_level: float | None = None
+) -> list[dict]:
     """Forecasts issued since `since` scored against the actual hours that have come, per horizon band.
 
     Per band: hours scored, mean absolute error and bias of arrivals and census, and the
     share of actual arrivals inside the interval. Hours not yet observed are left out.
+    confidence_level: only forecasts issued with that interval (coverage is judged against it).
     """
     last_observed = WorkloadHour.objects.filter(department=department).aggregate(last=Max("hour"))["last"]
-    forecasts = list(
-        Forecast.objects.filter(department=department, status=ForecastStatus.SUCCEEDED, issued_at__gte=since)
-        .order_by("issued_at")
-        .values_list("issued_at", "points")
-    )
+    forecasts = Forecast.objects.filter(department=department, status=ForecastStatus.SUCCEEDED, issued_at__gte=since)
+    if confidence_level is not None:
+        forecasts = forecasts.filter(confidence_level=confidence_level)
+    forecasts = list(forecasts.order_by("issued_at").values_list("issued_at", "points"))
     if last_observed is None or not forecasts:
         return []
     first = min(issued for issued, _ in forecasts)

@@ -1,0 +1,82 @@
+"""A real browser (Debian's Chromium, headless, driven by Playwright) against a real ASGI server.
+
+The server is daphne in a forked process serving the full ASGI stack (HTTP, websockets,
+static files) on the test database; tests use transactional_db so it sees their rows.
+"""
+
+import os
+from functools import partial
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup, django_db_blocker):
+    """Base URL of a daphne process serving the project on the test database."""
+    from channels.testing.live import make_application
+    from daphne.testing import DaphneProcess
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    process = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler))
+    with django_db_blocker.unblock():
+        # The child must open its own connections, not share the parent's sockets; forked
+        # here, it inherits database access unblocked.
+        connections.close_all()
+        process.start()
+    if not process.ready.wait(timeout=30):
+        process.terminate()
+        pytest.fail("the test ASGI server did not start within 30 s")
+    yield f"http://127.0.0.1:{process.port.value}"
+    process.terminate()
+    process.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Module-scoped: Playwright's sync API runs an event loop in this thread while it is open,
+    which must be gone before the async (websocket consumer) tests run."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (CI does), or set CHROMIUM_PATH")
+    from playwright.sync_api import sync_playwright
+
+    # That loop makes Django refuse ORM calls from the test itself; the tests make them
+    # between browser steps, never concurrently with one (Playwright's documented Django setup).
+    saved = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            )
+            yield browser
+            browser.close()
+    finally:
+        if saved is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = saved
+
+
+@pytest.fixture
+def browser_page(chromium):
+    """A fresh browser context (no cookies) at a laptop's width; console errors are collected."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda message: page.console_errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

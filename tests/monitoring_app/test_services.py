@@ -1,0 +1,365 @@
+"""Alerts: raising and refreshing conditions, acknowledging them, and the checks that raise them."""
+
+import asyncio
+import logging
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.utils import timezone
+
+from dashboard.broadcast import department_group
+from healthcare.encounters.models import WorkloadHour
+from monitoring_app import services
+from monitoring_app.models import Alert, AlertKind, AlertSeverity
+from optimization import services as optimization_services
+from optimization.models import OptimizationRun, RunStatus
+from predictions import services as prediction_services
+from predictions.models import Forecast
+from tests.factories import current_hour, department_make, hour
+from tests.monitoring_app.conftest import forecast_make, plan_make
+
+NOW = hour(10, 6)  # Wednesday 10 January 2024, 06:00 UTC
+LATER = hour(10, 7)
+
+
+async def receive(layer, channel: str) -> dict:
+    return await asyncio.wait_for(layer.receive(channel), timeout=2)
+
+
+def drift_bands(near_coverage: float, hours: tuple[int, int] = (30, 20)) -> list[dict]:
+    """forecast_live_accuracy bands: the two near ones, and a far one that must not count."""
+    return [
+        {"horizon_band": "1-6h", "hours_scored": hours[0], "arrivals_coverage": near_coverage},
+        {"horizon_band": "7-24h", "hours_scored": hours[1], "arrivals_coverage": near_coverage},
+        {"horizon_band": "25-72h", "hours_scored": 500, "arrivals_coverage": 0.0},
+    ]
+
+
+# --- Raising and acknowledging ----------------------------------------------------------------------
+
+
+def test_alert_raise_refreshes_existing_condition_instead_of_adding_another(ed):
+    with mock.patch.object(timezone, "now", return_value=NOW):
+        first, created = services.alert_raise(
+            department=ed, kind=AlertKind.JOB_FAILED, key="job:1", title="Forecast failed", detail={"reason": "a"}
+        )
+    with mock.patch.object(timezone, "now", return_value=LATER):
+        again, created_again = services.alert_raise(
+            department=ed,
+            kind=AlertKind.JOB_FAILED,
+            key="job:1",
+            title="Forecast failed again",
+            detail={"reason": "b"},
+            severity=AlertSeverity.CRITICAL,
+        )
+    assert (created, created_again) == (True, False)
+    assert again.id == first.id and Alert.objects.count() == 1
+    stored = Alert.objects.get()
+    assert stored.detail == {"reason": "b"}
+    assert (stored.title, stored.severity) == ("Forecast failed again", AlertSeverity.CRITICAL)
+    assert (stored.raised_at, stored.last_seen_at) == (NOW, LATER)
+    assert stored.is_open
+
+
+def test_the_same_key_in_another_department_is_another_alert(ed, icu, raise_alert):
+    raise_alert(ed, "job:1")
+    raise_alert(icu, "job:1")
+    assert sorted(Alert.objects.values_list("department__code", flat=True)) == ["ED", "ICU"]
+
+
+def test_an_acknowledged_alert_stays_acknowledged_when_raised_again(ed, ed_staff, raise_alert):
+    alert = raise_alert(ed, "job:1")
+    services.alert_acknowledge(alert=alert, user=ed_staff)
+    raise_alert(ed, "job:1", detail={"reason": "still failing"})
+    alert.refresh_from_db()
+    assert not alert.is_open
+    assert alert.acknowledged_by == ed_staff
+    assert alert.detail == {"reason": "still failing"}
+    assert Alert.objects.count() == 1
+
+
+def test_a_new_alert_is_broadcast_to_the_department_group_after_commit(
+    ed, raise_alert, django_capture_on_commit_callbacks
+):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(department_group("ED"), channel)
+    try:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            alert = raise_alert(ed, "job:7", title="Staffing plan failed")
+        message = async_to_sync(receive)(layer, channel)
+    finally:
+        async_to_sync(layer.group_discard)(department_group("ED"), channel)
+    assert len(callbacks) == 1
+    assert message == {
+        "type": "department.event",
+        "event": "alert.raised",
+        "department": "ED",
+        "payload": {
+            "id": alert.id,
+            "kind": "job_failed",
+            "severity": "warning",
+            "title": "Staffing plan failed",
+            "raised_at": alert.raised_at.isoformat(),
+        },
+        "seq": 1,
+    }
+
+
+def test_a_refreshed_alert_is_not_broadcast_again(ed, raise_alert):
+    with mock.patch.object(services, "broadcast_department_event", autospec=True) as broadcast:
+        alert = raise_alert(ed, "job:1")
+        raise_alert(ed, "job:1", detail={"reason": "second"})
+    broadcast.assert_called_once_with("ED", "alert.raised", services.alert_payload(alert))
+
+
+def test_acknowledging_sets_the_user_and_time_once(ed, ed_staff, integrator, raise_alert):
+    alert = raise_alert(ed)
+    with mock.patch.object(services, "broadcast_department_event", autospec=True) as broadcast:
+        with mock.patch.object(timezone, "now", return_value=NOW):
+            first = services.alert_acknowledge(alert=alert, user=ed_staff)
+        with mock.patch.object(timezone, "now", return_value=LATER):
+            second = services.alert_acknowledge(alert=alert, user=integrator)
+    assert (first.acknowledged_by, first.acknowledged_at) == (ed_staff, NOW)
+    assert (second.acknowledged_by, second.acknowledged_at) == (ed_staff, NOW)
+    alert.refresh_from_db()
+    assert (alert.acknowledged_by, alert.acknowledged_at, alert.is_open) == (ed_staff, NOW, False)
+    broadcast.assert_called_once_with("ED", "alert.acknowledged", {"id": alert.id})
+
+
+# --- Failed jobs ---------------------------------------------------------------------------------------
+
+
+def test_a_failed_optimization_run_raises_a_job_failed_alert(ed):
+    run = OptimizationRun.objects.create(department=ed, planned_from=NOW, status=RunStatus.RUNNING)
+    optimization_services.optimization_fail(run=run, reason="the rules are infeasible")
+    alert = Alert.objects.get()
+    assert (alert.department, alert.kind, alert.key) == (ed, AlertKind.JOB_FAILED, f"job:{run.id}")
+    assert (alert.title, alert.severity) == ("Staffing plan failed", AlertSeverity.WARNING)
+    assert alert.detail == {"job_id": str(run.id), "job_kind": "Staffing plan", "reason": "the rules are infeasible"}
+
+
+def test_a_failed_forecast_raises_a_job_failed_alert(ed):
+    forecast = Forecast.objects.create(department=ed, issued_at=NOW, horizon_hours=24, confidence_level=0.9)
+    prediction_services.forecast_fail(forecast=forecast, reason="no model")
+    alert = Alert.objects.get()
+    assert (alert.kind, alert.key, alert.title) == (AlertKind.JOB_FAILED, f"job:{forecast.id}", "Forecast failed")
+    assert alert.detail == {"job_id": str(forecast.id), "job_kind": "Forecast", "reason": "no model"}
+
+
+def test_a_plan_requested_without_data_fails_and_raises_an_alert(ed, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = optimization_services.optimization_request(department=ed, params={"horizon_hours": 24})
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    alert = Alert.objects.get(department=ed)
+    assert alert.key == f"job:{run.id}" and alert.detail["reason"] == run.failure_reason
+    assert "no workload data" in alert.detail["reason"]
+
+
+def test_alerts_after_job_swallows_a_failing_check_and_logs_it(ed, caplog):
+    calls = []
+
+    def broken_check(**kwargs):
+        calls.append(kwargs)
+        raise RuntimeError("boom")
+
+    with caplog.at_level(logging.ERROR, logger="monitoring_app.services"):
+        services.alerts_after_job(broken_check, department=ed, job_id=3)
+    assert calls == [{"department": ed, "job_id": 3}]
+    [record] = [record for record in caplog.records if record.name == "monitoring_app.services"]
+    assert record.getMessage() == "alert check broken_check failed"
+    assert record.levelno == logging.ERROR and record.exc_info[0] is RuntimeError
+
+
+def test_a_failing_understaffing_check_does_not_fail_the_finished_plan(ed_history, django_capture_on_commit_callbacks):
+    with (
+        mock.patch.object(
+            optimization_services, "understaffing_check", autospec=True, side_effect=RuntimeError("boom")
+        ) as check,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        run = optimization_services.optimization_request(department=ed_history, params={"horizon_hours": 24})
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.failure_reason
+    check.assert_called_once_with(department=ed_history)
+    assert not Alert.objects.exists()
+
+
+# --- Understaffing ---------------------------------------------------------------------------------------
+
+
+def test_understaffing_check_raises_when_the_mean_census_exceeds_planned_nurses_times_ratio(ed):
+    assert ed.patients_per_nurse == 4
+    plan_make(ed, NOW, [3] * 24)  # 3 nurses care for 12 patients at most
+    mean = [10.0] * 24
+    mean[5], mean[6] = 13.0, 14.5
+    forecast_make(ed, NOW, mean, spread=3.0)
+    alert = services.understaffing_check(department=ed, now=NOW + timedelta(minutes=25))
+    assert Alert.objects.get() == alert
+    assert (alert.kind, alert.key) == (AlertKind.UNDERSTAFFING, "understaffing:2024-01-10T11:00:00Z")
+    assert alert.severity == AlertSeverity.WARNING  # 5 hours ahead: there is time to call someone in
+    assert alert.title.startswith("2 hour(s) expected under-staffed, first at ")
+    assert alert.detail == {
+        "hours": [
+            {
+                "hour": "2024-01-10T11:00:00Z",
+                "census_mean": 13.0,
+                "census_upper": 16.0,
+                "planned_nurses": 3,
+                "nurses_needed": 4,
+            },
+            {
+                "hour": "2024-01-10T12:00:00Z",
+                "census_mean": 14.5,
+                "census_upper": 17.5,
+                "planned_nurses": 3,
+                "nurses_needed": 4,
+            },
+        ]
+    }
+
+
+def test_understaffing_check_names_the_first_hour_in_the_departments_local_time(db):
+    chicago = department_make(code="PEDS", unit_type="ed", timezone="America/Chicago")
+    plan_make(chicago, NOW, [3] * 24)
+    forecast_make(chicago, NOW, [10.0] * 5 + [13.0] + [10.0] * 18)
+    alert = services.understaffing_check(department=chicago, now=NOW)
+    # 11:00 UTC is 05:00 in Chicago in January.
+    assert alert.title == "1 hour(s) expected under-staffed, first at Wed 05:00"
+
+
+def test_understaffing_within_four_hours_is_critical(ed):
+    plan_make(ed, NOW, [3] * 24)
+    forecast_make(ed, NOW, [10.0, 10.0, 13.0] + [10.0] * 21)
+    alert = services.understaffing_check(department=ed, now=NOW)
+    assert alert.severity == AlertSeverity.CRITICAL
+    assert alert.key == "understaffing:2024-01-10T08:00:00Z"
+
+
+def test_understaffing_check_raises_nothing_when_the_plan_covers_the_mean_census(ed):
+    plan_make(ed, NOW, [3] * 24)
+    # Exactly what 3 nurses may care for; only the upper bound (15) is beyond it.
+    forecast_make(ed, NOW, [12.0] * 24, spread=3.0)
+    assert services.understaffing_check(department=ed, now=NOW) is None
+    assert not Alert.objects.exists()
+
+
+def test_understaffing_check_ignores_hours_past_the_next_24(ed):
+    plan_make(ed, NOW, [3] * 30)
+    mean = [10.0] * 30
+    mean[24] = 40.0  # beyond the 24 hours a charge nurse can act on
+    forecast_make(ed, NOW, mean)
+    assert services.understaffing_check(department=ed, now=NOW) is None
+
+
+def test_understaffing_check_does_not_judge_hours_without_a_plan(ed):
+    plan_make(ed, NOW, [3] * 12)
+    mean = [10.0] * 24
+    mean[15] = 40.0
+    forecast_make(ed, NOW, mean)
+    assert services.understaffing_check(department=ed, now=NOW) is None
+    assert not Alert.objects.exists()
+
+
+def test_understaffing_check_ignores_a_failed_plan(ed):
+    plan_make(ed, NOW, [1] * 24, status=RunStatus.FAILED)
+    forecast_make(ed, NOW, [30.0] * 24)
+    assert services.understaffing_check(department=ed, now=NOW) is None
+
+
+def test_understaffing_check_without_a_plan_or_forecast_raises_nothing(ed):
+    assert services.understaffing_check(department=ed, now=NOW) is None
+    forecast_make(ed, NOW, [50.0] * 24)
+    assert services.understaffing_check(department=ed, now=NOW) is None
+    assert not Alert.objects.exists()
+
+
+def test_understaffing_check_run_twice_keeps_one_alert(ed):
+    plan_make(ed, NOW, [3] * 24)
+    forecast_make(ed, NOW, [13.0] * 24)
+    first = services.understaffing_check(department=ed, now=NOW)
+    second = services.understaffing_check(department=ed, now=NOW)
+    assert first.id == second.id and Alert.objects.count() == 1
+    assert len(second.detail["hours"]) == 24
+
+
+# --- Forecast drift ---------------------------------------------------------------------------------------
+
+
+def test_forecast_drift_check_raises_when_near_coverage_is_below_the_floor(ed):
+    bands = [
+        {"horizon_band": "1-6h", "hours_scored": 30, "arrivals_coverage": 0.6},
+        {"horizon_band": "7-24h", "hours_scored": 20, "arrivals_coverage": 0.8},
+        {"horizon_band": "25-72h", "hours_scored": 100, "arrivals_coverage": 0.1},
+    ]
+    with mock.patch("predictions.selectors.forecast_live_accuracy", autospec=True, return_value=bands) as accuracy:
+        alert = services.forecast_drift_check(department=ed, now=NOW)
+    accuracy.assert_called_once_with(ed, since=NOW - timedelta(days=7), confidence_level=0.9)
+    assert (alert.kind, alert.key, alert.severity) == (AlertKind.FORECAST_DRIFT, "drift:2024-01-10", "warning")
+    # (0.6 * 30 + 0.8 * 20) / 50
+    assert alert.title == "Forecasts drifting: intervals held 68% of arrivals this week (expected 90%)"
+    assert alert.detail == {"coverage": 0.68, "hours_scored": 50, "bands": bands[:2]}
+
+
+@pytest.mark.parametrize(
+    ("coverage", "hours"),
+    [
+        (0.8, (30, 20)),  # intervals hold well enough
+        (0.75, (30, 20)),  # exactly the floor
+        (0.5, (30, 17)),  # too few scored hours to judge (the far band does not count)
+    ],
+)
+def test_forecast_drift_check_raises_nothing_otherwise(ed, coverage, hours):
+    with mock.patch(
+        "predictions.selectors.forecast_live_accuracy", autospec=True, return_value=drift_bands(coverage, hours)
+    ):
+        assert services.forecast_drift_check(department=ed, now=NOW) is None
+    assert not Alert.objects.exists()
+
+
+def test_forecast_drift_is_one_alert_per_department_per_day(ed):
+    with mock.patch("predictions.selectors.forecast_live_accuracy", autospec=True, return_value=drift_bands(0.5)):
+        morning = services.forecast_drift_check(department=ed, now=NOW)
+        evening = services.forecast_drift_check(department=ed, now=hour(10, 22))
+        tomorrow = services.forecast_drift_check(department=ed, now=hour(11, 1))
+    assert morning.id == evening.id != tomorrow.id
+    assert sorted(Alert.objects.values_list("key", flat=True)) == ["drift:2024-01-10", "drift:2024-01-11"]
+
+
+@pytest.mark.parametrize(("upper", "drifting"), [(1.0, True), (10.0, False)])
+def test_forecast_drift_check_scores_the_real_forecasts_of_the_week(ed, upper, drifting):
+    now = current_hour()
+    WorkloadHour.objects.bulk_create(
+        WorkloadHour(department=ed, hour=now - timedelta(hours=back), arrivals=5, discharges=5, census=5)
+        for back in range(1, 73)
+    )
+    for back in (60, 30):  # 2 x 24 hours, all over by now
+        forecast_make(ed, now - timedelta(hours=back), [8.0] * 24, arrivals_lower=0.0, arrivals_upper=upper)
+    alert = services.forecast_drift_check(department=ed, now=now)
+    if drifting:
+        assert alert.detail["coverage"] == 0.0 and alert.detail["hours_scored"] == 48
+        assert [band["horizon_band"] for band in alert.detail["bands"]] == ["1-6h", "7-24h"]
+    else:
+        assert alert is None and not Alert.objects.exists()
+
+
+# --- Every check, every department --------------------------------------------------------------------------
+
+
+def test_alerts_check_runs_every_check_for_every_department_and_counts_open_alerts(ed, icu, ed_staff):
+    plan_make(ed, NOW, [3] * 24)
+    forecast_make(ed, NOW, [13.0] * 24)
+    with mock.patch("predictions.selectors.forecast_live_accuracy", autospec=True, return_value=drift_bands(0.5)):
+        assert services.alerts_check(now=NOW) == 3
+        drift = Alert.objects.get(department=ed, kind=AlertKind.FORECAST_DRIFT)
+        services.alert_acknowledge(alert=drift, user=ed_staff)
+        assert services.alerts_check(now=NOW) == 2
+    assert sorted(Alert.objects.values_list("department__code", "kind")) == [
+        ("ED", "forecast_drift"),
+        ("ED", "understaffing"),
+        ("ICU", "forecast_drift"),
+    ]
