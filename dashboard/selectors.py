@@ -7,13 +7,14 @@ from django.utils import timezone
 
 from dashboard.broadcast import department_sequence
 from healthcare.encounters.models import Department, WorkloadHour
+from healthcare.encounters.services.workload import LIVE_WINDOW_HOURS
 from monitoring_app.models import Alert
 from monitoring_app.services import alert_payload
 from optimization.models import OptimizationRun, RunStatus
 from optimization.selectors import compliance_share, hours_at_risk, planned_nurses, staffed_hours
 from predictions.selectors import census_outlook_points
 
-PAST_HOURS = 48
+PAST_HOURS = LIVE_WINDOW_HOURS  # the hours workload.changed events carry
 FUTURE_HOURS = 72
 MAX_ALERTS = 10
 

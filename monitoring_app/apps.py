@@ -6,3 +6,9 @@ class MonitoringConfig(AppConfig):
 
     name = "monitoring_app"
     verbose_name = "Monitoring"
+
+    def ready(self) -> None:
+        from healthcare.encounters.signals import workload_changed
+        from monitoring_app.receivers import understaffing_recheck
+
+        workload_changed.connect(understaffing_recheck, dispatch_uid="monitoring_app.understaffing_recheck")

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dashboard.broadcast import broadcast_department_event
-from healthcare.encounters.models import Department
+from healthcare.encounters.models import Department, WorkloadHour
 from monitoring_app.models import Alert, AlertKind, AlertSeverity
 
 logger = logging.getLogger(__name__)
@@ -95,10 +95,11 @@ def job_failed_alert_raise(*, department: Department, job_kind: str, job_id, rea
 def understaffing_check(*, department: Department, now: datetime | None = None) -> Alert | None:
     """Raise an alert when a planned hour in the next 24 h is expected beyond the ratio.
 
-    Expected under-staffed: the forecast's mean census exceeds what the planned nurses may
-    care for at the ratio. (The dashboard's "hour at risk" tile uses the interval's upper
-    bound; an alert that fired on every 1-in-20 risk would soon be ignored.) Critical when
-    the first such hour is less than 4 hours away. Keyed by that first hour.
+    Expected under-staffed: the forecast's mean census (for the hour under way, the census
+    recorded so far if higher) exceeds what the planned nurses may care for at the ratio.
+    (The dashboard's "hour at risk" tile uses the interval's upper bound; an alert that fired
+    on every 1-in-20 risk would soon be ignored.) Critical when the first such hour is less
+    than 4 hours away. Keyed by that first hour.
     """
     from optimization.selectors import planned_nurses
     from predictions.selectors import census_outlook_points
@@ -106,10 +107,14 @@ def understaffing_check(*, department: Department, now: datetime | None = None) 
     now = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
     points, _ = census_outlook_points(department, now=now, hours=UNDERSTAFFING_LOOKAHEAD_HOURS)
     planned = planned_nurses(department, first=now, last=now + timedelta(hours=UNDERSTAFFING_LOOKAHEAD_HOURS - 1))
+    # The hour under way: the patients recorded so far count if there are more than forecast.
+    census_now = WorkloadHour.objects.filter(department=department, hour=now).values_list("census", flat=True).first()
     ratio = department.patients_per_nurse
     short = []
     for point in points:
         nurses = planned.get(datetime.fromisoformat(point["hour"]))
+        if point["hour"] == points[0]["hour"] and census_now is not None:
+            point = {**point, "census_mean": max(point["census_mean"], census_now)}
         if nurses is not None and point["census_mean"] > ratio * nurses:
             short.append(
                 {

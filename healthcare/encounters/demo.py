@@ -88,13 +88,13 @@ def demo_planning_seed(*, end: datetime, days: int = 7, progress: Progress | Non
 
     The past plans are then reviewed against the census that came and the alert checks run, so
     compliance, plan history, predictions and alerts have real figures. Skips departments that
-    already have plans.
+    already have plans, or too little history to train on.
     """
     from monitoring_app.services import alerts_check
     from optimization.models import OptimizationRun
     from optimization.services import optimization_request, optimization_runs_review
     from predictions.models import ForecastModel
-    from predictions.services import forecast_model_train, forecast_request
+    from predictions.services import ForecastUnavailable, forecast_model_train, forecast_request
 
     zone = ZoneInfo(DEMO_TIME_ZONE)
     end = end.replace(minute=0, second=0, microsecond=0)
@@ -108,7 +108,12 @@ def demo_planning_seed(*, end: datetime, days: int = 7, progress: Progress | Non
         if not ForecastModel.objects.filter(department=department).exists():
             if progress:
                 progress(f"{department.code}: training the forecaster on data before {mornings[0]:%Y-%m-%d}")
-            forecast_model_train(department=department, until=mornings[0], activate=True)
+            try:
+                forecast_model_train(department=department, until=mornings[0], activate=True)
+            except ForecastUnavailable as exc:
+                if progress:
+                    progress(f"{department.code}: no forecasts or plans ({exc})")
+                continue
         if progress:
             progress(f"{department.code}: a forecast and a plan each morning for {days} days, then from now")
         for morning in mornings:

@@ -131,7 +131,12 @@ class Encounter(models.Model):
             ),
             models.CheckConstraint(condition=Q(status__in=EncounterStatus.values), name="encounter_status_valid"),
         ]
-        indexes = [models.Index(fields=["department", "start"], name="encounter_department_start")]
+        indexes = [
+            models.Index(fields=["department", "start"], name="encounter_department_start"),
+            # The stays still running at an hour are found from their end: a live event rebuilds
+            # the current hour without scanning the department's whole history.
+            models.Index(fields=["department", "end"], name="encounter_department_end"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source}:{self.source_id}"

@@ -1,5 +1,7 @@
 // One department's dashboard: draws the snapshot (REST or websocket) and follows the live feed.
-// Every websocket message is numbered; any event, or a gap in the numbers, re-reads the snapshot.
+// Every websocket message is numbered. A workload change carries the hours it changed: the page
+// patches them in at once and re-reads the snapshot a few seconds later (for the tiles only the
+// server computes); any other event, or a gap in the numbers, re-reads the snapshot at once.
 // The socket reconnects with backoff and receives a fresh snapshot when it does.
 
 const root = document.querySelector(".dashboard");
@@ -27,6 +29,10 @@ let sequence = 0;
 let socket = null;
 let attempts = 0;
 let refetchTimer = null;
+let refetchDue = Infinity;
+let current = null; // the snapshot drawn, as patched since
+// Bursts of admissions coalesce into one snapshot read per page at most this often.
+const SETTLE_MS = 5000;
 const charts = {};
 
 function setStatus(text, state) {
@@ -52,9 +58,34 @@ async function loadSnapshot() {
   render(await response.json());
 }
 
-function scheduleRefetch() {
+function scheduleRefetch(delay = 150) {
+  const due = Date.now() + delay;
+  if (due >= refetchDue) return; // an earlier read is already on its way
   clearTimeout(refetchTimer);
-  refetchTimer = setTimeout(loadSnapshot, 150);
+  refetchDue = due;
+  refetchTimer = setTimeout(() => {
+    refetchDue = Infinity;
+    loadSnapshot();
+  }, delay);
+}
+
+// Patch the hours a workload.changed event carries; false when one is outside the drawn window
+// (a new hour began since the snapshot), and the snapshot must be re-read instead.
+function applyHours(hours) {
+  const index = new Map(current.actual.map((hour, position) => [hour.hour, position]));
+  if (!hours.every((hour) => index.has(hour.hour))) return false;
+  for (const hour of hours) {
+    Object.assign(current.actual[index.get(hour.hour)], { census: hour.census, arrivals: hour.arrivals });
+  }
+  const { patients_per_nurse: ratio, min_nurses: minimum } = current.department;
+  const censusNow = current.actual[current.actual.length - 1].census;
+  const staff = current.tiles.staff_on_duty;
+  Object.assign(current.tiles, {
+    census_now: censusNow,
+    nurses_required_now: required(censusNow, ratio, minimum),
+    patients_per_nurse_now: staff && censusNow !== null ? Math.round((100 * censusNow) / staff) / 100 : null,
+  });
+  return true;
 }
 
 function required(census, ratio, minimum) {
@@ -79,6 +110,7 @@ function renderAlerts(alerts) {
 }
 
 function render(snapshot) {
+  current = snapshot;
   sequence = snapshot.seq;
   const { tiles } = snapshot;
   const { patients_per_nurse: ratio, min_nurses: minimum } = snapshot.department;
@@ -227,8 +259,15 @@ function connect() {
       return;
     }
     if (data.seq <= sequence) return; // already in the snapshot
+    const next = data.seq === sequence + 1;
+    if (next && current && data.event === "workload.changed" && data.payload.hours && applyHours(data.payload.hours)) {
+      current.seq = data.seq;
+      render(current);
+      scheduleRefetch(SETTLE_MS);
+      return;
+    }
     sequence = data.seq;
-    scheduleRefetch(); // an event or a gap: the snapshot is the truth
+    scheduleRefetch(); // another event, or a gap: the snapshot is the truth
   });
   socket.addEventListener("close", (event) => {
     if (event.code === 4401 || event.code === 4403) {

@@ -27,6 +27,9 @@ def asgi_server(django_db_setup, django_db_blocker):
         # The child must open its own connections, not share the parent's sockets; forked
         # here, it inherits database access unblocked.
         connections.close_all()
+        for connection in connections.all():
+            if hasattr(connection, "close_pool"):  # PostgreSQL: nor the parent's pool
+                connection.close_pool()
         process.start()
     if not process.ready.wait(timeout=30):
         process.terminate()

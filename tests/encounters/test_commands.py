@@ -190,3 +190,30 @@ def test_seed_demo_builds_the_hospital_and_the_users_once(monkeypatch):
     assert users.get(username="ed_staff").check_password("demo-password-for-tests")
     assert list(users.get(username="icu_staff").departments.values_list("code", flat=True)) == ["ICU"]
     assert users.get(username="admin").is_superuser
+
+
+@pytest.mark.django_db(transaction=True)  # jobs are queued on commit, as when the command runs for real
+def test_seed_demo_makes_morning_forecasts_and_plans_as_they_would_have_been(monkeypatch):
+    from optimization.models import OptimizationRun, RunStatus
+    from predictions.models import Forecast, ForecastModel
+
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")
+    output = run("seed_demo", "--days", "120", "--plan-days", "2")
+    assert "a forecast and a plan each morning for 2 days" in output
+    for code in ("ED", "ICU", "MEDSURG"):
+        model = ForecastModel.objects.get(department__code=code)
+        runs = OptimizationRun.objects.filter(department__code=code).order_by("planned_from")
+        assert [run.status for run in runs] == [RunStatus.SUCCEEDED] * 3  # two mornings, then now
+        # Every plan and forecast was made from a model trained before it.
+        assert all(model.training_end <= run.planned_from for run in runs)
+        assert Forecast.objects.filter(department__code=code, status="succeeded").count() == 3
+        # The first morning's 24 hours are over: it was scored against the census that came.
+        assert "review" in runs[0].result
+        assert runs[0].result["review"]["oracle"]["cost"] <= runs[0].result["review"]["plan"]["cost"]
+
+
+@pytest.mark.django_db
+def test_seed_demo_skips_plans_when_history_is_too_short(monkeypatch):
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")
+    output = run("seed_demo", "--days", "3")
+    assert "ED: no forecasts or plans" in output

@@ -363,3 +363,32 @@ def test_alerts_check_runs_every_check_for_every_department_and_counts_open_aler
         ("ED", "understaffing"),
         ("ICU", "forecast_drift"),
     ]
+
+
+def test_understaffing_check_counts_the_patients_already_here_this_hour_when_more_than_forecast(ed):
+    plan_make(ed, NOW, [3] * 24)
+    forecast_make(ed, NOW, [12.0] * 24, spread=3.0)  # the plan covers the forecast...
+    WorkloadHour.objects.create(department=ed, hour=NOW, arrivals=6, discharges=0, census=14)  # ...not the ward
+
+    alert = services.understaffing_check(department=ed, now=NOW)
+
+    assert alert is not None and alert.severity == AlertSeverity.CRITICAL
+    assert alert.detail["hours"] == [
+        {
+            "hour": "2024-01-10T06:00:00Z",
+            "census_mean": 14,
+            "census_upper": 15.0,
+            "planned_nurses": 3,
+            "nurses_needed": 4,
+        }
+    ]
+
+
+def test_new_census_rechecks_the_departments_staffing_once_a_minute_at_most(ed):
+    from healthcare.encounters.signals import workload_changed
+
+    with mock.patch("monitoring_app.tasks.understaffing_check", autospec=True) as check:
+        workload_changed.send(sender=None, department_id=ed.id)
+        workload_changed.send(sender=None, department_id=ed.id)
+
+    check.assert_called_once_with(department=ed)

@@ -1,7 +1,7 @@
 """The hourly workload: WorkloadHour rows derived from stored encounters and counts."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -23,26 +23,41 @@ from healthcare.encounters.workload import (
     text_uniforms,
 )
 
+# Dashboards draw a department's last 48 hours; changes to them are sent with the event.
+LIVE_WINDOW_HOURS = 48
+
 
 @dataclass
 class WorkloadChange:
-    """WorkloadHour rows written (created or changed) and deleted."""
+    """WorkloadHour rows written (created or changed) and deleted.
+
+    live: the changed hours of the last LIVE_WINDOW_HOURS as (hour, arrivals, census), a
+    removed hour as zeros; None when some change there cannot be listed (dashboards then
+    re-read their snapshot).
+    """
 
     written: int = 0
     deleted: int = 0
+    live: list[tuple[datetime, int, int]] | None = field(default_factory=list)
 
     def add(self, other: "WorkloadChange") -> None:
         self.written += other.written
         self.deleted += other.deleted
+        self.live = None if self.live is None or other.live is None else self.live + other.live
 
 
 def workload_changed_notify(department: Department, change: WorkloadChange) -> None:
     """After commit, tell the department's dashboards and other apps (caches) that some hours changed."""
     if not (change.written or change.deleted):
         return
-    broadcast_department_event(
-        department.code, "workload.changed", {"hours_written": change.written, "hours_deleted": change.deleted}
-    )
+    payload = {"hours_written": change.written, "hours_deleted": change.deleted}
+    if change.live is not None:
+        # Pages patch these hours in place instead of each re-reading its snapshot.
+        payload["hours"] = [
+            {"hour": hour.isoformat().replace("+00:00", "Z"), "arrivals": arrivals, "census": census}
+            for hour, arrivals, census in sorted(change.live)
+        ]
+    broadcast_department_event(department.code, "workload.changed", payload)
     department_id = department.id
     transaction.on_commit(lambda: workload_changed.send(sender=Department, department_id=department_id))
 
@@ -101,11 +116,14 @@ def workload_rebuild(
     span = _department_span(department, current_hour)
     if span is None:
         change.deleted, _ = rows.delete()
+        change.live = None if change.deleted else []
         return change
     first, last = span
     # The span shrinks when data is corrected (a stay now ends earlier): rows past it go.
     outside = rows.filter(hour__lt=_hour_start(first)) | rows.filter(hour__gt=_hour_start(last))
     change.deleted, _ = outside.delete()
+    if change.deleted:
+        change.live = None
     low = first if start is None else max(first, int(start.timestamp() // 3600))
     high = last if end is None else min(last, int(end.timestamp() // 3600))
     if low > high:
@@ -151,6 +169,17 @@ def workload_rebuild(
     for offset in range(0, len(stale_hours), BATCH_SIZE):
         deleted, _ = rows.filter(hour__in=stale_hours[offset : offset + BATCH_SIZE]).delete()
         change.deleted += deleted
+
+    if change.live is not None:
+        window_start = current_hour - LIVE_WINDOW_HOURS + 1
+        change.live.extend(
+            (_hour_start(low + int(index)), arrivals, census)
+            for index, (arrivals, _, census) in zip(changed, values, strict=True)
+            if low + index >= window_start
+        )
+        change.live.extend(
+            (_hour_start(low + int(index)), 0, 0) for index in np.flatnonzero(remove) if low + index >= window_start
+        )
     return change
 
 
