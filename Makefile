@@ -31,8 +31,8 @@ demo: install
 	@echo "    API docs        http://$(HOST):$(PORT)/api/docs/"
 	@echo "    password        $${DEMO_PASSWORD:-ward-demo-2026}  (DEMO_PASSWORD overrides it)"
 	@echo ""
-	@echo "  replaying the ED's last week at 12x as live events, so the dashboard moves (replay.log)"
-	$(PY) manage.py replay --department ED --from 7d --speed 12 > replay.log 2>&1 & REPLAY=$$!; \
+	@echo "  replaying the ED's last week at 12x as live events posted to the API, so the dashboard moves (replay.log)"
+	$(PY) manage.py replay --department ED --from 7d --speed 12 --post-to http://$(HOST):$(PORT) > replay.log 2>&1 & REPLAY=$$!; \
 	trap "kill $$REPLAY 2>/dev/null" EXIT INT TERM; \
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
@@ -48,6 +48,7 @@ bench: install
 	$(PY) bench/forecast.py
 	$(PY) bench/staffing.py
 	$(PY) bench/optimize_latency.py
+	$(PY) bench/live_latency.py
 
 clean:
 	rm -rf $(VENV) node_modules db.sqlite3 db.sqlite3-shm db.sqlite3-wal staticfiles replay.log
