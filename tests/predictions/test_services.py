@@ -160,8 +160,13 @@ def test_new_data_forgets_the_cached_latest_forecast(
     assert forecast_latest(ed_history) == forecast
     assert cache.get(latest_forecast_key(ed_history.id)) == str(forecast.id)
     records = records_until(current_hour() + timedelta(hours=1), days=1, seed=9)
-    with django_capture_on_commit_callbacks(execute=True):
+    # (The staffing recheck that new census also schedules would read, and cache, the latest forecast again.)
+    with (
+        mock.patch("monitoring_app.receivers.job_enqueue", autospec=True) as recheck,
+        django_capture_on_commit_callbacks(execute=True),  # exits first: the callbacks run patched
+    ):
         encounter_services.arrivals_ingest(department=ed_history, records=records, source="late")
+    assert recheck.called
     assert cache.get(latest_forecast_key(ed_history.id)) is None
 
 
