@@ -28,12 +28,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "healthcare.settings")
 
 
 def fresh_database(url: str) -> None:
+    """Drop and create the database of `url`; only ever one named hospital_bench*."""
     from urllib.parse import urlparse
 
     import psycopg
 
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
+    if not name.startswith("hospital_bench"):
+        raise SystemExit(f"refusing to recreate database '{name}': benchmarks only use databases named hospital_bench*")
     admin_url = parsed._replace(path="/postgres").geturl()
     with psycopg.connect(admin_url, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}"')

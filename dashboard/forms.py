@@ -9,7 +9,7 @@ from optimization.services import RISK_LEVELS
 
 class PlanRequestForm(forms.Form):
     horizon_hours = forms.IntegerField(
-        label="Hours to plan", min_value=8, max_value=168, initial=72, help_text="From this hour, 8 to 168."
+        label="Hours to plan", min_value=1, max_value=168, initial=72, help_text="From this hour, 1 to 168."
     )
     risk_level = forms.ChoiceField(
         label="Risk accepted",

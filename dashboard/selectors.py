@@ -1,26 +1,23 @@
 """What a department's dashboard shows: one snapshot, served over REST and on websocket connect."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from django.db.models import Max
 from django.utils import timezone
 
 from dashboard.broadcast import department_sequence
 from healthcare.encounters.models import Department, WorkloadHour
+from healthcare.encounters.selectors import workload_last_hour
 from healthcare.encounters.services.workload import LIVE_WINDOW_HOURS
+from healthcare.hours import iso_utc
 from monitoring_app.models import Alert
 from monitoring_app.services import alert_payload
 from optimization.models import OptimizationRun, RunStatus
-from optimization.selectors import compliance_share, hours_at_risk, planned_nurses, staffed_hours
+from optimization.selectors import compliance_share, hours_beyond_ratio, planned_nurses, staffed_hours
 from predictions.selectors import census_outlook_points
 
 PAST_HOURS = LIVE_WINDOW_HOURS  # the hours workload.changed events carry
 FUTURE_HOURS = 72
 MAX_ALERTS = 10
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def department_snapshot(department: Department, *, now: datetime | None = None) -> dict:
@@ -39,17 +36,16 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
         ).values_list("hour", "census", "arrivals")
     }
     # Hours after the latest data are unknown (null), not empty: the feed may have stopped.
-    last_observed = WorkloadHour.objects.filter(department=department, hour__lte=now).aggregate(last=Max("hour"))[
-        "last"
-    ]
+    last_observed = workload_last_hour(department, until=now)
     actual = []
     for hour in (first + timedelta(hours=index) for index in range(PAST_HOURS)):
         census, arrivals = rows.get(hour, (0, 0)) if last_observed and hour <= last_observed else (None, None)
-        actual.append({"hour": _iso(hour), "census": census, "arrivals": arrivals})
+        actual.append({"hour": iso_utc(hour), "census": census, "arrivals": arrivals})
 
     future_points, forecast_info = census_outlook_points(department, now=now, hours=FUTURE_HOURS)
 
-    planned = planned_nurses(department, first=first, last=now + timedelta(hours=FUTURE_HOURS))
+    week_ago = now - timedelta(days=7)
+    planned = planned_nurses(department, first=min(first, week_ago), last=now + timedelta(hours=FUTURE_HOURS))
     plan = (
         OptimizationRun.objects.filter(department=department, status=RunStatus.SUCCEEDED, planned_from__lte=now)
         .order_by("-planned_from", "-finished_at")
@@ -61,10 +57,10 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
     known_now = census_now is not None
     staff_now = planned.get(now)
     ratio = department.patients_per_nurse
-    at_risk = hours_at_risk(future_points, planned, ratio)
+    at_risk = [point["hour"] for point, _ in hours_beyond_ratio(future_points, planned, ratio)]
     return {
         "seq": seq,
-        "generated_at": _iso(timezone.now()),
+        "generated_at": iso_utc(timezone.now()),
         "department": {
             "code": department.code,
             "name": department.name,
@@ -77,15 +73,16 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
         "forecast": {**forecast_info, "points": future_points} if forecast_info else None,
         "plan": {
             "optimization_id": str(plan.id) if plan else None,
-            "planned_from": _iso(plan.planned_from) if plan else None,
-            "hours": [{"hour": _iso(hour), "planned_nurses": nurses} for hour, nurses in sorted(planned.items())],
+            "planned_from": iso_utc(plan.planned_from) if plan else None,
+            "hours": [
+                {"hour": iso_utc(hour), "planned_nurses": nurses}
+                for hour, nurses in sorted(planned.items())
+                if hour >= first
+            ],
         }
         if planned
         else None,
-        "alerts": [
-            alert_payload(alert)
-            for alert in Alert.objects.filter(department=department, acknowledged_at__isnull=True)[:MAX_ALERTS]
-        ],
+        "alerts": [alert_payload(alert) for alert in Alert.objects.filter(department=department).open()[:MAX_ALERTS]],
         "tiles": {
             "census_now": census_now,
             "nurses_required_now": department.nurses_required(census_now) if known_now else None,
@@ -93,8 +90,10 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
             "patients_per_nurse_now": round(census_now / staff_now, 2)
             if staff_now and census_now is not None
             else None,
-            "compliance_24h": compliance_share(staffed_hours(department, first=now - timedelta(hours=23), last=now)),
-            "compliance_7d": compliance_share(staffed_hours(department, first=now - timedelta(days=7), last=now)),
+            "compliance_24h": compliance_share(
+                staffed_hours(department, first=now - timedelta(hours=23), last=now, planned=planned)
+            ),
+            "compliance_7d": compliance_share(staffed_hours(department, first=week_ago, last=now, planned=planned)),
             "next_hour_at_risk": at_risk[0] if at_risk else None,
         },
     }

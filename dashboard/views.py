@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from dashboard.forms import DepartmentRulesForm, PlanRequestForm, StaffingRulesForm, shifts_format
 from healthcare.encounters.selectors import departments_visible_to, departments_with_latest_workload
-from monitoring_app.models import Alert
+from monitoring_app.selectors import alerts_visible_to
 from monitoring_app.services import alert_acknowledge
 from optimization.models import OptimizationRun, StaffingRuleSet
 from optimization.selectors import compliance_by_hour_of_day, compliance_share, staffed_hours, worst_periods
@@ -27,6 +28,7 @@ from predictions.selectors import forecast_live_accuracy, forecasts_against_actu
 
 COMPLIANCE_DAYS = (7, 28, 90)
 ACCURACY_DAYS = 28
+LIVE_CONFIDENCE = 0.9
 PAST_FORECAST_DAYS = 7
 
 
@@ -42,7 +44,7 @@ def home(request: HttpRequest) -> HttpResponse:
     for department in departments:
         if department.latest_census is not None:
             department.nurses_required_now = department.nurses_required(department.latest_census)
-    open_alerts = Alert.objects.filter(department__in=departments, acknowledged_at__isnull=True).count()
+    open_alerts = alerts_visible_to(request.user).open().count()
     return render(request, "dashboard/home.html", {"departments": departments, "open_alerts": open_alerts})
 
 
@@ -129,8 +131,7 @@ def plan_detail(request: HttpRequest, run_id) -> HttpResponse:
 def department_predictions(request: HttpRequest, code: str) -> HttpResponse:
     """The active forecaster, its validation backtest, live accuracy, and last week's forecasts against what came."""
     department, visible = _department_or_404(request, code)
-    models = list(ForecastModel.objects.filter(department=department).defer("artifact").order_by("-version")[:10])
-    active = next((model for model in models if model.is_active), None)
+    active = ForecastModel.objects.filter(department=department, is_active=True).defer("artifact").first()
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     candidates = []
     if active is not None:
@@ -145,11 +146,13 @@ def department_predictions(request: HttpRequest, code: str) -> HttpResponse:
             "departments": visible,
             "tab": "predictions",
             "active": active,
-            "models": models,
             "candidates": candidates,
             "skipped": active.backtest_metrics.get("skipped", {}) if active else {},
             "accuracy_days": ACCURACY_DAYS,
-            "live": forecast_live_accuracy(department, since=now - timedelta(days=ACCURACY_DAYS)),
+            # Interval coverage only means something against one nominal level: the 90% forecasts.
+            "live": forecast_live_accuracy(
+                department, since=now - timedelta(days=ACCURACY_DAYS), confidence_level=LIVE_CONFIDENCE
+            ),
             "past": forecasts_against_actuals(
                 department, first=now - timedelta(days=PAST_FORECAST_DAYS), last=now - timedelta(hours=1)
             ),
@@ -180,16 +183,16 @@ def compliance(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def alerts(request: HttpRequest) -> HttpResponse:
-    """Open alerts of the user's departments, then those acknowledged in the last 7 days."""
-    visible = departments_visible_to(request.user)
-    scoped = Alert.objects.filter(department__in=visible).select_related("department", "acknowledged_by")
+    """Open alerts of the user's departments, then those closed (acknowledged or resolved) in the last 7 days."""
+    scoped = alerts_visible_to(request.user)
     week_ago = timezone.now() - timedelta(days=7)
+    closed = scoped.filter(Q(acknowledged_at__gte=week_ago) | Q(resolved_at__gte=week_ago))
     return render(
         request,
         "dashboard/alerts.html",
         {
-            "open_alerts": scoped.filter(acknowledged_at__isnull=True),
-            "acknowledged": scoped.filter(acknowledged_at__gte=week_ago).order_by("-acknowledged_at")[:50],
+            "open_alerts": scoped.open(),
+            "closed": closed.order_by("-last_seen_at")[:50],
             "may_acknowledge": request.user.has_perm("monitoring_app.change_alert"),
         },
     )
@@ -198,16 +201,25 @@ def alerts(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """Acknowledge one alert of the user's departments (their role must allow it), then back to the list."""
     if not request.user.has_perm("monitoring_app.change_alert"):
         raise PermissionDenied
-    alert = get_object_or_404(Alert, id=alert_id, department__in=departments_visible_to(request.user))
+    alert = get_object_or_404(alerts_visible_to(request.user), id=alert_id)
     alert_acknowledge(alert=alert, user=request.user)
     messages.success(request, f"Acknowledged: {alert.title}")
     return redirect("dashboard:alerts")
 
 
+# Department rules live on two models: the ratio and minimum on Department, the rest on StaffingRuleSet.
+RULES_PERMISSIONS = (
+    "encounters.change_department",
+    "optimization.add_staffingruleset",
+    "optimization.change_staffingruleset",
+)
+
+
 @login_required
-@permission_required("optimization.change_staffingruleset", raise_exception=True)
+@permission_required(RULES_PERMISSIONS, raise_exception=True)
 def settings_list(request: HttpRequest) -> HttpResponse:
     """Admins: every department's ratio, minimum and staffing rules."""
     departments = []
@@ -220,7 +232,7 @@ def settings_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("optimization.change_staffingruleset", raise_exception=True)
+@permission_required(RULES_PERMISSIONS, raise_exception=True)
 def settings_department(request: HttpRequest, code: str) -> HttpResponse:
     """Admins: change one department's ratio, minimum and staffing rules."""
     department, _ = _department_or_404(request, code)

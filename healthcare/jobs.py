@@ -21,10 +21,11 @@ QUEUED_GRACE = timedelta(minutes=5)
 MAX_RETRIES = 3
 
 
-def job_enqueue(task, job_id: str) -> None:
-    """Hand a job to the workers; if the broker is down it stays queued for the sweep to retry."""
+def job_enqueue(task, job_id, *, countdown: float | None = None) -> None:
+    """Hand a job to the workers (after `countdown` seconds); if the broker is down it stays
+    queued for the sweep to retry."""
     try:
-        task.delay(job_id)
+        task.apply_async((job_id,), countdown=countdown)
     except Exception:  # noqa: BLE001 - kombu/redis raise many kinds of connection errors
         logger.warning("could not queue %s %s; the sweep will retry", task.name, job_id, exc_info=True)
 

@@ -9,8 +9,23 @@ from monitoring_app.services import alert_acknowledge
 class AlertAdmin(ReadOnlyAdmin):
     """Alerts are raised by checks; here they are searched and acknowledged."""
 
-    list_display = ["department", "kind", "severity", "title", "raised_at", "acknowledged_at", "acknowledged_by"]
-    list_filter = ["department", "kind", "severity", ("acknowledged_at", admin.EmptyFieldListFilter)]
+    list_display = [
+        "department",
+        "kind",
+        "severity",
+        "title",
+        "raised_at",
+        "acknowledged_at",
+        "acknowledged_by",
+        "resolved_at",
+    ]
+    list_filter = [
+        "department",
+        "kind",
+        "severity",
+        ("acknowledged_at", admin.EmptyFieldListFilter),
+        ("resolved_at", admin.EmptyFieldListFilter),
+    ]
     list_select_related = ["department", "acknowledged_by"]
     search_fields = ["title", "key"]
     date_hierarchy = "raised_at"

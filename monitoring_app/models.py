@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from healthcare.encounters.models import Department
 
@@ -18,11 +18,17 @@ class AlertSeverity(models.TextChoices):
     CRITICAL = "critical", "Critical"
 
 
-class Alert(models.Model):
-    """A condition someone on the ward should see, until they acknowledge it.
+class AlertQuerySet(QuerySet):
+    def open(self) -> "AlertQuerySet":
+        """Neither acknowledged nor resolved."""
+        return self.filter(acknowledged_at__isnull=True, resolved_at__isnull=True)
 
-    key names the condition (for example the first hour at risk, or a job id): raising the
-    same condition again refreshes the alert instead of adding another.
+
+class Alert(models.Model):
+    """A condition someone on the ward should see: open until acknowledged, or resolved when it clears.
+
+    key names the condition (for example the hour a shortage was first seen, or a job id):
+    raising the same condition again refreshes the alert instead of adding another.
     """
 
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="alerts")
@@ -37,6 +43,9 @@ class Alert(models.Model):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    resolved_at = models.DateTimeField(null=True, blank=True, help_text="When the condition cleared by itself.")
+
+    objects = AlertQuerySet.as_manager()
 
     class Meta:
         ordering = ["-raised_at"]
@@ -45,11 +54,13 @@ class Alert(models.Model):
             models.CheckConstraint(condition=Q(kind__in=AlertKind.values), name="alert_kind_valid"),
             models.CheckConstraint(condition=Q(severity__in=AlertSeverity.values), name="alert_severity_valid"),
         ]
-        indexes = [models.Index(fields=["department", "acknowledged_at", "-raised_at"], name="alert_open")]
+        indexes = [
+            models.Index(fields=["department", "acknowledged_at", "resolved_at", "-raised_at"], name="alert_open")
+        ]
 
     def __str__(self) -> str:
         return f"{self.department_id}: {self.title}"
 
     @property
     def is_open(self) -> bool:
-        return self.acknowledged_at is None
+        return self.acknowledged_at is None and self.resolved_at is None

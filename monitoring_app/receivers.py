@@ -9,8 +9,13 @@ UNDERSTAFFING_RECHECK_SECONDS = 60
 
 
 def understaffing_recheck(sender, department_id: int, **kwargs) -> None:
-    """The census changed: check the department's coming hours again, on a worker, once a minute at most."""
+    """The census changed: check the department's coming hours again on a worker, at the end of the minute.
+
+    The first change of a minute schedules the check; the ones after it are covered by it, so a
+    burst of admissions costs one check. (With eager Celery, the embedded default, the check
+    runs at once, in the process that changed the census.)
+    """
     from monitoring_app.tasks import understaffing_check_task
 
     if cache.add(f"monitoring:understaffing-recheck:{department_id}", 1, timeout=UNDERSTAFFING_RECHECK_SECONDS):
-        job_enqueue(understaffing_check_task, department_id)
+        job_enqueue(understaffing_check_task, department_id, countdown=UNDERSTAFFING_RECHECK_SECONDS)

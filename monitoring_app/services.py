@@ -23,13 +23,17 @@ DRIFT_COVERAGE_FLOOR = 0.75
 DRIFT_CONFIDENCE = 0.9  # only forecasts issued with 90% intervals are judged
 
 
+SEVERITY_RANK = {AlertSeverity.WARNING: 0, AlertSeverity.CRITICAL: 1}
+
+
 def alert_raise(
     *, department: Department, kind: str, key: str, title: str, detail: dict, severity: str = AlertSeverity.WARNING
 ) -> tuple[Alert, bool]:
-    """Raise the condition `key` for the department, or refresh it if already raised. Returns (alert, created).
+    """Raise the condition `key` for the department, or refresh it if already raised. Returns (alert, raised).
 
-    A new alert is pushed to the department's dashboards as `alert.raised` after commit; a
-    refreshed one only updates its detail (an acknowledged condition stays acknowledged).
+    raised: the alert is new, or came back (it had resolved), or got worse (warning to
+    critical, which opens it again even if acknowledged). Then it is pushed to the
+    department's dashboards as `alert.raised` after commit; otherwise only its detail changes.
     """
     now = timezone.now()
     try:
@@ -41,13 +45,39 @@ def alert_raise(
             )
     except IntegrityError:  # raised concurrently by another worker: that one is the alert
         alert, created = Alert.objects.get(department=department, key=key), False
-    if created:
-        logger.info("alert raised: %s %s", department.code, key)
-        broadcast_department_event(department.code, "alert.raised", alert_payload(alert))
-    else:
+    raised = created
+    if not created:
+        worse = SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]
+        raised = worse or alert.resolved_at is not None
         alert.title, alert.detail, alert.severity, alert.last_seen_at = title, detail, severity, now
-        alert.save(update_fields=["title", "detail", "severity", "last_seen_at"])
-    return alert, created
+        fields = ["title", "detail", "severity", "last_seen_at"]
+        if raised:
+            alert.resolved_at = None
+            fields.append("resolved_at")
+        if worse:
+            alert.acknowledged_at, alert.acknowledged_by = None, None
+            fields += ["acknowledged_at", "acknowledged_by"]
+        alert.save(update_fields=fields)
+    if raised:
+        logger.info("alert raised: %s %s (%s)", department.code, key, severity)
+        broadcast_department_event(department.code, "alert.raised", alert_payload(alert))
+    return alert, raised
+
+
+def alert_resolve(*, alert: Alert) -> Alert:
+    """The condition cleared by itself: close the alert (acknowledged or not) and tell the dashboards."""
+    if alert.resolved_at is None:
+        alert.resolved_at = timezone.now()
+        alert.save(update_fields=["resolved_at"])
+        broadcast_department_event(alert.department.code, "alert.resolved", {"id": alert.id})
+    return alert
+
+
+def _episode(department: Department, kind: str) -> Alert | None:
+    """The department's unresolved alert of this kind: a condition that lasts is one alert, not one per hour."""
+    return (
+        Alert.objects.filter(department=department, kind=kind, resolved_at__isnull=True).order_by("-raised_at").first()
+    )
 
 
 def alert_payload(alert: Alert) -> dict:
@@ -99,9 +129,10 @@ def understaffing_check(*, department: Department, now: datetime | None = None) 
     recorded so far if higher) exceeds what the planned nurses may care for at the ratio.
     (The dashboard's "hour at risk" tile uses the interval's upper bound; an alert that fired
     on every 1-in-20 risk would soon be ignored.) Critical when the first such hour is less
-    than 4 hours away. Keyed by that first hour.
+    than 4 hours away. While the shortage lasts it is one alert, refreshed (and raised again
+    if it turns critical); it resolves when no coming hour is short any more.
     """
-    from optimization.selectors import planned_nurses
+    from optimization.selectors import hours_beyond_ratio, planned_nurses
     from predictions.selectors import census_outlook_points
 
     now = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
@@ -109,30 +140,29 @@ def understaffing_check(*, department: Department, now: datetime | None = None) 
     planned = planned_nurses(department, first=now, last=now + timedelta(hours=UNDERSTAFFING_LOOKAHEAD_HOURS - 1))
     # The hour under way: the patients recorded so far count if there are more than forecast.
     census_now = WorkloadHour.objects.filter(department=department, hour=now).values_list("census", flat=True).first()
-    ratio = department.patients_per_nurse
-    short = []
-    for point in points:
-        nurses = planned.get(datetime.fromisoformat(point["hour"]))
-        if point["hour"] == points[0]["hour"] and census_now is not None:
-            point = {**point, "census_mean": max(point["census_mean"], census_now)}
-        if nurses is not None and point["census_mean"] > ratio * nurses:
-            short.append(
-                {
-                    "hour": point["hour"],
-                    "census_mean": point["census_mean"],
-                    "census_upper": point["census_upper"],
-                    "planned_nurses": nurses,
-                    "nurses_needed": department.nurses_required(math.ceil(point["census_mean"])),
-                }
-            )
+    if points and census_now is not None and census_now > points[0]["census_mean"]:
+        points = [{**points[0], "census_mean": census_now}, *points[1:]]
+    short = [
+        {
+            "hour": point["hour"],
+            "census_mean": point["census_mean"],
+            "census_upper": point["census_upper"],
+            "planned_nurses": nurses,
+            "nurses_needed": department.nurses_required(math.ceil(point["census_mean"])),
+        }
+        for point, nurses in hours_beyond_ratio(points, planned, department.patients_per_nurse, bound="census_mean")
+    ]
+    episode = _episode(department, AlertKind.UNDERSTAFFING)
     if not short:
+        if episode is not None:
+            alert_resolve(alert=episode)
         return None
     first = datetime.fromisoformat(short[0]["hour"])
     local = first.astimezone(ZoneInfo(department.timezone))
     alert, _ = alert_raise(
         department=department,
         kind=AlertKind.UNDERSTAFFING,
-        key=f"understaffing:{short[0]['hour']}",
+        key=episode.key if episode else f"understaffing:{short[0]['hour']}",
         title=f"{len(short)} hour(s) expected under-staffed, first at {local:%a %H:00}",
         detail={"hours": short},
         severity=AlertSeverity.CRITICAL if first - now < timedelta(hours=4) else AlertSeverity.WARNING,
@@ -144,8 +174,8 @@ def forecast_drift_check(*, department: Department, now: datetime | None = None)
     """Raise an alert when the next-24-hour forecasts of the past week missed too often.
 
     Drift: the 90% arrival intervals held under 75% of actual hours, over at least 48
-    scored hours (forecasts requested with other interval widths are not judged). One
-    alert per department per day.
+    scored hours (forecasts requested with other interval widths are not judged). One alert
+    while it lasts; it resolves when coverage is back above the floor.
     """
     from predictions.selectors import forecast_live_accuracy
 
@@ -156,12 +186,15 @@ def forecast_drift_check(*, department: Department, now: datetime | None = None)
     if scored < DRIFT_MIN_HOURS:
         return None
     coverage = sum(band["arrivals_coverage"] * band["hours_scored"] for band in near) / scored
+    episode = _episode(department, AlertKind.FORECAST_DRIFT)
     if coverage >= DRIFT_COVERAGE_FLOOR:
+        if episode is not None:
+            alert_resolve(alert=episode)
         return None
     alert, _ = alert_raise(
         department=department,
         kind=AlertKind.FORECAST_DRIFT,
-        key=f"drift:{now:%Y-%m-%d}",
+        key=episode.key if episode else f"drift:{now:%Y-%m-%d}",
         title=f"Forecasts drifting: intervals held {coverage:.0%} of arrivals this week (expected 90%)",
         detail={"coverage": round(coverage, 3), "hours_scored": scored, "bands": near},
     )
@@ -169,8 +202,11 @@ def forecast_drift_check(*, department: Department, now: datetime | None = None)
 
 
 def alerts_check(*, now: datetime | None = None) -> int:
-    """Run every check for every department (Celery beat). Returns how many alerts are open."""
+    """Run every check for every department (Celery beat); one failing does not stop the others.
+
+    Returns how many alerts are open.
+    """
     for department in Department.objects.all():
-        understaffing_check(department=department, now=now)
-        forecast_drift_check(department=department, now=now)
-    return Alert.objects.filter(acknowledged_at__isnull=True).count()
+        alerts_after_job(understaffing_check, department=department, now=now)
+        alerts_after_job(forecast_drift_check, department=department, now=now)
+    return Alert.objects.open().count()

@@ -23,11 +23,11 @@ def planned_nurses(department: Department, *, first: datetime, last: datetime) -
             planned_from__gt=first - timedelta(hours=168),
         )
         .order_by("planned_from", "finished_at")
-        .values_list("result", flat=True)
+        .values_list("result__hours", flat=True)  # not the whole result: rosters, baselines, reviews
     )
     planned: dict[datetime, int] = {}
-    for result in runs:  # oldest first: later plans overwrite the hours they cover
-        for hour in result.get("hours", []):
+    for hours in runs:  # oldest first: later plans overwrite the hours they cover
+        for hour in hours or []:
             moment = datetime.fromisoformat(hour["hour"])
             if first <= moment <= last:
                 planned[moment] = hour["planned_nurses"]
@@ -48,12 +48,17 @@ class StaffedHour:
         return self.census - self.covered
 
 
-def staffed_hours(department: Department, *, first: datetime, last: datetime) -> list[StaffedHour]:
+def staffed_hours(
+    department: Department, *, first: datetime, last: datetime, planned: dict[datetime, int] | None = None
+) -> list[StaffedHour]:
     """Past hours first .. last that a plan staffed, with the census recorded for them.
 
-    An hour with a plan but no workload row had no patient (the hourly picture is sparse).
+    planned: planned_nurses() over a span that includes first .. last, when the caller already
+    has it. An hour with a plan but no workload row had no patient (the hourly picture is sparse).
     """
-    planned = planned_nurses(department, first=first, last=last)
+    if planned is None:
+        planned = planned_nurses(department, first=first, last=last)
+    planned = {hour: nurses for hour, nurses in planned.items() if first <= hour <= last}
     if not planned:
         return []
     census = dict(
@@ -124,14 +129,19 @@ def worst_periods(hours: list[StaffedHour], *, limit: int = 10) -> list[dict]:
     ]
 
 
-def hours_at_risk(points: list[dict], planned: dict[datetime, int], patients_per_nurse: int) -> list[str]:
-    """Forecast hours (ISO) whose upper census bound exceeds what the planned nurses cover at the ratio.
+def hours_beyond_ratio(
+    points: list[dict], planned: dict[datetime, int], patients_per_nurse: int, *, bound: str = "census_upper"
+) -> list[tuple[dict, int]]:
+    """(point, planned nurses) of the forecast hours whose census `bound` exceeds what the planned
+    nurses may care for at the ratio.
 
-    points are census outlook points ({hour, census_upper, ...}); hours without a plan are not judged.
+    points are census outlook points ({hour, census_mean, census_upper, ...}); bound is
+    census_upper (at risk: the top of the interval) or census_mean (expected). Hours without
+    a plan are not judged.
     """
-    risky = []
+    beyond = []
     for point in points:
         nurses = planned.get(datetime.fromisoformat(point["hour"]))
-        if nurses is not None and point["census_upper"] > patients_per_nurse * nurses:
-            risky.append(point["hour"])
-    return risky
+        if nurses is not None and point[bound] > patients_per_nurse * nurses:
+            beyond.append((point, nurses))
+    return beyond

@@ -3,7 +3,7 @@
 import dataclasses
 import hashlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -14,7 +14,9 @@ from scipy import stats
 
 from dashboard.broadcast import broadcast_department_event
 from healthcare.encounters.models import Department, WorkloadHour
+from healthcare.encounters.selectors import workload_last_hour
 from healthcare.encounters.services.departments import department_update
+from healthcare.hours import iso_utc
 from healthcare.jobs import job_enqueue, jobs_sweep
 from monitoring_app.services import alerts_after_job, job_failed_alert_raise, understaffing_check
 from optimization.baselines import ReactiveRule
@@ -65,6 +67,8 @@ def staffing_rules_save(
     Raises ValidationError naming the field. Plans made from now on use the new rules.
     """
     with transaction.atomic():
+        # Two admins saving at once: the second waits, then writes over the first as a whole.
+        department = Department.objects.select_for_update().get(pk=department.pk)
         department_update(department=department, patients_per_nurse=patients_per_nurse, min_nurses=min_nurses)
         ruleset = StaffingRuleSet.objects.filter(department=department).first() or StaffingRuleSet(
             department=department
@@ -224,7 +228,7 @@ def _plan_shifts(
 
 
 def _iso(epoch: int) -> str:
-    return hour_start(epoch).isoformat().replace("+00:00", "Z")
+    return iso_utc(hour_start(epoch))
 
 
 def _rounded(values: dict) -> dict:
@@ -358,7 +362,7 @@ def optimization_run_review(*, run: OptimizationRun, now: datetime | None = None
     department = run.department
     first, horizon = epoch_hour(run.planned_from), len(hours)
     # Every planned hour must be over (the current one is still filling up) and recorded.
-    last_observed = WorkloadHour.objects.filter(department=department).aggregate(last=Max("hour"))["last"]
+    last_observed = workload_last_hour(department)
     last_planned = first + horizon - 1
     if last_observed is None or epoch_hour(last_observed) < last_planned or last_planned >= epoch_hour(now):
         return None
@@ -383,6 +387,8 @@ def optimization_run_review(*, run: OptimizationRun, now: datetime | None = None
         oracle = hindsight_plan(rules, census, instances, day_of_hour, already_on_duty=fixed)
     except PlanInfeasible as exc:
         logger.warning("review of plan %s: %s", run.id, exc)
+        run.result = {**run.result, "review": {"skipped": str(exc)}}
+        run.save(update_fields=["result"])
         return None
     review = {
         "census_observed_until": _iso(epoch_hour(last_observed)),
@@ -402,13 +408,29 @@ def optimization_run_review(*, run: OptimizationRun, now: datetime | None = None
     return review
 
 
+# A plan whose hours are not all recorded this long after it began is not waited for any more.
+REVIEW_WAIT = timedelta(days=14)
+
+
 def optimization_runs_review(*, now: datetime | None = None) -> int:
-    """Review every successful plan whose hours have all passed and that has no review yet. Returns how many."""
+    """Review the successful plans of the last two weeks that have no review yet. Returns how many were.
+
+    One plan that cannot be reviewed (its oracle unsolvable, its result from an older
+    version) is marked skipped with the reason and does not stop the others.
+    """
+    now = now or timezone.now()
+    candidates = OptimizationRun.objects.filter(
+        status=RunStatus.SUCCEEDED, planned_from__gte=now - REVIEW_WAIT, planned_from__lt=now - timedelta(hours=1)
+    ).exclude(result__has_key="review")
     reviewed = 0
-    candidates = OptimizationRun.objects.filter(status=RunStatus.SUCCEEDED).exclude(result__has_key="review")
     for run in candidates.select_related("department").iterator(chunk_size=50):
-        if optimization_run_review(run=run, now=now) is not None:
-            reviewed += 1
+        try:
+            if optimization_run_review(run=run, now=now) is not None:
+                reviewed += 1
+        except Exception as exc:  # noqa: BLE001 - one plan must not stop the others' reviews
+            logger.exception("review of plan %s failed", run.id)
+            run.result = {**run.result, "review": {"skipped": f"{type(exc).__name__}: {exc}"}}
+            run.save(update_fields=["result"])
     return reviewed
 
 

@@ -5,11 +5,12 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Max
 from django.utils import timezone
 
 from healthcare.encounters.choices import NOT_PRESENT_STATUSES
 from healthcare.encounters.models import Department, Encounter, WorkloadHour
+from healthcare.encounters.selectors import workload_last_hour
+from healthcare.hours import iso_utc
 from predictions.census import StayModel
 from predictions.ml import History
 from predictions.models import Forecast, ForecastModel, ForecastStatus
@@ -107,7 +108,7 @@ def forecast_live_accuracy(
     share of actual arrivals inside the interval. Hours not yet observed are left out.
     confidence_level: only forecasts issued with that interval (coverage is judged against it).
     """
-    last_observed = WorkloadHour.objects.filter(department=department).aggregate(last=Max("hour"))["last"]
+    last_observed = workload_last_hour(department)
     forecasts = Forecast.objects.filter(department=department, status=ForecastStatus.SUCCEEDED, issued_at__gte=since)
     if confidence_level is not None:
         forecasts = forecasts.filter(confidence_level=confidence_level)
@@ -186,42 +187,40 @@ def department_performance(departments, *, since: datetime) -> list[dict]:
     return rows
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def census_outlook_points(department: Department, *, now: datetime, hours: int) -> tuple[list[dict], dict | None]:
     """The census expected over the hours now .. now + hours - 1, and where it comes from.
 
-    The latest successful forecast job when it still covers `now`; otherwise the active
-    model's outlook for the hour (cached per hour). Never trains a model: this runs on the
-    websocket and page path. Returns ([], None) when neither exists.
+    The latest successful forecast job when it covers all those hours; otherwise the active
+    model's outlook from this hour (cached per hour and data version); failing both, what a
+    forecast job still covers. Never trains a model: this runs on the websocket and page
+    path. Returns ([], None) when nothing covers `now`.
     Points: {hour, census_mean, census_lower, census_upper, arrivals_mean}.
     """
-    forecast = forecast_latest(department)
+    forecast, partial = forecast_latest(department), []
     if forecast is not None:
-        points = [
+        partial = [
             {key: point[key] for key in ("hour", "census_mean", "census_lower", "census_upper", "arrivals_mean")}
             for point in forecast.points
             if datetime.fromisoformat(point["hour"]) >= now
         ][:hours]
-        if points:
-            return points, {"issued_at": _iso(forecast.issued_at), "source": "forecast job"}
+        if partial and len(partial) == hours and datetime.fromisoformat(partial[0]["hour"]) == now:
+            return partial, {"issued_at": iso_utc(forecast.issued_at), "source": "forecast job"}
+    partial_source = {"issued_at": iso_utc(forecast.issued_at), "source": "forecast job"} if partial else None
 
     from predictions.services import ForecastUnavailable, workload_outlook
 
     model = ForecastModel.objects.filter(department=department, is_active=True, training_end__lte=now).first()
     if model is None:
-        return [], None
+        return partial, partial_source
     try:
         outlook = workload_outlook(
             department=department, model=model, issue_hour=epoch_hour(now), horizon=hours, confidence=0.9
         )
     except ForecastUnavailable:
-        return [], None
+        return partial, partial_source
     points = [
         {
-            "hour": _iso(now + timedelta(hours=index)),
+            "hour": iso_utc(now + timedelta(hours=index)),
             "census_mean": round(float(outlook.census.mean[index]), 2),
             "census_lower": round(float(outlook.census.lower[index]), 2),
             "census_upper": round(float(outlook.census.upper[index]), 2),
@@ -229,7 +228,7 @@ def census_outlook_points(department: Department, *, now: datetime, hours: int) 
         }
         for index in range(hours)
     ]
-    return points, {"issued_at": _iso(now), "source": f"model v{model.version}"}
+    return points, {"issued_at": iso_utc(now), "source": f"model v{model.version}"}
 
 
 def forecasts_against_actuals(department: Department, *, first: datetime, last: datetime) -> list[dict]:
@@ -254,7 +253,7 @@ def forecasts_against_actuals(department: Department, *, first: datetime, last: 
             moment = datetime.fromisoformat(point["hour"])
             if first <= moment <= last:
                 forecast_at[moment] = point
-    last_observed = WorkloadHour.objects.filter(department=department).aggregate(last=Max("hour"))["last"]
+    last_observed = workload_last_hour(department)
     actual = {
         hour: (arrivals, census)
         for hour, arrivals, census in WorkloadHour.objects.filter(
@@ -269,7 +268,7 @@ def forecasts_against_actuals(department: Department, *, first: datetime, last: 
         point = forecast_at.get(hour)
         rows.append(
             {
-                "hour": _iso(hour),
+                "hour": iso_utc(hour),
                 "arrivals": arrivals,
                 "census": census,
                 "arrivals_mean": point["arrivals_mean"] if point else None,

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from dashboard.broadcast import broadcast_department_event
 from healthcare.encounters.models import Department
+from healthcare.hours import iso_utc
 from healthcare.jobs import job_enqueue, jobs_sweep
 from monitoring_app.services import alerts_after_job, job_failed_alert_raise, understaffing_check
 from predictions.census import CensusForecast, StayModel, census_forecast
@@ -334,7 +335,7 @@ def forecast_points(
     arrivals, census = outlook.arrivals, outlook.census
     return [
         {
-            "hour": hour_start(issue_hour + index).isoformat().replace("+00:00", "Z"),
+            "hour": iso_utc(hour_start(issue_hour + index)),
             "arrivals_mean": round(float(arrivals.mean[index]), 3),
             "arrivals_lower": int(arrivals.lower[index]),
             "arrivals_upper": int(arrivals.upper[index]),

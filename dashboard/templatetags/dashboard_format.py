@@ -13,3 +13,14 @@ def percent(value, digits: int = 1) -> str:
     if float(text) >= 100 and scaled < 100:
         text = f"{100 - 10 ** -int(digits):.{int(digits)}f}"
     return f"{text} %"
+
+
+@register.filter
+def iso_datetime(value: str):
+    """'2026-11-26T08:00:00Z' -> an aware datetime, for |date inside {% timezone %} blocks."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None

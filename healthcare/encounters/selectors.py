@@ -1,7 +1,9 @@
 """Reads that depend on who is asking."""
 
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import OuterRef, Subquery
+from django.db.models import Max, OuterRef, Subquery
 
 from healthcare.encounters.models import Department, WorkloadHour
 
@@ -28,3 +30,14 @@ def departments_with_latest_workload(user: AbstractBaseUser | AnonymousUser):
         latest_census=Subquery(latest.values("census")[:1]),
         latest_arrivals=Subquery(latest.values("arrivals")[:1]),
     )
+
+
+def workload_last_hour(department: Department, *, until: datetime | None = None) -> datetime | None:
+    """The department's latest recorded hour (at or before `until`), or None without data.
+
+    Hours after it are unknown, not empty: the feed may have stopped.
+    """
+    rows = WorkloadHour.objects.filter(department=department)
+    if until is not None:
+        rows = rows.filter(hour__lte=until)
+    return rows.aggregate(last=Max("hour"))["last"]

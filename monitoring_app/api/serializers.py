@@ -22,5 +22,6 @@ class AlertSerializer(serializers.ModelSerializer):
             "is_open",
             "acknowledged_at",
             "acknowledged_by",
+            "resolved_at",
         ]
         read_only_fields = fields

@@ -7,9 +7,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from healthcare.encounters.api.permissions import ModelPermissions
-from healthcare.encounters.selectors import departments_visible_to
 from monitoring_app.api.serializers import AlertSerializer
 from monitoring_app.models import Alert, AlertKind, AlertSeverity
+from monitoring_app.selectors import alerts_visible_to
 from monitoring_app.services import alert_acknowledge
 
 
@@ -24,13 +24,15 @@ class AlertFilterSet(django_filters.FilterSet):
     department_id = django_filters.NumberFilter(field_name="department_id")
     kind = django_filters.ChoiceFilter(choices=AlertKind.choices)
     severity = django_filters.ChoiceFilter(choices=AlertSeverity.choices)
-    open = django_filters.BooleanFilter(
-        field_name="acknowledged_at", lookup_expr="isnull", help_text="true: not yet acknowledged."
-    )
+    open = django_filters.BooleanFilter(method="filter_open", help_text="true: neither acknowledged nor resolved.")
 
     class Meta:
         model = Alert
         fields = ["department", "department_id", "kind", "severity", "open"]
+
+    def filter_open(self, queryset, name, value):
+        open_alerts = queryset.open()
+        return open_alerts if value else queryset.exclude(pk__in=open_alerts.values("pk"))
 
 
 class AlertViewSet(viewsets.ReadOnlyModelViewSet):
@@ -41,8 +43,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = AlertFilterSet
 
     def get_queryset(self):
-        visible = departments_visible_to(self.request.user)
-        return Alert.objects.filter(department__in=visible).select_related("department", "acknowledged_by")
+        return alerts_visible_to(self.request.user)
 
     @extend_schema(request=None, responses={200: AlertSerializer})
     @action(detail=True, methods=["post"], permission_classes=[AcknowledgePermission])

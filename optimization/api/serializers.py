@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from optimization.models import OptimizationRun
+from optimization.services import RISK_LEVELS
 
 # Rules a plan request may override: type and allowed range.
 RULE_OVERRIDES = {
@@ -33,7 +34,7 @@ class OptimizationRequestSerializer(serializers.Serializer):
     current_patients = serializers.IntegerField(min_value=0, max_value=10_000, required=False)
     current_staff = serializers.IntegerField(min_value=0, max_value=1_000, required=False)
     risk_level = serializers.ChoiceField(
-        choices=["low", "medium", "high"],
+        choices=list(RISK_LEVELS),
         required=False,
         help_text="Risk of under-staffing the roster accepts (low: covers mean + 2 sd of census).",
     )

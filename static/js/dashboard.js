@@ -92,7 +92,13 @@ function required(census, ratio, minimum) {
   return census === null ? null : Math.max(minimum, Math.ceil(census / ratio - 1e-9));
 }
 
+let shownAlerts = null;
+
 function renderAlerts(alerts) {
+  // The list is a live region: rebuild it only when the alerts change, or screen readers re-read it all.
+  const signature = alerts.map((alert) => `${alert.id}:${alert.severity}:${alert.title}`).join("|");
+  if (signature === shownAlerts) return;
+  shownAlerts = signature;
   const list = document.getElementById("alert-list");
   list.replaceChildren(
     ...(alerts.length ? alerts : [null]).map((alert) => {

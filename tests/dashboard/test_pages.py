@@ -180,9 +180,9 @@ def test_requesting_a_plan_queues_it_computes_it_and_opens_it(
 
 def test_an_invalid_plan_request_shows_the_error_and_queues_nothing(client, ed_staff):
     client.force_login(ed_staff)
-    response = client.post("/departments/ED/plans/", {"horizon_hours": "3", "risk_level": "medium"})
+    response = client.post("/departments/ED/plans/", {"horizon_hours": "0", "risk_level": "medium"})
     assert response.status_code == 200
-    assert "Ensure this value is greater than or equal to 8." in response.content.decode()
+    assert "Ensure this value is greater than or equal to 1." in response.content.decode()
     assert not OptimizationRun.objects.exists()
 
 
@@ -424,7 +424,7 @@ def test_staff_see_an_open_alert_with_an_acknowledge_button(client, ed, ed_staff
     assert 'aria-label="Acknowledge: ED Forecast failed">Acknowledge</button>' in card
 
 
-def test_acknowledging_an_alert_records_who_and_moves_it_to_the_acknowledged_table(client, ed, ed_staff):
+def test_acknowledging_an_alert_records_who_and_moves_it_to_the_closed_table(client, ed, ed_staff):
     alert = raise_alert(ed, "job:1", "Forecast failed")
     client.force_login(ed_staff)
     response = client.post(f"/alerts/{alert.id}/acknowledge/")
@@ -435,7 +435,7 @@ def test_acknowledging_an_alert_records_who_and_moves_it_to_the_acknowledged_tab
     page = client.get("/alerts/").content.decode()
     assert "Acknowledged: Forecast failed" in page
     assert f'id="alert-{alert.id}"' not in page and "No open alert for your departments." in page
-    acknowledged = page[page.index('id="acknowledged-title"') :]
+    acknowledged = page[page.index('id="closed-title"') :]
     assert "<td>ED</td><td>Forecast failed</td>" in acknowledged and "<td>ed_staff</td>" in acknowledged
 
 

@@ -53,15 +53,48 @@ def test_alert_raise_refreshes_existing_condition_instead_of_adding_another(ed):
             key="job:1",
             title="Forecast failed again",
             detail={"reason": "b"},
-            severity=AlertSeverity.CRITICAL,
         )
     assert (created, created_again) == (True, False)
     assert again.id == first.id and Alert.objects.count() == 1
     stored = Alert.objects.get()
     assert stored.detail == {"reason": "b"}
-    assert (stored.title, stored.severity) == ("Forecast failed again", AlertSeverity.CRITICAL)
+    assert (stored.title, stored.severity) == ("Forecast failed again", AlertSeverity.WARNING)
     assert (stored.raised_at, stored.last_seen_at) == (NOW, LATER)
     assert stored.is_open
+
+
+def test_an_alert_that_turns_critical_is_raised_again_even_if_acknowledged(ed, ed_staff, raise_alert):
+    alert = raise_alert(ed, "understaffing:1")
+    services.alert_acknowledge(alert=alert, user=ed_staff)
+    with mock.patch.object(services, "broadcast_department_event", autospec=True) as broadcast:
+        again, raised = services.alert_raise(
+            department=ed,
+            kind=AlertKind.UNDERSTAFFING,
+            key="understaffing:1",
+            title="1 hour(s) expected under-staffed",
+            detail={},
+            severity=AlertSeverity.CRITICAL,
+        )
+    assert raised and again.id == alert.id
+    again.refresh_from_db()
+    assert again.is_open and again.acknowledged_by is None and again.severity == AlertSeverity.CRITICAL
+    broadcast.assert_called_once_with("ED", "alert.raised", services.alert_payload(again))
+
+
+def test_a_lasting_shortage_is_one_alert_that_resolves_when_covered(ed):
+    plan_make(ed, NOW, [3] * 30)
+    forecast_make(ed, NOW, [14.0] * 30)  # every hour 2 patients beyond 3 nurses x 4
+    first = services.understaffing_check(department=ed, now=NOW)
+    # An hour later the shortage goes on, now starting an hour later: the same alert, refreshed.
+    later = services.understaffing_check(department=ed, now=NOW + timedelta(hours=1))
+    assert later.id == first.id and Alert.objects.count() == 1
+    assert later.detail["hours"][0]["hour"] == "2024-01-10T07:00:00Z"
+    # A new plan covers it: the alert resolves by itself and leaves the open list.
+    plan_make(ed, NOW + timedelta(hours=1), [4] * 29)
+    assert services.understaffing_check(department=ed, now=NOW + timedelta(hours=1)) is None
+    first.refresh_from_db()
+    assert first.resolved_at is not None and not first.is_open
+    assert not Alert.objects.open().exists()
 
 
 def test_the_same_key_in_another_department_is_another_alert(ed, icu, raise_alert):
@@ -321,13 +354,19 @@ def test_forecast_drift_check_raises_nothing_otherwise(ed, coverage, hours):
     assert not Alert.objects.exists()
 
 
-def test_forecast_drift_is_one_alert_per_department_per_day(ed):
-    with mock.patch("predictions.selectors.forecast_live_accuracy", autospec=True, return_value=drift_bands(0.5)):
+def test_forecast_drift_is_one_alert_while_it_lasts_and_resolves_when_coverage_recovers(ed):
+    accuracy = "predictions.selectors.forecast_live_accuracy"
+    with mock.patch(accuracy, autospec=True, return_value=drift_bands(0.5)):
         morning = services.forecast_drift_check(department=ed, now=NOW)
-        evening = services.forecast_drift_check(department=ed, now=hour(10, 22))
         tomorrow = services.forecast_drift_check(department=ed, now=hour(11, 1))
-    assert morning.id == evening.id != tomorrow.id
-    assert sorted(Alert.objects.values_list("key", flat=True)) == ["drift:2024-01-10", "drift:2024-01-11"]
+    assert morning.id == tomorrow.id and morning.key == "drift:2024-01-10"
+    with mock.patch(accuracy, autospec=True, return_value=drift_bands(0.9)):
+        assert services.forecast_drift_check(department=ed, now=hour(12, 1)) is None
+    morning.refresh_from_db()
+    assert morning.resolved_at is not None
+    with mock.patch(accuracy, autospec=True, return_value=drift_bands(0.5)):
+        again = services.forecast_drift_check(department=ed, now=hour(13, 1))
+    assert again.id != morning.id and again.key == "drift:2024-01-13"
 
 
 @pytest.mark.parametrize(("upper", "drifting"), [(1.0, True), (10.0, False)])

@@ -150,18 +150,35 @@ def test_reviewing_all_runs_skips_those_already_reviewed_and_those_still_running
     done = plan_make(ed, first, [2] * 6, roster_cost=48.0)
     ongoing = plan_make(ed, first + timedelta(hours=3), [2] * 6)
     failed = plan_make(ed, first, [2] * 6, status=RunStatus.FAILED)
-    assert services.optimization_runs_review() == 1
+    now = first + timedelta(hours=7)
+    assert services.optimization_runs_review(now=now) == 1
     done.refresh_from_db()
     review = done.result["review"]
     assert review["plan"]["cost"] == 78.0
     # The census of a reviewed plan's hours is corrected later: its review stays as it was.
     WorkloadHour.objects.filter(department=ed, hour=first).update(census=40)
-    assert services.optimization_runs_review() == 0
+    assert services.optimization_runs_review(now=now) == 0
     done.refresh_from_db()
     assert done.result["review"] == review
     for run in (ongoing, failed):
         run.refresh_from_db()
         assert "review" not in run.result
+    # Two weeks on, plans never completely recorded are not waited for any more.
+    assert services.optimization_runs_review(now=first + timedelta(days=15)) == 0
+
+
+def test_a_plan_that_cannot_be_reviewed_is_marked_and_does_not_stop_the_others(ed):
+    first = hour(10, 0)
+    census_rows(ed, first, [10, 6, 5, 9, 8, 4])
+    broken = plan_make(ed, first, [2] * 6)
+    broken.result = {**broken.result, "rules": {}}  # a result from an older version
+    broken.save()
+    fine = plan_make(ed, first, [2] * 6, roster_cost=48.0)
+    assert services.optimization_runs_review(now=first + timedelta(hours=7)) == 1
+    broken.refresh_from_db()
+    fine.refresh_from_db()
+    assert broken.result["review"]["skipped"].startswith("KeyError")
+    assert fine.result["review"]["plan"]["cost"] == 78.0
 
 
 # --- Known bugs (see the report) ------------------------------------------------------------------------

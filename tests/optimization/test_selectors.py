@@ -10,7 +10,7 @@ from optimization.selectors import (
     StaffedHour,
     compliance_by_hour_of_day,
     compliance_share,
-    hours_at_risk,
+    hours_beyond_ratio,
     planned_nurses,
     staffed_hours,
     worst_periods,
@@ -212,16 +212,22 @@ def test_a_period_running_to_the_last_hour_is_kept():
     assert (period["start"], period["end"], period["uncovered_patient_hours"]) == (hour(10, 1), hour(10, 2), 4.0)
 
 
-# --- hours_at_risk ------------------------------------------------------------------------------------------
+# --- hours_beyond_ratio -------------------------------------------------------------------------------------
+
+
+def at_risk(points, planned, ratio, **bound):
+    return [(point["hour"], nurses) for point, nurses in hours_beyond_ratio(points, planned, ratio, **bound)]
 
 
 def test_hours_at_risk_are_those_whose_upper_bound_exceeds_the_planned_nurses():
     points = [
-        {"hour": "2024-01-10T00:00:00Z", "census_upper": 12.5},  # beyond 3 x 4
-        {"hour": "2024-01-10T01:00:00Z", "census_upper": 12.0},  # exactly 3 x 4
-        {"hour": "2024-01-10T02:00:00Z", "census_upper": 30.0},  # no plan: not judged
-        {"hour": "2024-01-10T03:00:00Z", "census_upper": 16.1},  # beyond 4 x 4
+        {"hour": "2024-01-10T00:00:00Z", "census_upper": 12.5, "census_mean": 9.0},  # beyond 3 x 4
+        {"hour": "2024-01-10T01:00:00Z", "census_upper": 12.0, "census_mean": 9.0},  # exactly 3 x 4
+        {"hour": "2024-01-10T02:00:00Z", "census_upper": 30.0, "census_mean": 25.0},  # no plan: not judged
+        {"hour": "2024-01-10T03:00:00Z", "census_upper": 16.1, "census_mean": 16.5},  # beyond 4 x 4
     ]
     planned = {hour(10, 0): 3, hour(10, 1): 3, hour(10, 3): 4}
-    assert hours_at_risk(points, planned, 4) == ["2024-01-10T00:00:00Z", "2024-01-10T03:00:00Z"]
-    assert hours_at_risk(points, planned, 6) == []
+    assert at_risk(points, planned, 4) == [("2024-01-10T00:00:00Z", 3), ("2024-01-10T03:00:00Z", 4)]
+    assert at_risk(points, planned, 6) == []
+    # Judged on the mean instead: only the hour whose mean is beyond the nurses.
+    assert at_risk(points, planned, 4, bound="census_mean") == [("2024-01-10T03:00:00Z", 4)]

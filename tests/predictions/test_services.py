@@ -248,7 +248,7 @@ def test_the_sweep_queues_again_jobs_nobody_works_on(ed_history):
 
 
 def test_a_broker_outage_at_request_time_leaves_the_job_queued(ed_history, request_forecast):
-    down = mock.patch.object(forecast_run_task, "delay", autospec=True, side_effect=ConnectionError("down"))
+    down = mock.patch.object(forecast_run_task, "apply_async", autospec=True, side_effect=ConnectionError("down"))
     with down:
         forecast = request_forecast(ed_history)
     assert forecast.status == ForecastStatus.QUEUED

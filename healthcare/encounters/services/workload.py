@@ -22,6 +22,7 @@ from healthcare.encounters.workload import (
     text_seed,
     text_uniforms,
 )
+from healthcare.hours import iso_utc
 
 # Dashboards draw a department's last 48 hours; changes to them are sent with the event.
 LIVE_WINDOW_HOURS = 48
@@ -54,7 +55,7 @@ def workload_changed_notify(department: Department, change: WorkloadChange) -> N
     if change.live is not None:
         # Pages patch these hours in place instead of each re-reading its snapshot.
         payload["hours"] = [
-            {"hour": hour.isoformat().replace("+00:00", "Z"), "arrivals": arrivals, "census": census}
+            {"hour": iso_utc(hour), "arrivals": arrivals, "census": census}
             for hour, arrivals, census in sorted(change.live)
         ]
     broadcast_department_event(department.code, "workload.changed", payload)

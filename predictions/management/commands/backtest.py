@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from healthcare.hours import iso_utc
 from predictions.evaluation import backtest_run
 from predictions.features import Calendar
 from predictions.management.commands._arguments import department_by_code, parse_moment
@@ -104,4 +105,4 @@ class Command(BaseCommand):
 
 
 def _iso(epoch: int) -> str:
-    return hour_start(int(epoch)).isoformat().replace("+00:00", "Z")
+    return iso_utc(hour_start(int(epoch)))
