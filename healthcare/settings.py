@@ -63,11 +63,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
     "channels",
+    "healthcare.accounts",
     "healthcare.encounters",
     "predictions",
     "optimization",
@@ -84,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "healthcare.accounts.middleware.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "healthcare.urls"
@@ -220,17 +223,36 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "healthcare.encounters.api.pagination.StandardPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "healthcare.accounts.api.exceptions.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
 }
 
+JWT_ACCESS_MINUTES = env.int("JWT_ACCESS_MINUTES", default=10)
+if not 5 <= JWT_ACCESS_MINUTES <= 15:
+    raise ImproperlyConfigured("JWT_ACCESS_MINUTES must be 5-15: access tokens cannot be revoked before they expire")
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=10)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=JWT_ACCESS_MINUTES),
     "REFRESH_TOKEN_LIFETIME": timedelta(hours=env.int("JWT_REFRESH_HOURS", default=24)),
+    # Each refresh gives a new refresh token and blacklists the old one: a stolen one works once.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    # Tokens carry a digest of the password: changing it rejects every token issued before.
+    "CHECK_REVOKE_TOKEN": True,
     "UPDATE_LAST_LOGIN": True,
 }
+
+# Rate limits (healthcare/accounts/ratelimits.py), counted in the shared cache. Behind a proxy,
+# RATELIMIT_IP_META_KEY names the header with the client's address (e.g. HTTP_X_REAL_IP).
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None) or None
+RATELIMIT_SIGN_IN = env("RATELIMIT_SIGN_IN", default="10/m")  # per address
+RATELIMIT_SIGN_IN_USER = env("RATELIMIT_SIGN_IN_USER", default="5/m")  # per user name tried
+RATELIMIT_WRITES = env("RATELIMIT_WRITES", default="600/m")  # encounters, events, FHIR, per user
+RATELIMIT_JOBS = env("RATELIMIT_JOBS", default="30/m")  # forecast and plan requests, per user
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hospital Workload API",

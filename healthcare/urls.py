@@ -2,15 +2,18 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from healthcare.accounts.api.views import LogoutView, TokenObtainView, TokenRefreshRotatingView
+from healthcare.accounts.ratelimits import sign_in_limited
 
 urlpatterns = [
     path("", include("dashboard.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", sign_in_limited(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/v1/auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
-    path("api/v1/auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("api/v1/auth/token/", TokenObtainView.as_view(), name="token-obtain"),
+    path("api/v1/auth/token/refresh/", TokenRefreshRotatingView.as_view(), name="token-refresh"),
+    path("api/v1/auth/logout/", LogoutView.as_view(), name="logout-api"),
     path("api/v1/", include("healthcare.encounters.api.urls")),
     path("api/v1/", include("predictions.api.urls")),
     path("api/v1/", include("optimization.api.urls")),

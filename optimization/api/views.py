@@ -1,11 +1,13 @@
 """Staffing plans (requested, polled, listed) and real-time recommendations."""
 
 import django_filters
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from healthcare.accounts.ratelimits import job_limited
 from healthcare.encounters.api.permissions import ModelPermissions
 from healthcare.encounters.selectors import departments_visible_to
 from optimization import services
@@ -39,6 +41,7 @@ class OptimizationRequestView(generics.GenericAPIView):
     serializer_class = OptimizationRequestSerializer
 
     @extend_schema(request=OptimizationRequestSerializer, responses={202: OptimizationRunSerializer})
+    @method_decorator(job_limited)
     def post(self, request):
         """202 with the run; poll links.status until succeeded or failed."""
         serializer = self.get_serializer(data=request.data)

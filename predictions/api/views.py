@@ -4,12 +4,14 @@ from datetime import timedelta
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from healthcare.accounts.ratelimits import job_limited
 from healthcare.encounters.api.permissions import ModelPermissions
 from healthcare.encounters.selectors import departments_visible_to
 from predictions import services
@@ -33,6 +35,7 @@ class ForecastRequestView(generics.GenericAPIView):
     serializer_class = ForecastRequestSerializer
 
     @extend_schema(request=ForecastRequestSerializer, responses={202: ForecastSerializer})
+    @method_decorator(job_limited)
     def post(self, request):
         """202 with the job; poll its url (GET /predict/jobs/{id}) until succeeded or failed."""
         serializer = self.get_serializer(data=request.data)

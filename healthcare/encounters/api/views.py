@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -12,6 +13,7 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
+from healthcare.accounts.ratelimits import write_limited
 from healthcare.encounters import services
 from healthcare.encounters.api.filters import DepartmentFilterSet, EncounterFilterSet, WorkloadHourFilterSet
 from healthcare.encounters.api.permissions import EncounterUpsertPermission, ModelPermissions
@@ -99,6 +101,7 @@ class EncounterViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=EncounterBatchSerializer, responses={200: IngestSummarySerializer})
     @action(detail=False, methods=["post"], permission_classes=[EncounterUpsertPermission])
+    @method_decorator(write_limited)
     def batch(self, request):
         """Create or update up to ENCOUNTER_BATCH_MAX encounters at once, all or nothing.
 
@@ -154,6 +157,7 @@ class EventsView(generics.GenericAPIView):
     serializer_class = EventBatchSerializer
 
     @extend_schema(request=EventBatchSerializer, responses={200: EventSummarySerializer})
+    @method_decorator(write_limited)
     def post(self, request):
         """One event, or {"source", "events": [...]}; all or nothing; a resent event id is skipped."""
         data = request.data
@@ -251,6 +255,7 @@ class FhirEncounterCreateView(FhirEncounterView):
     """POST /fhir/Encounter: create (or update) an Encounter by the id in its body."""
 
     @extend_schema(request=dict, responses={200: dict, 201: dict, 400: dict}, operation_id="fhir_encounter_create")
+    @method_decorator(write_limited)
     def post(self, request):
         return self._handle(request)
 
@@ -259,5 +264,6 @@ class FhirEncounterUpdateView(FhirEncounterView):
     """PUT /fhir/Encounter/{id}: update (or create) the Encounter with this id."""
 
     @extend_schema(request=dict, responses={200: dict, 201: dict, 400: dict}, operation_id="fhir_encounter_update")
+    @method_decorator(write_limited)
     def put(self, request, resource_id: str):
         return self._handle(request, resource_id)

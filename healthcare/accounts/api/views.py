@@ -1,0 +1,55 @@
+"""Sign-in over the API: tokens (obtain, refresh with rotation) and logout, each rate-limited."""
+
+from django.utils.decorators import method_decorator
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from healthcare.accounts.ratelimits import sign_in_limited
+from healthcare.accounts.services import user_tokens_revoke
+
+
+@method_decorator(sign_in_limited, name="post")
+class TokenObtainView(TokenObtainPairView):
+    """A pair of tokens for a user name and password (rate-limited per address and per user name)."""
+
+
+@method_decorator(sign_in_limited, name="post")
+class TokenRefreshRotatingView(TokenRefreshView):
+    """A new access token and a new refresh token; the refresh token sent is blacklisted (rotation)."""
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(required=False, help_text="The refresh token to revoke.")
+    everywhere = serializers.BooleanField(default=False, help_text="Revoke every refresh token of yours.")
+
+
+class LogoutView(APIView):
+    """Revoke a refresh token (or all of yours): it can no longer be refreshed."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = LogoutSerializer
+
+    @extend_schema(request=LogoutSerializer, responses={204: None})
+    def post(self, request):
+        from rest_framework_simplejwt.exceptions import TokenError
+        from rest_framework_simplejwt.tokens import RefreshToken
+
+        serializer = LogoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if serializer.validated_data["everywhere"]:
+            user_tokens_revoke(user=request.user)
+        elif serializer.validated_data.get("refresh"):
+            try:
+                token = RefreshToken(serializer.validated_data["refresh"])
+            except TokenError as exc:
+                raise serializers.ValidationError({"refresh": [str(exc)]}) from None
+            if str(token.get("user_id")) != str(request.user.pk):
+                raise serializers.ValidationError({"refresh": ["is not yours"]})
+            token.blacklist()
+        else:
+            raise serializers.ValidationError({"refresh": ["send the refresh token, or everywhere: true"]})
+        return Response(status=status.HTTP_204_NO_CONTENT)
