@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from healthcare.encounters.admin import ReadOnlyAdmin
-from monitoring_app.models import Alert
+from monitoring_app.models import Alert, AuditEvent
 from monitoring_app.services import alert_acknowledge
 
 
@@ -40,3 +40,23 @@ class AlertAdmin(ReadOnlyAdmin):
 
     def has_acknowledge_permission(self, request):
         return request.user.has_perm("monitoring_app.change_alert")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail: searched and filtered here, never changed (append-only)."""
+
+    list_display = ["at", "username", "action", "method", "target", "outcome", "ip"]
+    list_filter = ["action", "method", "outcome"]
+    search_fields = ["username", "target", "=ip"]
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

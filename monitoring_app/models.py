@@ -64,3 +64,38 @@ class Alert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.acknowledged_at is None and self.resolved_at is None
+
+
+class AuditEvent(models.Model):
+    """Who did what, to which object or query, when, from where, and how it ended (HIPAA 164.312(b)).
+
+    Append-only: no screen or endpoint changes or deletes one, and on PostgreSQL a trigger
+    refuses UPDATE and DELETE on the table. Never holds patient data: paths carry
+    encounter ids of the source systems, not patients; bodies are not stored.
+    """
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # No constraint and no cascade: deleting a user must not touch (or be blocked by) the trail.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    username = models.CharField(
+        max_length=150, blank=True, help_text="As it was then (or as tried, for a failed login)."
+    )
+    action = models.CharField(max_length=32, db_index=True)
+    method = models.CharField(max_length=8, blank=True)
+    target = models.CharField(max_length=1000, blank=True, help_text="Path and query, or the object.")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    outcome = models.PositiveSmallIntegerField(help_text="HTTP status, or 200 / 401 for sign-ins and commands.")
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["user", "-at"], name="auditevent_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.action} {self.target} {self.outcome}"

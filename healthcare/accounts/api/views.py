@@ -1,5 +1,6 @@
 """Sign-in over the API: tokens (obtain, refresh with rotation) and logout, each rate-limited."""
 
+from django.contrib.auth import get_user_model
 from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -10,11 +11,20 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from healthcare.accounts.ratelimits import sign_in_limited
 from healthcare.accounts.services import user_tokens_revoke
+from monitoring_app.audit import audit_record
 
 
 @method_decorator(sign_in_limited, name="post")
 class TokenObtainView(TokenObtainPairView):
     """A pair of tokens for a user name and password (rate-limited per address and per user name)."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 200:  # failures are audited where the password is checked
+            username = str(request.data.get("username", ""))
+            user = get_user_model().objects.filter(username=username).first()
+            audit_record(action="login.token", outcome=200, request=request, user=user)
+        return response
 
 
 @method_decorator(sign_in_limited, name="post")
