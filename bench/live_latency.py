@@ -99,7 +99,7 @@ async def measure(args) -> tuple[list[float], list[float]]:
         for number, each in enumerate(pages):  # the pages share the session cookie, each has its own sockets
             if number < args.dashboards:
                 await each.goto(f"{BASE}/departments/ED/")
-                await each.wait_for_function("document.getElementById('live-status').dataset.state === 'live'")
+                await each.wait_for_function("() => document.getElementById('live-status').dataset.state === 'live'")
             else:
                 await each.goto(f"{BASE}/")
             await each.evaluate(LISTENER)

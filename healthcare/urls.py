@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from healthcare.accounts.api.views import LogoutView, TokenObtainView, TokenRefreshRotatingView
 from healthcare.accounts.ratelimits import sign_in_limited
@@ -19,7 +19,8 @@ urlpatterns = [
     path("api/v1/", include("optimization.api.urls")),
     path("api/v1/", include("monitoring_app.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     # Sign-in links of the browsable API.
     path("api/auth/", include("rest_framework.urls")),
 ]

@@ -24,3 +24,19 @@ class RateLimitMiddleware:
         for name, value in headers.items():
             response[name] = value
         return response
+
+
+class ApiPagesCspMiddleware:
+    """The browsable API and Swagger UI (HTML under /api/) style elements inline: allow inline styles there.
+
+    Scripts stay 'self' only everywhere; the staff pages and the admin need no inline style.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith("/api/") and response.get("Content-Type", "").startswith("text/html"):
+            response._csp_update = {"style-src": ["'unsafe-inline'"]}
+        return response

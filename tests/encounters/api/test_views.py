@@ -164,7 +164,7 @@ def test_workload_hours_are_paginated_with_a_bounded_page_size(as_user, ed_staff
 def test_encounter_list_query_count_does_not_grow_with_rows(as_user, ed_staff, django_assert_max_num_queries):
     records = [encounter_record(f"e{i}", start=hour(1, i % 24), hours=1) for i in range(60)]
     services.encounters_ingest(records=records, source="s", now=hour(3, 0))
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(8):  # 6, plus the audit event of this read (a savepoint and an insert)
         assert as_user(ed_staff).get("/api/v1/encounters/").status_code == 200
 
 
