@@ -96,6 +96,7 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-at"]
         indexes = [models.Index(fields=["user", "-at"], name="auditevent_user_recent")]
+        permissions = [("view_metrics", "Can read operational metrics and health detail")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.action} {self.target} {self.outcome}"

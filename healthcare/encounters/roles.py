@@ -1,7 +1,8 @@
 """Roles are groups with explicit permissions, kept in sync after every migrate.
 
 staff: read the departments they are members of. integrator: also write patient-flow
-data (to their departments). admin: every department, their rules, users and roles.
+data (to their departments). admin: every department, their rules, users and roles, and the
+audit trail. ops: metrics and health detail only (no patient-flow data).
 """
 
 from django.apps import apps
@@ -62,6 +63,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auth.add_user",
         "auth.change_user",
         "auth.view_group",
+        "monitoring_app.view_auditevent",
+    ],
+    # Operations: the product's health and metrics, no patient-flow data and no department.
+    "ops": [
+        "monitoring_app.view_metrics",
     ],
 }
 

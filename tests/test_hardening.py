@@ -1,0 +1,96 @@
+"""Bodies too big or malformed, read-only fields, logs: the API refuses cleanly and leaks nothing."""
+
+import logging
+
+from rest_framework.test import APIClient
+
+from healthcare.encounters.models import Department, Encounter
+from tests.factories import current_hour
+
+
+def integrator_client(integrator) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(integrator)
+    return client
+
+
+def test_an_oversized_body_is_refused_with_413_and_nothing_is_stored(ed, integrator, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    encounters = [
+        {
+            "id": f"V{n}",
+            "patient": "P",
+            "department": "ED",
+            "encounter_class": "EMER",
+            "status": "finished",
+            "start": current_hour().isoformat(),
+            "end": current_hour().isoformat(),
+        }
+        for n in range(200)
+    ]
+    response = integrator_client(integrator).post(
+        "/api/v1/encounters/batch/", {"source": "s", "encounters": encounters}, format="json"
+    )
+    assert response.status_code == 413
+    assert "larger than 10,000 bytes" in response.json()["detail"]
+    assert not Encounter.objects.exists()
+
+
+def test_malformed_json_is_a_400_in_json(ed, integrator):
+    response = integrator_client(integrator).generic(
+        "POST", "/api/v1/events", '{"source": "adt", "events": [', content_type="application/json"
+    )
+    assert response.status_code == 400 and "JSON parse error" in response.json()["detail"]
+
+
+def test_read_only_department_fields_cannot_be_written(hospital_admin, ed):
+    client = APIClient()
+    client.force_authenticate(hospital_admin)
+    created_at = ed.created_at
+    response = client.patch(
+        "/api/v1/departments/ED/",
+        {"code": "HACK", "created_at": "2001-01-01T00:00:00Z", "name": "Emergency"},
+        format="json",
+    )
+    assert response.status_code == 200
+    stored = Department.objects.get(pk=ed.pk)
+    assert (stored.code, stored.created_at, stored.name) == ("ED", created_at, "Emergency")
+
+
+def test_encounters_cannot_be_written_through_their_read_endpoint(ed, integrator):
+    client = integrator_client(integrator)
+    assert client.post("/api/v1/encounters/", {"source_id": "x"}, format="json").status_code == 405
+
+
+def test_unknown_fields_in_an_event_do_not_reach_the_store(ed, integrator):
+    event = {
+        "event_id": "e1",
+        "kind": "admit",
+        "encounter_id": "V1",
+        "patient": "MRN-77",
+        "department": "ED",
+        "occurred_at": current_hour().isoformat(),
+        "patient_key": "chosen-by-attacker",
+        "id": 1,
+    }
+    response = integrator_client(integrator).post("/api/v1/events", {"source": "adt", "events": [event]}, format="json")
+    assert response.status_code == 200
+    stored = Encounter.objects.get(source_id="V1")
+    assert stored.patient_key != "chosen-by-attacker" and stored.patient_key != "MRN-77"
+
+
+def test_logs_carry_no_patient_identifier(ed, integrator, caplog):
+    event = {
+        "event_id": "e1",
+        "kind": "admit",
+        "encounter_id": "V1",
+        "patient": "MRN-55501",
+        "department": "ED",
+        "occurred_at": current_hour().isoformat(),
+    }
+    with caplog.at_level(logging.DEBUG):
+        client = integrator_client(integrator)
+        client.post("/api/v1/events", {"source": "adt", "events": [event]}, format="json")
+        client.post("/api/v1/events", {"source": "adt", "events": [{**event, "event_id": "e2"}]}, format="json")
+    assert caplog.records  # something was logged: the check below is not vacuous
+    assert "MRN-55501" not in caplog.text
