@@ -1,10 +1,12 @@
 """Shared fixtures. Under CI=true the suite refuses to run without PostgreSQL and Redis."""
 
 import os
+from functools import partial
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from rest_framework.test import APIClient
 
 from tests.factories import current_hour, department_make, records_until, user_make
@@ -124,3 +126,28 @@ def ed_history(ed):
 
     services.arrivals_ingest(department=ed, records=records_until(current_hour(), days=130), source="synthetic")
     return ed
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup, django_db_blocker):
+    """Base URL of a daphne process serving the full ASGI stack (HTTP, websockets, static files)
+    on the test database; tests that use it need transactional_db, so it sees their rows."""
+    from channels.testing.live import make_application
+    from daphne.testing import DaphneProcess
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    process = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler))
+    with django_db_blocker.unblock():
+        # The child must open its own connections, not share the parent's sockets; forked
+        # here, it inherits database access unblocked.
+        connections.close_all()
+        for connection in connections.all():
+            if hasattr(connection, "close_pool"):  # PostgreSQL: nor the parent's pool
+                connection.close_pool()
+        process.start()
+    if not process.ready.wait(timeout=30):
+        process.terminate()
+        pytest.fail("the test ASGI server did not start within 30 s")
+    yield f"http://127.0.0.1:{process.port.value}"
+    process.terminate()
+    process.join(timeout=10)

@@ -1,42 +1,15 @@
 """A real browser (Debian's Chromium, headless, driven by Playwright) against a real ASGI server.
 
-The server is daphne in a forked process serving the full ASGI stack (HTTP, websockets,
-static files) on the test database; tests use transactional_db so it sees their rows.
+The server is tests/conftest.py's asgi_server; tests use transactional_db so it sees their rows.
 """
 
 import os
-from functools import partial
 from pathlib import Path
 
 import pytest
-from django.db import connections
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-
-
-@pytest.fixture(scope="session")
-def asgi_server(django_db_setup, django_db_blocker):
-    """Base URL of a daphne process serving the project on the test database."""
-    from channels.testing.live import make_application
-    from daphne.testing import DaphneProcess
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-    process = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler))
-    with django_db_blocker.unblock():
-        # The child must open its own connections, not share the parent's sockets; forked
-        # here, it inherits database access unblocked.
-        connections.close_all()
-        for connection in connections.all():
-            if hasattr(connection, "close_pool"):  # PostgreSQL: nor the parent's pool
-                connection.close_pool()
-        process.start()
-    if not process.ready.wait(timeout=30):
-        process.terminate()
-        pytest.fail("the test ASGI server did not start within 30 s")
-    yield f"http://127.0.0.1:{process.port.value}"
-    process.terminate()
-    process.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
