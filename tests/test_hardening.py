@@ -94,3 +94,29 @@ def test_logs_carry_no_patient_identifier(ed, integrator, caplog):
         client.post("/api/v1/events", {"source": "adt", "events": [{**event, "event_id": "e2"}]}, format="json")
     assert caplog.records  # something was logged: the check below is not vacuous
     assert "MRN-55501" not in caplog.text
+
+
+def test_cors_answers_only_configured_origins_and_only_on_the_api(client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://integration.hospital.example"]
+    allowed = client.options(
+        "/api/v1/departments/",
+        HTTP_ORIGIN="https://integration.hospital.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+    )
+    assert allowed["Access-Control-Allow-Origin"] == "https://integration.hospital.example"
+    foreign = client.options(
+        "/api/v1/departments/", HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET"
+    )
+    assert "Access-Control-Allow-Origin" not in foreign
+    page = client.get("/accounts/login/", HTTP_ORIGIN="https://integration.hospital.example")
+    assert "Access-Control-Allow-Origin" not in page
+
+
+def test_every_page_carries_the_security_headers(client):
+    response = client.get("/accounts/login/")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
