@@ -10,6 +10,8 @@ urlpatterns = [
     path("", include("dashboard.urls")),
     path("accounts/login/", sign_in_limited(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The admin's own sign-in form is limited like every other one.
+    path("admin/login/", sign_in_limited(admin.site.login)),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", TokenObtainView.as_view(), name="token-obtain"),
     path("api/v1/auth/token/refresh/", TokenRefreshRotatingView.as_view(), name="token-refresh"),
@@ -21,6 +23,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
-    # Sign-in links of the browsable API.
-    path("api/auth/", include("rest_framework.urls")),
+    # The browsable API's own sign-in form is left out: /accounts/login/?next=/api/v1/ is the one (rate-limited).
 ]

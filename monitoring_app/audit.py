@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 ENCOUNTER_READ_PREFIXES = ("/api/v1/encounters", "/api/v1/fhir/", "/admin/encounters/encounter/")
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Sign-ins are recorded where their outcome and user name are known (healthcare/accounts).
-NOT_HERE = ("/api/v1/auth/token/", "/accounts/login/", "/static/")
+NOT_HERE = ("/api/v1/auth/token/", "/accounts/login/", "/admin/login/", "/static/")
 
 
 def client_address(request: HttpRequest) -> str | None:
@@ -49,7 +49,7 @@ def audit_record(
         logger.exception("audit event not written: %s %s %s", action, target, outcome)
 
 
-SIGN_IN_PATHS = ("/api/v1/auth/token/", "/accounts/login/")
+SIGN_IN_PATHS = ("/api/v1/auth/token/", "/accounts/login/", "/admin/login/")
 
 
 def audited_action(request: HttpRequest, status: int) -> str | None:

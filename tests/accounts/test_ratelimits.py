@@ -97,3 +97,16 @@ def test_reads_are_not_counted(ed_staff, settings, method):
     client.force_authenticate(ed_staff)
     answers = {getattr(client, method)("/api/v1/events").status_code for _ in range(3)}
     assert 429 not in answers
+
+
+def test_the_admin_sign_in_form_is_limited_too(client, hospital_admin):
+    for n in range(5):
+        client.post("/admin/login/", {"username": "admin", "password": f"guess-{n}"})
+    assert client.post("/admin/login/", {"username": "admin", "password": PASSWORD}).status_code == 429
+
+
+def test_there_is_no_other_sign_in_form():
+    from django.urls import NoReverseMatch, reverse
+
+    with pytest.raises(NoReverseMatch):
+        reverse("rest_framework:login")
