@@ -1,6 +1,7 @@
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from monitoring_app.api import views
+from monitoring_app.api import health, views
 
 app_name = "monitoring-api"
 
@@ -8,4 +9,8 @@ router = SimpleRouter()
 router.trailing_slash = "/?"
 router.register("alerts", views.AlertViewSet, basename="alert")
 
-urlpatterns = router.urls
+urlpatterns = [
+    re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
+    re_path(r"^status/?$", health.StatusView.as_view(), name="status"),
+    *router.urls,
+]

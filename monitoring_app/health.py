@@ -1,0 +1,139 @@
+"""Is the product healthy? Liveness (the process answers) and readiness with detail.
+
+Ready means this web process can serve: the database answers, and with REDIS_URL set, Redis
+(cache) and the channel layer answer. Workers, models and data freshness are reported as
+detail and "degraded", not as not-ready: a load balancer must not take the web out because a
+worker is down.
+"""
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+# The worker canary is sent at most this often; readiness probes in between reuse its answer.
+CANARY_EVERY_SECONDS = 30
+CANARY_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass
+class Check:
+    ok: bool
+    detail: str
+    milliseconds: float = 0.0
+
+
+@dataclass
+class Status:
+    ready: bool
+    checks: dict[str, Check]
+    degraded: list[str] = field(default_factory=list)
+    departments: list[dict] = field(default_factory=list)
+
+
+def _timed(probe) -> Check:
+    started = time.perf_counter()
+    try:
+        detail = probe()
+        ok = True
+    except Exception as exc:  # noqa: BLE001 - a probe reports any failure as its result
+        detail, ok = f"{type(exc).__name__}: {exc}"[:300], False
+    return Check(ok=ok, detail=detail, milliseconds=round((time.perf_counter() - started) * 1000, 1))
+
+
+def _database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return connection.vendor
+
+
+def _cache() -> str:
+    key = f"health:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=10)
+    if cache.get(key) != "1":
+        raise RuntimeError("wrote a value and read back another")
+    cache.delete(key)
+    return "redis" if settings.REDIS_URL else "local memory"
+
+
+def _channel_layer() -> str:
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.send)(channel, {"type": "health.ping"})
+    message = async_to_sync(layer.receive)(channel)
+    if message.get("type") != "health.ping":
+        raise RuntimeError("the message sent did not come back")
+    return type(layer).__name__
+
+
+def _workers() -> str:
+    """A worker proves it consumes the queue by echoing a canary (cached CANARY_EVERY_SECONDS)."""
+    from monitoring_app.tasks import canary_task
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "eager: tasks run in the web process (embedded default)"
+    answered = cache.get("health:canary")
+    if answered is not None:
+        return answered
+    token = uuid.uuid4().hex
+    started = time.perf_counter()
+    result = canary_task.apply_async((token,), expires=CANARY_TIMEOUT_SECONDS * 5)
+    echoed = result.get(timeout=CANARY_TIMEOUT_SECONDS)
+    if echoed != token:
+        raise RuntimeError("the canary came back wrong")
+    answered = f"a worker echoed the canary in {(time.perf_counter() - started) * 1000:.0f} ms"
+    cache.set("health:canary", answered, timeout=CANARY_EVERY_SECONDS)
+    return answered
+
+
+def _departments() -> list[dict]:
+    """Per department: the active model's age and the latest recorded hour and encounter."""
+    from django.db.models import OuterRef, Subquery
+
+    from healthcare.encounters.models import Department, Encounter, WorkloadHour
+    from predictions.models import ForecastModel
+
+    now = timezone.now()
+    active = {
+        model.department_id: model
+        for model in ForecastModel.objects.filter(is_active=True).only("department_id", "version", "created_at")
+    }
+    rows = []
+    # Subqueries, not joins: a join of encounters with hours would multiply the rows.
+    latest_hour = WorkloadHour.objects.filter(department=OuterRef("pk")).order_by("-hour").values("hour")[:1]
+    latest_write = Encounter.objects.filter(department=OuterRef("pk")).order_by("-updated_at").values("updated_at")[:1]
+    for department in Department.objects.annotate(
+        last_hour=Subquery(latest_hour), last_encounter=Subquery(latest_write)
+    ).order_by("code"):
+        model = active.get(department.id)
+        rows.append(
+            {
+                "department": department.code,
+                "model_version": model.version if model else None,
+                "model_age_days": round((now - model.created_at).total_seconds() / 86400, 1) if model else None,
+                "last_hour": department.last_hour,
+                "last_ingest": department.last_encounter,
+            }
+        )
+    return rows
+
+
+def status_check(*, detail: bool) -> Status:
+    """Run the readiness checks (and, with detail, the per-department facts)."""
+    checks = {"database": _timed(_database), "cache": _timed(_cache), "channel_layer": _timed(_channel_layer)}
+    ready = all(check.ok for check in checks.values())
+    checks["workers"] = _timed(_workers)
+    status = Status(ready=ready, checks=checks)
+    if not checks["workers"].ok:
+        status.degraded.append("no worker answered the canary: forecasts, plans and alerts wait")
+    if detail and checks["database"].ok:
+        status.departments = _departments()
+    return status
