@@ -12,6 +12,8 @@ from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
 
+from monitoring_app.metrics import EVENTS_BROADCAST
+
 logger = logging.getLogger(__name__)
 
 
@@ -51,6 +53,7 @@ def broadcast_department_event(code: str, event: str, payload: dict) -> None:
                 "seq": _next_sequence(code),
             }
             async_to_sync(layer.group_send)(department_group(code), message)
+            EVENTS_BROADCAST.labels(event=event).inc()
         except Exception:  # noqa: BLE001 - any layer failure must not undo committed work
             logger.warning("broadcast of %s to department %s failed", event, code, exc_info=True)
 

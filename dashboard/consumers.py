@@ -7,6 +7,7 @@ from dashboard.broadcast import department_group
 from dashboard.selectors import department_snapshot
 from healthcare.encounters.models import Department
 from healthcare.encounters.selectors import departments_visible_to
+from monitoring_app.metrics import WEBSOCKETS_OPEN
 
 # Application close codes (4000-4999): the page tells "sign in" from "not yours".
 CLOSE_UNAUTHENTICATED = 4401
@@ -39,11 +40,13 @@ class DepartmentConsumer(AsyncJsonWebsocketConsumer):
         self.group = department_group(code)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        WEBSOCKETS_OPEN.inc()
         # The state now, then every change after it (the page compares sequence numbers).
         await self.send_json({"event": "snapshot", "department": code, **await _snapshot(code)})
 
     async def disconnect(self, close_code: int) -> None:
         if self.group:
+            WEBSOCKETS_OPEN.dec()
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:

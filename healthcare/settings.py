@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "csp",
+    "django_prometheus",
     "channels",
     "healthcare.accounts",
     "healthcare.encounters",
@@ -81,6 +82,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -93,6 +95,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "healthcare.accounts.middleware.ApiPagesCspMiddleware",
     "healthcare.accounts.middleware.RateLimitMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "healthcare.urls"
@@ -144,6 +147,11 @@ else:
             "max_size": DB_POOL_MAX_SIZE,
             "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
         }
+
+# Query counts and latencies per database, for /metrics (django-prometheus wraps the backend).
+DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
+    "django.db.backends.", "django_prometheus.db.backends."
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -285,6 +293,15 @@ CORS_URLS_REGEX = r"^/api/.*$"
 
 # Batch uploads of encounters are bounded: see ENCOUNTER_BATCH_MAX.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+
+# --- Metrics -----------------------------------------------------------------------------
+
+# Request latency histograms include the 0.2 s bucket the latency alert is written against.
+PROMETHEUS_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0, float("inf"))
+# /metrics answers ops users (session or token), or a scraper that sends this bearer token, or
+# one of these addresses (the Prometheus server). Nobody else.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
 
 # --- Security (hardened further with the security work) ----------------------------------
 

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from healthcare.accounts.api.views import LogoutView, TokenObtainView, TokenRefreshRotatingView
 from healthcare.accounts.ratelimits import sign_in_limited
+from monitoring_app.api.metrics import metrics_view
 
 urlpatterns = [
     path("", include("dashboard.urls")),
@@ -13,6 +14,7 @@ urlpatterns = [
     # The admin's own sign-in form is limited like every other one.
     path("admin/login/", sign_in_limited(admin.site.login)),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="prometheus-metrics"),
     path("api/v1/auth/token/", TokenObtainView.as_view(), name="token-obtain"),
     path("api/v1/auth/token/refresh/", TokenRefreshRotatingView.as_view(), name="token-refresh"),
     path("api/v1/auth/logout/", LogoutView.as_view(), name="logout-api"),

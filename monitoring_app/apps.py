@@ -12,3 +12,4 @@ class MonitoringConfig(AppConfig):
         from monitoring_app.receivers import understaffing_recheck
 
         workload_changed.connect(understaffing_recheck, dispatch_uid="monitoring_app.understaffing_recheck")
+        import monitoring_app.metrics  # noqa: F401 - registers the product's collector, once per process

@@ -1,7 +1,7 @@
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from monitoring_app.api import health, views
+from monitoring_app.api import health, metrics, views
 
 app_name = "monitoring-api"
 
@@ -12,5 +12,6 @@ router.register("alerts", views.AlertViewSet, basename="alert")
 urlpatterns = [
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
     re_path(r"^status/?$", health.StatusView.as_view(), name="status"),
+    re_path(r"^metrics/?$", metrics.MetricsView.as_view(), name="metrics"),
     *router.urls,
 ]

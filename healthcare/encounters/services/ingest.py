@@ -24,6 +24,7 @@ from healthcare.encounters.pseudonym import patient_pseudonymizer
 from healthcare.encounters.services.departments import department_create
 from healthcare.encounters.services.workload import WorkloadChange, workload_changed_notify, workload_rebuild
 from healthcare.encounters.workload import MAX_DRAWN_STAY_HOURS
+from monitoring_app.metrics import INGEST_ROWS
 
 LOOKUP_CHUNK = 5000
 # Encounters are stored in chunks of this size, with a progress line after each.
@@ -106,6 +107,7 @@ def encounters_ingest(
     summary = summary or IngestSummary()
     now = now or timezone.now()
     pseudonymize = patient_pseudonymizer(settings.PSEUDONYM_KEY)
+    before = (summary.created, summary.updated, summary.unchanged)
 
     with transaction.atomic():
         departments = _departments_for_codes(
@@ -183,7 +185,17 @@ def encounters_ingest(
             change = workload_rebuild(department=department, start=min(moments), end=max(moments), now=now)
             summary.workload.add(change)
             workload_changed_notify(department, change)
+    _rows_count("encounters", summary, before)
     return summary
+
+
+def _rows_count(kind: str, summary: IngestSummary, before: tuple[int, int, int]) -> None:
+    """Add this call's stored rows to the ingest metric (after its own transaction block succeeded)."""
+    for result, total, earlier in zip(
+        ("created", "updated", "unchanged"), (summary.created, summary.updated, summary.unchanged), before, strict=True
+    ):
+        if total > earlier:
+            INGEST_ROWS.labels(kind=kind, result=result).inc(total - earlier)
 
 
 def _record_problem(record: EncounterRecord, departments: dict[str, Department], now: datetime) -> RecordError | None:
@@ -255,6 +267,7 @@ def arrivals_ingest(
     if not records:
         return summary
     now = now or timezone.now()
+    before = (summary.created, summary.updated, summary.unchanged)
     with transaction.atomic():
         _departments_lock([department.id])
         first, last = records[0].hour, records[-1].hour
@@ -291,4 +304,5 @@ def arrivals_ingest(
             )
             summary.workload.add(change)
             workload_changed_notify(department, change)
+    _rows_count("arrivals", summary, before)
     return summary

@@ -1,0 +1,48 @@
+"""/metrics (Prometheus text) and GET /api/v1/metrics (the product's figures as JSON), for ops only."""
+
+import hmac
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django_prometheus.exports import ExportToDjangoView
+from rest_framework import permissions
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from monitoring_app.audit import client_address
+from monitoring_app.metrics import product_figures
+
+
+class MetricsPermission(permissions.BasePermission):
+    """The ops role (or an admin): monitoring_app.view_metrics."""
+
+    def has_permission(self, request, view) -> bool:
+        return request.user.is_authenticated and request.user.has_perm("monitoring_app.view_metrics")
+
+
+def scraper_allowed(request: HttpRequest) -> bool:
+    """A Prometheus scrape: the bearer METRICS_TOKEN, or an address in METRICS_ALLOWED_IPS."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    token = header.removeprefix("Bearer ") if header.startswith("Bearer ") else ""
+    if settings.METRICS_TOKEN and token and hmac.compare_digest(token.encode(), settings.METRICS_TOKEN.encode()):
+        return True
+    return client_address(request) in settings.METRICS_ALLOWED_IPS
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format, for the scraper or a signed-in ops user; 403 for anyone else."""
+    user = getattr(request, "user", None)
+    may_see = user is not None and user.is_authenticated and user.has_perm("monitoring_app.view_metrics")
+    if not (may_see or scraper_allowed(request)):
+        return HttpResponse("Metrics are for operations only.", status=403, content_type="text/plain")
+    return ExportToDjangoView(request)
+
+
+class MetricsView(APIView):
+    """The product's figures per department (census, nurses, compliance, forecast error, alerts) and
+    the Celery queue depth: what /metrics exposes, as JSON for the dashboard and for people."""
+
+    permission_classes = [MetricsPermission]
+
+    def get(self, request):
+        return Response(product_figures())
