@@ -5,7 +5,8 @@ import hmac
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django_prometheus.exports import ExportToDjangoView
-from rest_framework import permissions
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -44,5 +45,14 @@ class MetricsView(APIView):
 
     permission_classes = [MetricsPermission]
 
+    @extend_schema(
+        responses=inline_serializer(
+            "ProductFigures",
+            {
+                "departments": serializers.ListField(child=serializers.DictField()),
+                "celery_queue_depth": serializers.IntegerField(allow_null=True),
+            },
+        )
+    )
     def get(self, request):
         return Response(product_figures())
