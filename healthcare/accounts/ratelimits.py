@@ -77,8 +77,13 @@ def limited(*limits: tuple[str, object, str], fail_open: bool):
     return decorate
 
 
+def refresh_limited(view):
+    """Token refresh (no user name is sent): per address; fails closed."""
+    return limited(("sign-in-ip", "ip", settings.RATELIMIT_SIGN_IN), fail_open=False)(view)
+
+
 def sign_in_limited(view):
-    """Token, refresh and login form: per address and per user name tried; fails closed."""
+    """Token and sign-in forms: per address and per user name tried; fails closed."""
     return limited(
         ("sign-in-ip", "ip", settings.RATELIMIT_SIGN_IN),
         ("sign-in-user", username_key, settings.RATELIMIT_SIGN_IN_USER),

@@ -110,3 +110,18 @@ def test_there_is_no_other_sign_in_form():
 
     with pytest.raises(NoReverseMatch):
         reverse("rest_framework:login")
+
+
+def test_refreshes_of_many_users_do_not_share_one_limit(ed_staff, icu_staff):
+    # Six refreshes (two users, from two addresses): the per-user-name limit (5) must not pool them.
+    tokens = [
+        APIClient().post(TOKEN, {"username": name, "password": PASSWORD}, format="json").json()["refresh"]
+        for name in ("ed_staff", "icu_staff")
+    ]
+    answers = []
+    for n in range(6):
+        client = APIClient(REMOTE_ADDR=f"10.0.0.{n % 2 + 1}")
+        response = client.post("/api/v1/auth/token/refresh/", {"refresh": tokens[n % 2]}, format="json")
+        tokens[n % 2] = response.json().get("refresh", tokens[n % 2])
+        answers.append(response.status_code)
+    assert answers == [200] * 6

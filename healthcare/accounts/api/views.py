@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from healthcare.accounts.ratelimits import sign_in_limited
+from healthcare.accounts.ratelimits import refresh_limited, sign_in_limited
 from healthcare.accounts.services import user_tokens_revoke
 from monitoring_app.audit import audit_record
 
@@ -27,7 +27,7 @@ class TokenObtainView(TokenObtainPairView):
         return response
 
 
-@method_decorator(sign_in_limited, name="post")
+@method_decorator(refresh_limited, name="post")
 class TokenRefreshRotatingView(TokenRefreshView):
     """A new access token and a new refresh token; the refresh token sent is blacklisted (rotation)."""
 
