@@ -1,5 +1,6 @@
 """The audit trail: one function writes it; a middleware and the sign-in paths call it."""
 
+import ipaddress
 import logging
 
 from django.conf import settings
@@ -19,7 +20,11 @@ def client_address(request: HttpRequest) -> str | None:
     """The client's address, from the header the proxy sets when configured (as the rate limits use)."""
     key = settings.RATELIMIT_IP_META_KEY or "REMOTE_ADDR"
     address = request.META.get(key, "") if isinstance(key, str) else ""
-    return address.split(",")[0].strip() or None
+    address = address.split(",")[0].strip()
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:  # absent, or a forged header that is no address: never a reason to lose the event
+        return None
 
 
 def audit_record(

@@ -130,3 +130,12 @@ def test_export_audit_writes_the_events_since_a_moment_and_records_the_export(ed
     later = (timezone.now() + timedelta(minutes=5)).isoformat()
     call_command("export_audit", "--since", later, "--output", str(output), stderr=io.StringIO())
     assert list(csv.DictReader(output.open())) == []
+
+
+def test_a_forged_address_header_does_not_lose_the_event(ed_staff, settings):
+    settings.RATELIMIT_IP_META_KEY = "HTTP_X_REAL_IP"
+    APIClient(HTTP_X_REAL_IP="not-an-address").post(
+        "/api/v1/auth/token/", {"username": "ed_staff", "password": "nope"}, format="json"
+    )
+    [event] = events()
+    assert (event.action, event.ip) == ("login", None)
