@@ -120,3 +120,13 @@ def test_every_page_carries_the_security_headers(client):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+def test_a_moment_with_an_offset_postgresql_cannot_take_is_compared_in_utc(ed_staff):
+    """Found by schemathesis: offsets beyond 15:59 reached PostgreSQL and answered 500."""
+    client = APIClient()
+    client.force_authenticate(ed_staff)
+    response = client.get("/api/v1/encounters/", {"start_before": "5209-03-07T03:39:28-20:06"})
+    assert response.status_code == 200
+    end_of_time = client.get("/api/v1/workload-hours/", {"start": "9999-12-31T23:00:00-20:00"})
+    assert end_of_time.status_code == 400 and end_of_time.json() == {"hour": ["is out of range"]}

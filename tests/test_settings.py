@@ -47,7 +47,7 @@ def test_embedded_default_is_sqlite_in_memory_layer_and_eager_celery():
     assert result.stdout.split() == [
         "channels.layers.InMemoryChannelLayer",
         "True",
-        "django.db.backends.sqlite3",
+        "django_prometheus.db.backends.sqlite3",
         "django.core.cache.backends.locmem.LocMemCache",
     ]
 
@@ -58,7 +58,7 @@ def test_redis_url_switches_to_channels_redis_a_redis_cache_and_real_workers():
     assert result.stdout.split() == [
         "channels_redis.core.RedisChannelLayer",
         "False",
-        "django.db.backends.postgresql",
+        "django_prometheus.db.backends.postgresql",
         "django.core.cache.backends.redis.RedisCache",
     ]
 

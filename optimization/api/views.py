@@ -8,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from healthcare.accounts.ratelimits import job_limited
+from healthcare.encounters.api.filters import UtcDateTimeFilter
 from healthcare.encounters.api.permissions import ModelPermissions
 from healthcare.encounters.selectors import departments_visible_to
 from optimization import services
@@ -62,8 +63,8 @@ class OptimizationRunFilterSet(django_filters.FilterSet):
     department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
     department_id = django_filters.NumberFilter(field_name="department_id")
     status = django_filters.ChoiceFilter(choices=RunStatus.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = OptimizationRun

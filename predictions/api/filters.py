@@ -2,6 +2,7 @@
 
 import django_filters
 
+from healthcare.encounters.api.filters import UtcDateTimeFilter
 from predictions.models import Algorithm, Forecast, ForecastModel, ForecastStatus
 
 
@@ -9,7 +10,7 @@ class ForecastFilterSet(django_filters.FilterSet):
     department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
     department_id = django_filters.NumberFilter(field_name="department_id")
     status = django_filters.ChoiceFilter(choices=ForecastStatus.choices)
-    issued_after = django_filters.IsoDateTimeFilter(field_name="issued_at", lookup_expr="gte")
+    issued_after = UtcDateTimeFilter(field_name="issued_at", lookup_expr="gte")
 
     class Meta:
         model = Forecast

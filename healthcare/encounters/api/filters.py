@@ -1,9 +1,28 @@
 """One FilterSet per list endpoint; departments by code or by id."""
 
+from datetime import UTC
+
 import django_filters
+from rest_framework.exceptions import ValidationError
 
 from healthcare.encounters.choices import EncounterStatus, UnitType
 from healthcare.encounters.models import Department, Encounter, WorkloadHour
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 moment, compared in UTC.
+
+    Python accepts offsets up to 23:59 and PostgreSQL only up to 15:59: the moment is sent as
+    UTC, and one that cannot be (a date at the end of time) is a 400 naming the field it filters.
+    """
+
+    def filter(self, qs, value):
+        if value is not None:
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:
+                raise ValidationError({self.field_name: ["is out of range"]}) from None
+        return super().filter(qs, value)
 
 
 class DepartmentFilterSet(django_filters.FilterSet):
@@ -18,8 +37,8 @@ class EncounterFilterSet(django_filters.FilterSet):
     department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
     department_id = django_filters.NumberFilter(field_name="department_id")
     status = django_filters.ChoiceFilter(choices=EncounterStatus.choices)
-    start_after = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
-    start_before = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+    start_after = UtcDateTimeFilter(field_name="start", lookup_expr="gte")
+    start_before = UtcDateTimeFilter(field_name="start", lookup_expr="lt")
 
     class Meta:
         model = Encounter
@@ -29,8 +48,8 @@ class EncounterFilterSet(django_filters.FilterSet):
 class WorkloadHourFilterSet(django_filters.FilterSet):
     department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
     department_id = django_filters.NumberFilter(field_name="department_id")
-    start = django_filters.IsoDateTimeFilter(field_name="hour", lookup_expr="gte", help_text="First hour (inclusive).")
-    end = django_filters.IsoDateTimeFilter(field_name="hour", lookup_expr="lt", help_text="Last hour (exclusive).")
+    start = UtcDateTimeFilter(field_name="hour", lookup_expr="gte", help_text="First hour (inclusive).")
+    end = UtcDateTimeFilter(field_name="hour", lookup_expr="lt", help_text="Last hour (exclusive).")
 
     class Meta:
         model = WorkloadHour

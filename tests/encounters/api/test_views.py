@@ -291,7 +291,7 @@ def test_batch_bodies_over_the_upload_limit_are_refused(client, integrator, sett
     body = json.dumps(batch(*[item(f"i{n}") for n in range(100)]))
     assert len(body) > 10_000
     response = client.post("/api/v1/encounters/batch/", data=body, content_type="application/json")
-    assert response.status_code == 400
+    assert response.status_code == 413  # a JSON answer naming the limit (tests/test_hardening.py)
     assert Encounter.objects.count() == 0
 
 
