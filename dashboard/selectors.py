@@ -12,7 +12,7 @@ from healthcare.hours import iso_utc
 from monitoring_app.models import Alert
 from monitoring_app.services import alert_payload
 from optimization.models import OptimizationRun, RunStatus
-from optimization.selectors import compliance_share, hours_beyond_ratio, planned_nurses, staffed_hours
+from optimization.selectors import compliance_recent, hours_beyond_ratio, planned_nurses
 from predictions.selectors import census_outlook_points
 
 PAST_HOURS = LIVE_WINDOW_HOURS  # the hours workload.changed events carry
@@ -90,10 +90,7 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
             "patients_per_nurse_now": round(census_now / staff_now, 2)
             if staff_now and census_now is not None
             else None,
-            "compliance_24h": compliance_share(
-                staffed_hours(department, first=now - timedelta(hours=23), last=now, planned=planned)
-            ),
-            "compliance_7d": compliance_share(staffed_hours(department, first=week_ago, last=now, planned=planned)),
+            **compliance_recent(department, now=now, planned=planned),
             "next_hour_at_risk": at_risk[0] if at_risk else None,
         },
     }

@@ -24,7 +24,7 @@ def product_figures() -> dict:
 
     from healthcare.encounters.models import Department, WorkloadHour
     from monitoring_app.models import Alert
-    from optimization.selectors import compliance_share, planned_nurses, staffed_hours
+    from optimization.selectors import compliance_recent, planned_nurses
     from predictions.selectors import forecast_live_accuracy
 
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
@@ -40,10 +40,7 @@ def product_figures() -> dict:
                 "census_now": census,
                 "nurses_required_now": department.nurses_required(census) if census is not None else None,
                 "nurses_planned_now": planned.get(now),
-                "compliance_24h": compliance_share(
-                    staffed_hours(department, first=now - timedelta(hours=23), last=now, planned=planned)
-                ),
-                "compliance_7d": compliance_share(staffed_hours(department, first=week_ago, last=now, planned=planned)),
+                **compliance_recent(department, now=now, planned=planned),
                 "forecast_error": [
                     {
                         "horizon_band": band["horizon_band"],

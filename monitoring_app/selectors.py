@@ -9,3 +9,8 @@ def alerts_visible_to(user):
     return Alert.objects.filter(department__in=departments_visible_to(user)).select_related(
         "department", "acknowledged_by"
     )
+
+
+def may_read_metrics(user) -> bool:
+    """Operations (and admins): metrics and health detail, through monitoring_app.view_metrics."""
+    return user is not None and user.is_authenticated and user.has_perm("monitoring_app.view_metrics")

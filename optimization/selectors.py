@@ -83,6 +83,18 @@ def compliance_share(hours: list[StaffedHour]) -> float | None:
     return round(sum(hour.covered for hour in hours) / total, 4)
 
 
+def compliance_recent(department: Department, *, now: datetime, planned: dict[datetime, int]) -> dict:
+    """compliance_24h and compliance_7d up to the hour `now`, from planned_nurses() over at least the week."""
+    return {
+        "compliance_24h": compliance_share(
+            staffed_hours(department, first=now - timedelta(hours=23), last=now, planned=planned)
+        ),
+        "compliance_7d": compliance_share(
+            staffed_hours(department, first=now - timedelta(days=7), last=now, planned=planned)
+        ),
+    }
+
+
 def compliance_by_hour_of_day(hours: list[StaffedHour], timezone_name: str) -> list[dict]:
     """Per local hour of day 0-23: patient-hours, share covered, and hours with someone uncovered."""
     from zoneinfo import ZoneInfo

@@ -147,19 +147,7 @@ def plan_compute(
     anchored to current_patients when given. Nurses on duty now (current_staff) stay until
     their shift ends; without it the running shift is planned too. Raises PlanUnavailable.
     """
-    now = hour_start(start_hour)
-    try:
-        model = forecast_model_for(department, now)
-        outlook = workload_outlook(
-            department=department,
-            model=model,
-            issue_hour=start_hour,
-            horizon=horizon,
-            confidence=0.9,
-            census_now=current_patients,
-        )
-    except ForecastUnavailable as exc:
-        raise PlanUnavailable(str(exc)) from None
+    model, outlook = _census_outlook(department, start_hour, horizon, current_patients)
     mean, std = outlook.census.mean, outlook.census.std
     instances, fixed = _plan_shifts(department, rules, start_hour, horizon, current_staff)
     required = rules.required(np.maximum(mean + z_roster * std, 0.0))
@@ -204,6 +192,38 @@ def plan_compute(
     }
 
 
+def _census_outlook(department: Department, start_hour: int, horizon: int, current_patients: int | None):
+    """(model, outlook) of the census from start_hour, from a forecaster trained before it.
+
+    Raises PlanUnavailable (without a model or the data for one).
+    """
+    try:
+        model = forecast_model_for(department, hour_start(start_hour))
+        outlook = workload_outlook(
+            department=department,
+            model=model,
+            issue_hour=start_hour,
+            horizon=horizon,
+            confidence=0.9,
+            census_now=current_patients,
+        )
+    except ForecastUnavailable as exc:
+        raise PlanUnavailable(str(exc)) from None
+    return model, outlook
+
+
+def _shift_instances_around(department: Department, rules: StaffingRules, start_hour: int, horizon: int):
+    """(shift instances still running at start_hour or starting in the horizon, the local calendar
+    from LOOKBACK_HOURS before start_hour). Instance hours count from start_hour."""
+    calendar = Calendar.build(start_hour - LOOKBACK_HOURS, horizon + LOOKBACK_HOURS, timezone=department.timezone)
+    instances = [
+        instance
+        for instance in shift_instances(rules, calendar.hour_of_day, lookback=LOOKBACK_HOURS)
+        if instance.end > 0
+    ]
+    return instances, calendar
+
+
 def _plan_shifts(
     department: Department, rules: StaffingRules, start_hour: int, horizon: int, current_staff: int | None
 ) -> tuple[list, np.ndarray]:
@@ -212,12 +232,7 @@ def _plan_shifts(
     Without current_staff the shift running at start_hour is planned too; with it, those
     nurses stay until their shift ends and only later shifts are planned.
     """
-    calendar = Calendar.build(start_hour - LOOKBACK_HOURS, horizon + LOOKBACK_HOURS, timezone=department.timezone)
-    instances = [
-        instance
-        for instance in shift_instances(rules, calendar.hour_of_day, lookback=LOOKBACK_HOURS)
-        if instance.end > 0
-    ]
+    instances, _ = _shift_instances_around(department, rules, start_hour, horizon)
     fixed = np.zeros(horizon, dtype=np.int64)
     if current_staff is not None:
         running = [instance for instance in instances if instance.start < 0]
@@ -453,27 +468,9 @@ def recommendation(
     rules = staffing_rules_for(department)
     version, policy, _ = active_policy(department)
     hour = epoch_hour(timezone.now())
-    try:
-        model = forecast_model_for(department, hour_start(hour))
-        outlook = workload_outlook(
-            department=department,
-            model=model,
-            issue_hour=hour,
-            horizon=LOOKAHEAD,
-            confidence=0.9,
-            census_now=current_patients,
-        )
-    except ForecastUnavailable as exc:
-        raise PlanUnavailable(str(exc)) from None
-    calendar = Calendar.build(hour - LOOKBACK_HOURS, LOOKBACK_HOURS + LOOKAHEAD, timezone=department.timezone)
-    running_end = max(
-        (
-            instance.end
-            for instance in shift_instances(rules, calendar.hour_of_day, lookback=LOOKBACK_HOURS)
-            if instance.start < 0 < instance.end
-        ),
-        default=1,
-    )
+    _, outlook = _census_outlook(department, hour, LOOKAHEAD, current_patients)
+    instances, calendar = _shift_instances_around(department, rules, hour, LOOKAHEAD)
+    running_end = max((instance.end for instance in instances if instance.start < 0), default=1)
     observation = Observation(
         hour=0,
         local_hour=int(calendar.hour_of_day[LOOKBACK_HOURS]),

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from monitoring_app.health import status_check
+from monitoring_app.selectors import may_read_metrics
 
 
 class HealthView(APIView):
@@ -46,7 +47,7 @@ class StatusView(APIView):
         }
     )
     def get(self, request):
-        detailed = request.user.is_authenticated and request.user.has_perm("monitoring_app.view_metrics")
+        detailed = may_read_metrics(request.user)
         status = status_check(detail=detailed)
         body = {
             "ready": status.ready,

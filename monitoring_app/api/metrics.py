@@ -12,13 +12,14 @@ from rest_framework.views import APIView
 
 from monitoring_app.audit import client_address
 from monitoring_app.metrics import product_figures
+from monitoring_app.selectors import may_read_metrics
 
 
 class MetricsPermission(permissions.BasePermission):
     """The ops role (or an admin): monitoring_app.view_metrics."""
 
     def has_permission(self, request, view) -> bool:
-        return request.user.is_authenticated and request.user.has_perm("monitoring_app.view_metrics")
+        return may_read_metrics(request.user)
 
 
 def scraper_allowed(request: HttpRequest) -> bool:
@@ -32,9 +33,7 @@ def scraper_allowed(request: HttpRequest) -> bool:
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus text format, for the scraper or a signed-in ops user; 403 for anyone else."""
-    user = getattr(request, "user", None)
-    may_see = user is not None and user.is_authenticated and user.has_perm("monitoring_app.view_metrics")
-    if not (may_see or scraper_allowed(request)):
+    if not (may_read_metrics(getattr(request, "user", None)) or scraper_allowed(request)):
         return HttpResponse("Metrics are for operations only.", status=403, content_type="text/plain")
     return ExportToDjangoView(request)
 
