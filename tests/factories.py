@@ -11,6 +11,8 @@ from healthcare.encounters.ingest.records import EncounterRecord
 from healthcare.encounters.models import Department
 from healthcare.encounters.services import department_create
 from healthcare.encounters.synthetic import DEMO_PROFILES, arrival_rates
+from healthcare.hours import iso_utc as iso  # noqa: F401 - hours as the services write them
+from optimization.models import OptimizationRun, RunStatus
 
 PASSWORD = "a-long-test-password-1"
 
@@ -80,3 +82,21 @@ def current_hour() -> datetime:
     from django.utils import timezone
 
     return timezone.now().replace(minute=0, second=0, microsecond=0)
+
+
+def plan_make(department, first, nurses=(), *, status=RunStatus.SUCCEEDED, finished_at=None, **result):
+    """A staffing plan written by hand from `first` on, with these nurses per hour (and any other result keys).
+
+    Only a succeeded plan has a result; a queued or running one is not finished.
+    """
+    hours = [
+        {"hour": iso(first + timedelta(hours=index)), "planned_nurses": count} for index, count in enumerate(nurses)
+    ]
+    finished = status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+    return OptimizationRun.objects.create(
+        department=department,
+        planned_from=first,
+        status=status,
+        finished_at=(finished_at or first) if finished else None,
+        result={"hours": hours, **result} if status == RunStatus.SUCCEEDED else {},
+    )

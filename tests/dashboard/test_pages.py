@@ -19,25 +19,7 @@ from monitoring_app.models import Alert, AlertKind
 from monitoring_app.services import alert_acknowledge, alert_raise
 from optimization.models import OptimizationRun, RunStatus, StaffingRuleSet
 from predictions.models import Forecast, ForecastStatus
-from tests.factories import PASSWORD, current_hour, hour
-
-
-def iso(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def plan_make(department, first, nurses=(), *, status=RunStatus.SUCCEEDED, **result) -> OptimizationRun:
-    """A plan written by hand from `first` on, with these nurses per hour (and any other result keys)."""
-    hours = [
-        {"hour": iso(first + timedelta(hours=index)), "planned_nurses": count} for index, count in enumerate(nurses)
-    ]
-    return OptimizationRun.objects.create(
-        department=department,
-        planned_from=first,
-        status=status,
-        finished_at=first if status in (RunStatus.SUCCEEDED, RunStatus.FAILED) else None,
-        result={"hours": hours, **result} if status == RunStatus.SUCCEEDED else {},
-    )
+from tests.factories import PASSWORD, current_hour, hour, iso, plan_make
 
 
 def census_rows(department, first, censuses) -> None:

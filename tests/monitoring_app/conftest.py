@@ -6,29 +6,8 @@ import pytest
 
 from monitoring_app import services
 from monitoring_app.models import AlertKind
-from optimization.models import OptimizationRun, RunStatus
 from predictions.models import Forecast, ForecastStatus
-
-
-def iso(moment: datetime) -> str:
-    """An hour as the services write it: UTC with a Z."""
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def plan_make(department, first: datetime, nurses: list[int], *, status=RunStatus.SUCCEEDED) -> OptimizationRun:
-    """A finished staffing plan from `first` on, with these nurses per hour."""
-    return OptimizationRun.objects.create(
-        department=department,
-        planned_from=first,
-        status=status,
-        finished_at=first,
-        result={
-            "hours": [
-                {"hour": iso(first + timedelta(hours=index)), "planned_nurses": count}
-                for index, count in enumerate(nurses)
-            ]
-        },
-    )
+from tests.factories import iso, plan_make  # noqa: F401 - the builders these tests import from here
 
 
 def forecast_make(department, issued_at: datetime, census_mean: list[float], *, spread=3.0, **point_fields) -> Forecast:

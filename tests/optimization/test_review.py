@@ -11,11 +11,8 @@ from healthcare.encounters import services as encounter_services
 from healthcare.encounters.models import WorkloadHour
 from optimization import services
 from optimization.models import OptimizationRun, RunStatus
-from tests.factories import current_hour, encounter_record, hour
-
-
-def iso(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+from tests import factories
+from tests.factories import current_hour, encounter_record, hour, iso
 
 
 @pytest.fixture
@@ -34,19 +31,13 @@ def request_plan(django_capture_on_commit_callbacks):
 
 def plan_make(department, first, nurses, *, roster_cost=0.0, status=RunStatus.SUCCEEDED) -> OptimizationRun:
     """A finished plan written by hand: its hours, the department's rules and a roster cost."""
-    return OptimizationRun.objects.create(
-        department=department,
-        planned_from=first,
+    return factories.plan_make(
+        department,
+        first,
+        nurses,
         status=status,
-        finished_at=first,
-        result={
-            "hours": [
-                {"hour": iso(first + timedelta(hours=index)), "planned_nurses": count}
-                for index, count in enumerate(nurses)
-            ],
-            "expected": {"roster_cost": roster_cost},
-            "rules": dataclasses.asdict(services.staffing_rules_for(department)),
-        },
+        expected={"roster_cost": roster_cost},
+        rules=dataclasses.asdict(services.staffing_rules_for(department)),
     )
 
 

@@ -1,11 +1,9 @@
 """Reads across plans: who is on duty each hour, and how well that covered the patients."""
 
-from datetime import timedelta
-
 import pytest
 
 from healthcare.encounters.models import WorkloadHour
-from optimization.models import OptimizationRun, RunStatus
+from optimization.models import RunStatus
 from optimization.selectors import (
     StaffedHour,
     compliance_by_hour_of_day,
@@ -15,26 +13,7 @@ from optimization.selectors import (
     staffed_hours,
     worst_periods,
 )
-from tests.factories import hour
-
-
-def iso(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def plan_make(department, first, nurses, *, status=RunStatus.SUCCEEDED, finished_at=None) -> OptimizationRun:
-    return OptimizationRun.objects.create(
-        department=department,
-        planned_from=first,
-        status=status,
-        finished_at=finished_at or first,
-        result={
-            "hours": [
-                {"hour": iso(first + timedelta(hours=index)), "planned_nurses": count}
-                for index, count in enumerate(nurses)
-            ]
-        },
-    )
+from tests.factories import hour, plan_make
 
 
 def staffed(day: int, hour_of_day: int, census: int, nurses: int, ratio: int = 4) -> StaffedHour:
