@@ -44,6 +44,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 bench: install
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
 	$(PY) bench/ingest.py
 	$(PY) bench/forecast.py
 	$(PY) bench/staffing.py

@@ -1,0 +1,21 @@
+"""gunicorn for pages, the API and the admin (websockets go to daphne; deploy/nginx.conf splits by path).
+
+Sync workers: on this workload they serve about twice what an ASGI server does per core
+(docs/operations.md, bench/serving.py). Every value can be overridden from the environment.
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", os.cpu_count() or 2))
+worker_class = "sync"
+# A request that takes longer than this is stuck: the worker is replaced.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+graceful_timeout = 30
+# Recycle workers now and then so a slow leak cannot grow for ever; jitter avoids all at once.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 5000))
+max_requests_jitter = 500
+# Behind nginx on the same host or network: trust its X-Forwarded-* headers.
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "*")
+accesslog = None  # request logs come from the application as JSON (healthcare/logs.py)
+errorlog = "-"
