@@ -166,16 +166,18 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "hospital", "capacity": 1000, "expiry": 30},
         }
     }
+    # Django's own Redis cache, wrapped by django-prometheus to count gets, hits, misses and failures
+    # (its module imports django-redis, hence that dependency).
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "django_prometheus.cache.backends.redis.NativeRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "hospital",
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django_prometheus.cache.backends.locmem.LocMemCache"}}
 
 # Without Redis, tasks run in the calling process (eager); with it, on real workers.
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"

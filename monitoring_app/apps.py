@@ -8,8 +8,14 @@ class MonitoringConfig(AppConfig):
     verbose_name = "Monitoring"
 
     def ready(self) -> None:
-        from healthcare.encounters.signals import workload_changed
-        from monitoring_app.receivers import understaffing_recheck
+        from celery import signals as celery_signals
 
-        workload_changed.connect(understaffing_recheck, dispatch_uid="monitoring_app.understaffing_recheck")
+        from healthcare.encounters.signals import workload_changed
+        from monitoring_app import receivers
+
+        workload_changed.connect(receivers.understaffing_recheck, dispatch_uid="monitoring_app.understaffing_recheck")
+        celery_signals.task_prerun.connect(receivers.task_prerun, dispatch_uid="monitoring_app.task_prerun")
+        celery_signals.task_postrun.connect(receivers.task_postrun, dispatch_uid="monitoring_app.task_postrun")
+        celery_signals.worker_init.connect(receivers.worker_started, dispatch_uid="monitoring_app.worker_started")
+        celery_signals.worker_shutdown.connect(receivers.worker_shutdown, dispatch_uid="monitoring_app.worker_shutdown")
         import monitoring_app.metrics  # noqa: F401 - registers the product's collector, once per process

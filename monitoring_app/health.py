@@ -95,35 +95,22 @@ def _workers() -> str:
 
 
 def _departments() -> list[dict]:
-    """Per department: the active model's age and the latest recorded hour and encounter."""
-    from django.db.models import OuterRef, Subquery
-
-    from healthcare.encounters.models import Department, Encounter, WorkloadHour
-    from predictions.models import ForecastModel
+    """Per department: the active model's version and age and the latest recorded hour and encounter."""
+    from monitoring_app.selectors import department_freshness
 
     now = timezone.now()
-    active = {
-        model.department_id: model
-        for model in ForecastModel.objects.filter(is_active=True).only("department_id", "version", "created_at")
-    }
-    rows = []
-    # Subqueries, not joins: a join of encounters with hours would multiply the rows.
-    latest_hour = WorkloadHour.objects.filter(department=OuterRef("pk")).order_by("-hour").values("hour")[:1]
-    latest_write = Encounter.objects.filter(department=OuterRef("pk")).order_by("-updated_at").values("updated_at")[:1]
-    for department in Department.objects.annotate(
-        last_hour=Subquery(latest_hour), last_encounter=Subquery(latest_write)
-    ).order_by("code"):
-        model = active.get(department.id)
-        rows.append(
-            {
-                "department": department.code,
-                "model_version": model.version if model else None,
-                "model_age_days": round((now - model.created_at).total_seconds() / 86400, 1) if model else None,
-                "last_hour": department.last_hour,
-                "last_ingest": department.last_encounter,
-            }
-        )
-    return rows
+    return [
+        {
+            "department": row["department"],
+            "model_version": row["model_version"],
+            "model_age_days": (
+                round((now - row["model_created_at"]).total_seconds() / 86400, 1) if row["model_created_at"] else None
+            ),
+            "last_hour": row["last_hour"],
+            "last_ingest": row["last_ingest"],
+        }
+        for row in department_freshness()
+    ]
 
 
 def status_check(*, detail: bool) -> Status:

@@ -1,14 +1,20 @@
-"""The product's own metrics, beside django-prometheus' requests, latencies and database calls.
+"""The product's own metrics, beside django-prometheus' requests, latencies, database and cache calls.
 
 Counters are incremented where things happen (broadcasts, ingestion, websockets). The
-figures per department (compliance, nurses, forecast error, alerts) are read from the
-database when scraped, by one function that also answers GET /api/v1/metrics.
+figures per department (compliance, nurses, forecast error, data and model age, alerts) are
+read from the database when scraped, and the Celery figures from Redis (task_stats.py), by
+one function that also answers GET /api/v1/metrics.
 """
 
+import logging
 from datetime import timedelta
 
 from prometheus_client import REGISTRY, Counter, Gauge
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+from monitoring_app import task_stats
+
+logger = logging.getLogger(__name__)
 
 EVENTS_BROADCAST = Counter("hospital_events_broadcast_total", "Live events sent to dashboards, by event.", ["event"])
 INGEST_ROWS = Counter("hospital_ingest_rows_total", "Rows stored by ingestion, by kind and result.", ["kind", "result"])
@@ -19,18 +25,23 @@ LIVE_ACCURACY_DAYS = 7
 
 def product_figures() -> dict:
     """Per department: census and nurses now, compliance 24 h and 7 days, forecast error by band,
-    open alerts; and the Celery queue depth. Plain JSON; the same figures /metrics exposes."""
+    seconds since the last encounter write and since the active model was made, open alerts;
+    the Celery queue depth, live workers and task counts. Plain JSON; the same figures /metrics exposes."""
     from django.utils import timezone
 
     from healthcare.encounters.models import Department, WorkloadHour
     from monitoring_app.models import Alert
+    from monitoring_app.selectors import department_freshness
     from optimization.selectors import compliance_recent, planned_nurses
     from predictions.selectors import forecast_live_accuracy
 
-    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    moment = timezone.now()
+    now = moment.replace(minute=0, second=0, microsecond=0)
     week_ago = now - timedelta(days=7)
+    freshness = {row["department"]: row for row in department_freshness()}
     departments = []
     for department in Department.objects.order_by("code"):
+        fresh = freshness[department.code]
         planned = planned_nurses(department, first=week_ago, last=now)
         census_now = WorkloadHour.objects.filter(department=department, hour=now).values_list("census", flat=True)
         census = census_now.first()
@@ -46,6 +57,7 @@ def product_figures() -> dict:
                         "horizon_band": band["horizon_band"],
                         "arrivals_mae": band["arrivals_mae"],
                         "census_mae": band["census_mae"],
+                        "census_mape": band["census_mape"],
                         "arrivals_coverage": band["arrivals_coverage"],
                         "hours_scored": band["hours_scored"],
                     }
@@ -53,10 +65,26 @@ def product_figures() -> dict:
                         department, since=now - timedelta(days=LIVE_ACCURACY_DAYS), confidence_level=0.9
                     )
                 ],
+                "data_age_seconds": _seconds_since(fresh["last_ingest"], moment),
+                "model_age_seconds": _seconds_since(fresh["model_created_at"], moment),
                 "open_alerts": Alert.objects.filter(department=department).open().count(),
             }
         )
-    return {"departments": departments, "celery_queue_depth": celery_queue_depth()}
+    return {"departments": departments, "celery_queue_depth": celery_queue_depth(), **_celery_figures()}
+
+
+def _seconds_since(moment, now) -> int | None:
+    return None if moment is None else max(0, int((now - moment).total_seconds()))
+
+
+def _celery_figures() -> dict:
+    """Live workers and task counts; both None when Redis cannot be read (the scrape still answers)."""
+    try:
+        figures = task_stats.task_figures()
+    except Exception:  # noqa: BLE001 - a Redis outage must not take the rest of the metrics with it
+        logger.warning("could not read the Celery figures", exc_info=True)
+        return {"celery_workers": None, "celery_tasks": None}
+    return {"celery_workers": figures["workers"], "celery_tasks": figures["tasks"]}
 
 
 def celery_queue_depth() -> int | None:
@@ -76,7 +104,7 @@ class ProductCollector:
 
     def describe(self):
         """The metric names, without reading anything (registration calls this, before any database)."""
-        yield from self._families({"departments": [], "celery_queue_depth": 0})
+        yield from self._families({"departments": [], "celery_queue_depth": 0, "celery_workers": 0, "celery_tasks": []})
 
     def collect(self):
         yield from self._families(product_figures())
@@ -91,11 +119,18 @@ class ProductCollector:
                 ("compliance_24h", "Share of patient-hours at ratio, last 24 h of planned hours."),
                 ("compliance_7d", "Share of patient-hours at ratio, last 7 days of planned hours."),
                 ("open_alerts", "Alerts neither acknowledged nor resolved."),
+                ("data_age_seconds", "Seconds since the department's latest encounter was written."),
+                ("model_age_seconds", "Seconds since the department's active forecast model was made."),
             )
         }
         error = GaugeMetricFamily(
             "hospital_forecast_census_mae",
             f"Mean absolute census error of forecasts of the last {LIVE_ACCURACY_DAYS} days, by hours ahead.",
+            labels=["department", "horizon_band"],
+        )
+        mape = GaugeMetricFamily(
+            "hospital_forecast_census_mape",
+            "Census error over actual census (weighted MAPE) of the same forecasts, by hours ahead.",
             labels=["department", "horizon_band"],
         )
         coverage = GaugeMetricFamily(
@@ -108,15 +143,48 @@ class ProductCollector:
                 if row[name] is not None:
                     gauge.add_metric([row["department"]], float(row[name]))
             for band in row["forecast_error"]:
-                error.add_metric([row["department"], band["horizon_band"]], band["census_mae"])
-                coverage.add_metric([row["department"], band["horizon_band"]], band["arrivals_coverage"])
+                labels = [row["department"], band["horizon_band"]]
+                error.add_metric(labels, band["census_mae"])
+                if band["census_mape"] is not None:
+                    mape.add_metric(labels, band["census_mape"])
+                coverage.add_metric(labels, band["arrivals_coverage"])
         yield from gauges.values()
-        yield error
-        yield coverage
+        yield from (error, mape, coverage)
         if figures["celery_queue_depth"] is not None:
             depth = GaugeMetricFamily("hospital_celery_queue_depth", "Messages waiting for a Celery worker.")
             depth.add_metric([], figures["celery_queue_depth"])
             yield depth
+        if figures["celery_workers"] is not None:
+            workers = GaugeMetricFamily(
+                "hospital_celery_workers",
+                f"Celery workers that sent a heartbeat in the last {task_stats.HEARTBEAT_EXPIRY_SECONDS} s.",
+            )
+            workers.add_metric([], figures["celery_workers"])
+            yield workers
+        if figures["celery_tasks"] is not None:
+            yield from self._task_families(figures["celery_tasks"])
+
+    @staticmethod
+    def _task_families(tasks: list[dict]):
+        counts = CounterMetricFamily(
+            "hospital_celery_tasks",
+            "Celery tasks finished, by task and outcome (all workers).",
+            labels=["task", "outcome"],
+        )
+        durations = HistogramMetricFamily(
+            "hospital_celery_task_duration_seconds", "Celery task run time, by task (all workers).", labels=["task"]
+        )
+        for row in tasks:
+            for outcome in task_stats.OUTCOMES.values():
+                counts.add_metric([row["task"], outcome], row[outcome])
+            per_bucket = row["duration"]["buckets"]
+            cumulative, buckets = 0, []
+            for bound in [*map(str, task_stats.DURATION_BUCKETS), "+Inf"]:
+                cumulative += per_bucket.get(bound, 0)
+                buckets.append((bound, cumulative))
+            durations.add_metric([row["task"]], buckets, sum_value=row["duration"]["sum"])
+        yield counts
+        yield durations
 
 
 REGISTRY.register(ProductCollector())

@@ -104,8 +104,9 @@ def forecast_live_accuracy(
 ) -> list[dict]:
     """Forecasts issued since `since` scored against the actual hours that have come, per horizon band.
 
-    Per band: hours scored, mean absolute error and bias of arrivals and census, and the
-    share of actual arrivals inside the interval. Hours not yet observed are left out.
+    Per band: hours scored, mean absolute error and bias of arrivals and census, the census'
+    weighted MAPE (total absolute error over total actual census; None when no patient was in),
+    and the share of actual arrivals inside the interval. Hours not yet observed are left out.
     confidence_level: only forecasts issued with that interval (coverage is judged against it).
     """
     last_observed = workload_last_hour(department)
@@ -151,6 +152,8 @@ def forecast_live_accuracy(
         band = table[(table[:, 0] >= low) & (table[:, 0] <= high)]
         if not len(band):
             continue
+        census_total = float(np.sum(band[:, 6]))
+        census_error = float(np.sum(np.abs(band[:, 6] - band[:, 5])))
         bands.append(
             {
                 "horizon_band": f"{low}-{high}h",
@@ -160,6 +163,8 @@ def forecast_live_accuracy(
                 "arrivals_coverage": round(float(np.mean((band[:, 4] >= band[:, 2]) & (band[:, 4] <= band[:, 3]))), 3),
                 "census_mae": round(float(np.mean(np.abs(band[:, 6] - band[:, 5]))), 3),
                 "census_bias": round(float(np.mean(band[:, 5] - band[:, 6])), 3),
+                # Weighted, not per hour: an hour with one patient would otherwise weigh like a full ward.
+                "census_mape": round(census_error / census_total, 4) if census_total else None,
             }
         )
     return bands

@@ -62,12 +62,19 @@ def test_channel_layer_round_trip_over_redis():
 
 
 @pytest.mark.redis
-def test_cache_round_trip_over_redis():
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+def test_cache_round_trip_over_redis_is_counted_for_metrics():
+    from django_prometheus.cache.metrics import django_cache_hits_total, django_cache_misses_total
+
+    assert settings.CACHES["default"]["BACKEND"] == "django_prometheus.cache.backends.redis.NativeRedisCache"
+    hits, misses = (
+        counter.labels(backend="native_redis") for counter in (django_cache_hits_total, django_cache_misses_total)
+    )
+    hits_before, misses_before = hits._value.get(), misses._value.get()
     cache.set("backing-test", {"ok": True}, 30)
     assert cache.get("backing-test") == {"ok": True}
     cache.delete("backing-test")
     assert cache.get("backing-test") is None
+    assert (hits._value.get() - hits_before, misses._value.get() - misses_before) == (1, 1)
 
 
 @pytest.mark.redis
@@ -80,3 +87,27 @@ def test_a_real_celery_worker_consumes_the_queue():
     assert not app.conf.task_always_eager
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         assert canary_task.delay("are-you-there").get(timeout=30) == "are-you-there"
+
+
+@pytest.mark.redis
+def test_a_real_worker_is_counted_with_its_tasks_in_redis():
+    """Workers' figures reach the web's /metrics through Redis: the worker's heartbeat and its task counts."""
+    from celery.contrib.testing.worker import start_worker
+
+    from healthcare.celery import app
+    from monitoring_app import receivers, task_stats
+    from monitoring_app.tasks import canary_task
+
+    def canaries_succeeded(figures):
+        rows = [row for row in figures["tasks"] if row["task"] == "monitoring_app.tasks.canary_task"]
+        return rows[0]["succeeded"] if rows else 0
+
+    before = task_stats.task_figures()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        assert canary_task.delay("counted").get(timeout=30) == "counted"
+        during = task_stats.task_figures()
+    # The test worker stops cold, without Celery's worker_shutdown signal (the CLI's warm stop sends it).
+    receivers.worker_shutdown()
+    assert during["workers"] == before["workers"] + 1
+    assert canaries_succeeded(during) == canaries_succeeded(before) + 1
+    assert task_stats.task_figures()["workers"] == before["workers"]  # the stop removed the heartbeat

@@ -48,7 +48,7 @@ def test_embedded_default_is_sqlite_in_memory_layer_and_eager_celery():
         "channels.layers.InMemoryChannelLayer",
         "True",
         "django_prometheus.db.backends.sqlite3",
-        "django.core.cache.backends.locmem.LocMemCache",
+        "django_prometheus.cache.backends.locmem.LocMemCache",
     ]
 
 
@@ -59,7 +59,7 @@ def test_redis_url_switches_to_channels_redis_a_redis_cache_and_real_workers():
         "channels_redis.core.RedisChannelLayer",
         "False",
         "django_prometheus.db.backends.postgresql",
-        "django.core.cache.backends.redis.RedisCache",
+        "django_prometheus.cache.backends.redis.NativeRedisCache",
     ]
 
 

@@ -136,6 +136,8 @@ class Encounter(models.Model):
             # The stays still running at an hour are found from their end: a live event rebuilds
             # the current hour without scanning the department's whole history.
             models.Index(fields=["department", "end"], name="encounter_department_end"),
+            # The latest write per department: data freshness in /metrics and /api/v1/status.
+            models.Index(fields=["department", "updated_at"], name="encounter_department_updated"),
         ]
 
     def __str__(self) -> str:

@@ -39,8 +39,9 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 
 
 class MetricsView(APIView):
-    """The product's figures per department (census, nurses, compliance, forecast error, alerts) and
-    the Celery queue depth: what /metrics exposes, as JSON for the dashboard and for people."""
+    """The product's figures per department (census, nurses, compliance, forecast error, data and
+    model age, alerts) and Celery's (queue depth, workers, tasks): what /metrics exposes, as JSON
+    for the dashboard and for people."""
 
     permission_classes = [MetricsPermission]
 
@@ -50,6 +51,14 @@ class MetricsView(APIView):
             {
                 "departments": serializers.ListField(child=serializers.DictField()),
                 "celery_queue_depth": serializers.IntegerField(allow_null=True),
+                "celery_workers": serializers.IntegerField(
+                    allow_null=True, help_text="Workers with a heartbeat; null on the embedded default."
+                ),
+                "celery_tasks": serializers.ListField(
+                    child=serializers.DictField(),
+                    allow_null=True,
+                    help_text="Per task: succeeded, failed, retried, and duration count, sum and buckets.",
+                ),
             },
         )
     )

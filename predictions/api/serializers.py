@@ -88,6 +88,9 @@ class HorizonBandSerializer(serializers.Serializer):
     arrivals_coverage = serializers.FloatField()
     census_mae = serializers.FloatField()
     census_bias = serializers.FloatField()
+    census_mape = serializers.FloatField(
+        allow_null=True, help_text="Total absolute census error over total actual census (weighted MAPE)."
+    )
 
 
 class DepartmentPerformanceSerializer(serializers.Serializer):

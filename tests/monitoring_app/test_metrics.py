@@ -2,10 +2,12 @@
 
 from datetime import timedelta
 
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from healthcare.encounters import services as encounter_services
 from healthcare.encounters.models import WorkloadHour
-from tests.factories import current_hour, user_make
+from tests.factories import current_hour, encounter_record, user_make
 from tests.monitoring_app.conftest import plan_make
 
 
@@ -79,3 +81,66 @@ def test_broadcasts_and_ingested_rows_are_counted(ed, integrator, client, django
         assert api.post("/api/v1/events", {"source": "adt", "events": [event]}, format="json").status_code == 200
     assert sample("hospital_ingest_rows_total", kind="encounters", result="created") == created + 1
     assert sample("hospital_events_broadcast_total", event="workload.changed") == sent + 1
+
+
+def test_data_and_model_age_say_how_stale_each_department_is(ed_history, icu):
+    from healthcare.encounters.models import Encounter
+    from predictions import services as prediction_services
+
+    encounter_services.encounters_ingest(
+        records=[encounter_record("V-age", start=current_hour() - timedelta(hours=5), hours=1)], source="test"
+    )
+    Encounter.objects.filter(department=ed_history).update(updated_at=timezone.now() - timedelta(hours=4))
+    model = prediction_services.forecast_model_train(department=ed_history, activate=True)
+    type(model).objects.filter(pk=model.pk).update(created_at=timezone.now() - timedelta(days=9))
+    api = APIClient()
+    api.force_authenticate(user_make("ops", role="ops"))
+    by_code = {row["department"]: row for row in api.get("/api/v1/metrics").json()["departments"]}
+    assert 4 * 3600 <= by_code["ED"]["data_age_seconds"] < 4 * 3600 + 60
+    assert 9 * 86400 <= by_code["ED"]["model_age_seconds"] < 9 * 86400 + 60
+    # A department with no data and no model has no age: the series is absent, not zero.
+    assert by_code["ICU"]["data_age_seconds"] is None and by_code["ICU"]["model_age_seconds"] is None
+    api.force_authenticate(None)
+    client = APIClient()
+    client.force_login(user_make("ops2", role="ops"))
+    page = client.get("/metrics").content.decode()
+    assert 'hospital_model_age_seconds{department="ED"}' in page
+    assert 'hospital_data_age_seconds{department="ICU"}' not in page
+
+
+def test_tasks_are_counted_by_outcome_with_their_duration(db):
+    """On the embedded default tasks run eagerly and are counted in this process."""
+    from prometheus_client import REGISTRY
+
+    from monitoring_app.tasks import canary_task
+
+    def sample(name, **labels):
+        return REGISTRY.get_sample_value(name, {"task": "monitoring_app.tasks.canary_task", **labels}) or 0.0
+
+    before = sample("hospital_celery_tasks_total", outcome="succeeded")
+    durations_before = sample("hospital_celery_task_duration_seconds_count")
+    assert canary_task.apply(("ping",)).get() == "ping"
+    assert sample("hospital_celery_tasks_total", outcome="succeeded") == before + 1
+    assert sample("hospital_celery_task_duration_seconds_count") == durations_before + 1
+    assert sample("hospital_celery_task_duration_seconds_bucket", le="+Inf") == durations_before + 1
+
+
+def test_a_failed_task_is_counted_as_failed(db):
+    """As a worker runs it: the error is stored, not raised into the caller (eager mode raises before counting)."""
+    from prometheus_client import REGISTRY
+
+    from healthcare.celery import app
+
+    @app.task(name="tests.always_fails")
+    def always_fails():
+        raise ValueError("boom")
+
+    def failed():
+        return REGISTRY.get_sample_value(
+            "hospital_celery_tasks_total", {"task": "tests.always_fails", "outcome": "failed"}
+        )
+
+    before = failed() or 0.0
+    result = always_fails.apply(throw=False)
+    assert result.failed() and isinstance(result.result, ValueError)
+    assert failed() == before + 1

@@ -10,6 +10,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from healthcare.encounters import services as encounter_services
+from healthcare.encounters.models import WorkloadHour
 from predictions import services
 from predictions.models import Forecast, ForecastModel, ForecastStatus
 from predictions.selectors import epoch_hour, forecast_latest, forecast_live_accuracy, latest_forecast_key
@@ -264,3 +265,42 @@ def test_recorded_stays_give_the_census_its_length_of_stay(ed):
     model = services.forecast_model_train(department=ed, until=current_hour() - timedelta(days=80))
     assert model.stay_model["source"].startswith("fitted to")
     assert 3.0 < model.stay_model["median_hours"] < 5.0
+
+
+def _forecast_against(department, census_actual: list[int], census_forecast: list[float]) -> list[dict]:
+    """Hours that have passed with the given census, a forecast of them issued the hour before the
+    first, and its live accuracy."""
+    first = current_hour() - timedelta(hours=len(census_actual) + 1)
+    hours = [first + timedelta(hours=offset) for offset in range(len(census_actual))]
+    for hour, census in zip(hours, census_actual, strict=True):
+        WorkloadHour.objects.create(department=department, hour=hour, arrivals=1, discharges=1, census=census)
+    points = [
+        {
+            "hour": hour.isoformat(),
+            "arrivals_mean": 1.0,
+            "arrivals_lower": 0.0,
+            "arrivals_upper": 2.0,
+            "census_mean": mean,
+        }
+        for hour, mean in zip(hours, census_forecast, strict=True)
+    ]
+    Forecast.objects.create(
+        department=department,
+        issued_at=first - timedelta(hours=1),
+        horizon_hours=len(points),
+        confidence_level=0.9,
+        points=points,
+        status=ForecastStatus.SUCCEEDED,
+    )
+    return forecast_live_accuracy(department, since=first - timedelta(hours=2))
+
+
+def test_census_mape_is_total_error_over_total_census(ed):
+    [band] = _forecast_against(ed, census_actual=[10, 10, 20, 0], census_forecast=[11.0, 9.0, 20.0, 2.0])
+    assert band["horizon_band"] == "1-6h" and band["hours_scored"] == 4
+    assert band["census_mape"] == pytest.approx(4 / 40)  # |1| + |-1| + 0 + |2| over 10 + 10 + 20 + 0
+
+
+def test_census_mape_is_none_when_no_patient_was_in(ed):
+    [band] = _forecast_against(ed, census_actual=[0, 0], census_forecast=[1.0, 0.0])
+    assert band["census_mape"] is None and band["census_mae"] == 0.5
