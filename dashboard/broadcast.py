@@ -12,6 +12,7 @@ from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
 
+from healthcare.logs import current_request_id
 from monitoring_app.metrics import EVENTS_BROADCAST
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,9 @@ def _next_sequence(code: str) -> int:
 
 
 def broadcast_department_event(code: str, event: str, payload: dict) -> None:
-    """Send {event, payload, seq} to every socket watching department `code`, once the transaction commits."""
+    """Send {event, payload, seq, request_id} to every socket watching department `code`, once the
+    transaction commits. request_id names the request (or task) that caused it, as in the logs."""
+    request_id = current_request_id()
 
     def send() -> None:
         layer = get_channel_layer()
@@ -51,6 +54,7 @@ def broadcast_department_event(code: str, event: str, payload: dict) -> None:
                 "department": code,
                 "payload": payload,
                 "seq": _next_sequence(code),
+                "request_id": request_id,
             }
             async_to_sync(layer.group_send)(department_group(code), message)
             EVENTS_BROADCAST.labels(event=event).inc()

@@ -60,5 +60,6 @@ class DepartmentConsumer(AsyncJsonWebsocketConsumer):
                 "department": message["department"],
                 "payload": message["payload"],
                 "seq": message["seq"],
+                "request_id": message.get("request_id"),
             }
         )

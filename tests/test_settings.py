@@ -72,6 +72,7 @@ def test_redis_url_switches_to_channels_redis_a_redis_cache_and_real_workers():
         (production(PSEUDONYM_KEY=None), "PSEUDONYM_KEY is not set"),
         (production(PSEUDONYM_KEY="dev-only-pseudonym-key-do-not-use-in-production"), "PSEUDONYM_KEY is not set"),
         (production(ALLOWED_HOSTS=None), "ALLOWED_HOSTS is empty"),
+        (production(LOG_FORMAT="xml"), "LOG_FORMAT must be json or plain"),
     ],
 )
 def test_production_refuses_to_start_without_real_secrets(env, complaint):

@@ -71,6 +71,7 @@ async def test_staff_get_a_snapshot_then_their_departments_events_in_order(ed_st
         "department": "ED",
         "payload": {"hours_written": 3},
         "seq": snapshot["seq"] + 1,
+        "request_id": None,  # sent outside any request or task
     }
     assert (second["event"], second["seq"]) == ("plan.ready", snapshot["seq"] + 2)
     assert await communicator.receive_nothing(timeout=0.2)
