@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime
 
 from django.utils.functional import empty
+from opentelemetry import trace
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 user_id_var: contextvars.ContextVar[int | None] = contextvars.ContextVar("user_id", default=None)
@@ -77,12 +78,14 @@ class RequestIdMiddleware:
 
 
 class ContextFilter(logging.Filter):
-    """Adds request_id, user_id and task to every record (None outside a request or task)."""
+    """Adds request_id, user_id, task and, with tracing on, trace_id to every record (None when there is none)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = current_request_id()
         record.user_id = current_user_id()
         record.task = task_var.get()
+        span = trace.get_current_span().get_span_context()
+        record.trace_id = format(span.trace_id, "032x") if span.is_valid else None
         return True
 
 

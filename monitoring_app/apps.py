@@ -11,8 +11,10 @@ class MonitoringConfig(AppConfig):
         from celery import signals as celery_signals
 
         from healthcare.encounters.signals import workload_changed
+        from healthcare.tracing import tracing_configure
         from monitoring_app import receivers
 
+        tracing_configure()  # before Django builds its middleware chain; a no-op unless OTLP is configured
         workload_changed.connect(receivers.understaffing_recheck, dispatch_uid="monitoring_app.understaffing_recheck")
         celery_signals.task_prerun.connect(receivers.task_prerun, dispatch_uid="monitoring_app.task_prerun")
         celery_signals.task_postrun.connect(receivers.task_postrun, dispatch_uid="monitoring_app.task_postrun")
