@@ -73,7 +73,8 @@ def test_requests_tasks_and_queries_are_exported_over_otlp(db, tmp_path):
     }
     database = connection.settings_dict  # the test database: it exists, and the query needs no table
     if connection.vendor == "postgresql":
-        env["DATABASE_URL"] = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+        user = database["USER"] + (f":{quote(database['PASSWORD'])}" if database["PASSWORD"] else "")
+        env["DATABASE_URL"] = f"postgres://{user}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
     else:
         env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'trace.sqlite3'}"
     try:
