@@ -1,0 +1,516 @@
+"""Serving speed of the product's API with wrk: gunicorn sync x2 against a bare DRF app measured in the same run.
+
+    .venv/bin/python bench/serving.py [--duration 20] [--quick] [--reuse-db]
+
+Prepares its own PostgreSQL database (DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/hospital_bench_serving, dropped and created again unless
+--reuse-db finds it seeded): migrations, a demo hospital of about 100,000 encounters over 690 days
+(seed_demo, with a week of forecasts and plans) and a bench user with the integrator role. Redis
+db 5 (REDIS_URL) is the cache, channel layer and rate-limit store; it is emptied before and after.
+
+Servers run with production settings: DEBUG off, generated SECRET_KEY and PSEUDONYM_KEY,
+ALLOWED_HOSTS=127.0.0.1, SECURE_SSL_REDIRECT=false (plain HTTP on 127.0.0.1: no proxy in front),
+LOG_LEVEL=WARNING, the connection pool of settings.py. RATELIMIT_WRITES is raised to 1000000/m
+so that one user's writes are not answered 429; everything else is as deployed.
+
+Scenarios (wrk, 32 connections, 2 threads, each after a short warm-up):
+- baseline: bench/serving_bare (one DRF list view over the same encounters table, no auth) on
+  gunicorn sync x2: the latest 50 rows, and a page of 50 with its count; measured first and last;
+- product reads: GET /api/v1/encounters/?department=ED&page_size=50 and
+  GET /api/v1/workload-hours/?department=ED&start=<a week ago>&page_size=50 on gunicorn sync x2
+  (deploy/gunicorn.conf.py), and the encounters list on daphne x1;
+- product writes: POST /api/v1/events, one admit or discharge per request (bench/wrk/events.lua);
+- unloaded: 1 connection, one request every 20 ms, 10 s;
+- the encounters list again with DB_POOL_MAX_SIZE=0 (a new PostgreSQL connection per request).
+
+Access tokens are made in this process with the servers' signing key, exactly as
+POST /api/v1/auth/token/ makes them (sign-in is limited to 10 a minute per address and is not
+what is measured). The machine has 2 cores shared with wrk, PostgreSQL, Redis and whatever else
+runs: compare the ratios to the bare baseline, which move less than the absolute figures.
+"""
+
+import argparse
+import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+WRK_DIR = REPO / "bench" / "wrk"
+WRK = os.environ.get("WRK", "/usr/bin/wrk")
+PYTHON = sys.executable
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hospital_bench_serving"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
+# The product's server, and the bare baseline's beside it (idle while the product is measured).
+PORT = int(os.environ.get("SERVING_PORT", "8781"))
+BARE_PORT = PORT + 1
+# About 145 encounters a day in the three demo departments: 690 days is about 100,000.
+SEED_DAYS = 690
+SEEDED_AT_LEAST = 90_000
+DEPARTMENTS = ("ED", "ICU", "MEDSURG")
+RAISED_WRITE_LIMIT = "1000000/m"
+UNLOADED_PAUSE_MS = 20
+GUNICORN2 = "gunicorn sync x2"
+
+# The issue's goals on this machine.
+READ_GOAL = (360, 100.0)  # at least req/s, p95 at most ms
+WRITE_GOAL = (510, 75.0)
+UNLOADED_P95_MS = 10.0
+
+_KEYS = {"SECRET_KEY": secrets.token_urlsafe(64), "PSEUDONYM_KEY": secrets.token_urlsafe(48)}
+
+
+def product_environment(database_url: str, redis_url: str, **overrides: str) -> dict:
+    """Production settings for the product's servers (and for this process, which mints tokens)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="healthcare.settings",
+        DEBUG="false",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="false",
+        LOG_LEVEL="WARNING",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        JWT_ACCESS_MINUTES="15",
+        DEMO_PASSWORD=secrets.token_urlsafe(16),
+        **_KEYS,
+    )
+    env.update(overrides)
+    return env
+
+
+# --- the database -------------------------------------------------------------------------
+
+
+def seeded_encounters(database_url: str) -> int:
+    """Encounters stored in the database of database_url; 0 if it or its tables are missing."""
+    import psycopg
+
+    try:
+        with psycopg.connect(database_url, connect_timeout=5) as connection:
+            return connection.execute("SELECT count(*) FROM encounters_encounter").fetchone()[0]
+    except psycopg.Error:
+        return 0
+
+
+def database_prepare(env: dict, *, days: int, plan_days: int, reuse: bool) -> None:
+    """A fresh database with the demo hospital (seed_demo), or the existing one with --reuse-db."""
+    from bench.ingest import fresh_database
+
+    url = env["DATABASE_URL"]
+    minimum = SEEDED_AT_LEAST if days >= SEED_DAYS else 1
+    if reuse and seeded_encounters(url) >= minimum:
+        print(f"reusing {urlparse(url).path.lstrip('/')} ({seeded_encounters(url):,} encounters)", flush=True)
+        subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
+        database_analyze(url)
+        return
+    fresh_database(url)
+    subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
+    print(f"seeding a {days}-day demo hospital with {plan_days} days of plans (seed_demo) ...", flush=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [PYTHON, "manage.py", "seed_demo", "--days", str(days), "--plan-days", str(plan_days)],
+        cwd=REPO,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    print(f"  {seeded_encounters(url):,} encounters in {time.perf_counter() - started:.0f} s", flush=True)
+    database_analyze(url)
+
+
+def database_analyze(database_url: str) -> None:
+    """VACUUM ANALYZE: planner statistics and the visibility map, as autovacuum leaves a live database."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE")
+
+
+def redis_empty(redis_url: str) -> None:
+    """Empty the bench's own Redis database (rate-limit counters, queues); never any other."""
+    import redis
+
+    if (urlparse(redis_url).path.strip("/") or "0") == "0":
+        raise SystemExit(f"refusing to empty Redis database 0 ({redis_url}): give the bench its own database")
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+def django_setup(env: dict) -> None:
+    """Django in this process, on the servers' settings: users, tokens and query counts."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    # The in-process probes below would print the product's request log lines.
+    logging.getLogger("healthcare.request").setLevel(logging.WARNING)
+
+
+def bench_users_ensure(*, role: str, count: int = 1) -> list:
+    """Users bench-<role>-<n> in the role's group, members of every demo department."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db import close_old_connections
+
+    from healthcare.encounters.models import Department
+
+    User = get_user_model()
+    group = Group.objects.get(name=role)
+    departments = list(Department.objects.filter(code__in=DEPARTMENTS))
+    users = []
+    for number in range(count):
+        user, created = User.objects.get_or_create(username=f"bench-{role}-{number}")
+        if created:
+            user.set_unusable_password()  # tokens only: nobody signs in as a bench user
+            user.save()
+        user.groups.set([group])
+        for department in departments:
+            department.members.add(user)
+        users.append(user)
+    close_old_connections()
+    return users
+
+
+def access_token(user) -> str:
+    """An access token as POST /auth/token/ issues it (same key, claims and lifetime)."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    return str(AccessToken.for_user(user))
+
+
+def queries_per_request(method: str, path: str, token: str, body: dict | None = None) -> tuple[int, int]:
+    """(status, SQL statements) of one request through the whole middleware stack, in this process."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
+    with CaptureQueriesContext(connection) as captured:
+        if method == "GET":
+            response = client.get(path)
+        else:
+            response = client.post(path, data=json.dumps(body), content_type="application/json")
+    return response.status_code, len(captured.captured_queries)
+
+
+# --- servers and wrk ------------------------------------------------------------------------
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """TERM to the server's process group (master and workers), KILL if it lingers."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+def _port_free(port: int) -> bool:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+    except urllib.error.HTTPError:
+        return False
+    except OSError:
+        return True
+    return False
+
+
+@contextmanager
+def serving(kind: str, env: dict, port: int, log_dir: Path):
+    """On port: the product on gunicorn (deploy/gunicorn.conf.py, 2 sync workers) or daphne (1 process),
+    or the bare baseline on gunicorn with the same configuration. Stopped (process group) on exit."""
+    env = dict(env, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2")
+    gunicorn = [PYTHON, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--no-control-socket"]
+    if kind == "gunicorn":
+        command, ready = [*gunicorn, "healthcare.wsgi:application"], "/api/v1/health"
+    elif kind == "bare":
+        env["DJANGO_SETTINGS_MODULE"] = "bench.serving_bare.settings"
+        command, ready = [*gunicorn, "bench.serving_bare.wsgi:application"], "/rows"
+    elif kind == "daphne":
+        command = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "healthcare.asgi:application"]
+        ready = "/api/v1/health"
+    else:
+        raise ValueError(kind)
+    if not _port_free(port):
+        raise SystemExit(f"port {port} is already taken: set SERVING_PORT")
+    log = (log_dir / f"{kind}.log").open("a")
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"{kind} exited with {process.returncode}: see {log_dir / log.name}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{ready}", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{kind} did not answer {ready} within 60 s: see {log_dir}") from None
+                time.sleep(0.3)
+        yield process
+    finally:
+        _stop(process)
+        log.close()
+
+
+@dataclass
+class Result:
+    scenario: str
+    server: str
+    figures: dict
+    goal: str = ""
+    met: bool | None = None
+    queries: int | None = None
+    unloaded: bool = False
+    bare: "Result | None" = None  # the bare baseline measured just before, same load
+
+    @property
+    def rps(self) -> float:
+        return self.figures["requests"] / (self.figures["duration_us"] / 1e6)
+
+    def ms(self, name: str) -> float:
+        return self.figures[f"{name}_us"] / 1000
+
+    @property
+    def errors(self) -> int:
+        f = self.figures
+        return f["connect"] + f["read"] + f["write"] + f["timeout"] + f["non2xx"]
+
+
+def wrk(port: int, path: str, script: str, args: list[str], *, connections: int, duration: float) -> dict:
+    """Run wrk on 127.0.0.1:port + path; the figures its done() prints (bench/wrk/report.lua)."""
+    command = [
+        WRK,
+        "-t",
+        str(min(2, connections)),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        script,
+        f"http://127.0.0.1:{port}{path}",
+        "--",
+        *args,
+    ]
+    done = subprocess.run(command, cwd=WRK_DIR, capture_output=True, text=True, timeout=duration + 120)
+    for line in done.stdout.splitlines():
+        if line.startswith("WRK_JSON "):
+            return json.loads(line.removeprefix("WRK_JSON "))
+    raise RuntimeError(f"wrk printed no figures:\n{done.stdout}\n{done.stderr}")
+
+
+def judge(result: Result, goal: tuple[float, float] | None = None, unloaded: bool = False) -> Result:
+    if unloaded:
+        result.goal = f"p95 < {UNLOADED_P95_MS:g} ms"
+        result.met = result.ms("p95") < UNLOADED_P95_MS and result.errors == 0
+    elif goal is not None:
+        rate, p95 = goal
+        result.goal = f">= {rate} req/s, p95 <= {p95:g} ms"
+        result.met = result.rps >= rate and result.ms("p95") <= p95 and result.errors == 0
+    return result
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=20, help="Seconds per loaded scenario (default 20)")
+    parser.add_argument("--unloaded", type=float, default=10, help="Seconds per unloaded scenario (default 10)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections when loaded (default 32)")
+    parser.add_argument("--quick", action="store_true", help="Smoke run: 60 days of data, 3 s scenarios")
+    parser.add_argument("--reuse-db", action="store_true", help="Keep the database if it is already seeded")
+    parser.add_argument("--prepare-only", action="store_true", help="Prepare the database, measure nothing")
+    parser.add_argument("--log-dir", type=Path, default=Path("/tmp/hospital-bench-serving"), help="Server logs")
+    args = parser.parse_args()
+    days, plan_days = SEED_DAYS, 7
+    if args.quick:
+        args.duration, args.unloaded, days, plan_days = 3, 2, 60, 1
+    warmup = min(3.0, args.duration)
+    args.log_dir.mkdir(parents=True, exist_ok=True)
+
+    database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+    env = product_environment(database_url, redis_url, RATELIMIT_WRITES=RAISED_WRITE_LIMIT)
+    load_before = os.getloadavg()
+    database_prepare(env, days=days, plan_days=plan_days, reuse=args.reuse_db)
+    if args.prepare_only:
+        return
+    redis_empty(redis_url)
+    django_setup(env)
+
+    from django.db import connections
+    from django.utils import timezone
+
+    from healthcare.encounters.models import Encounter, PatientEvent, WorkloadHour
+
+    (user,) = bench_users_ensure(role="integrator")
+    total = Encounter.objects.count()
+    ed_total = Encounter.objects.filter(department__code="ED").count()
+    last_hour = WorkloadHour.objects.filter(department__code="ED").order_by("-hour").values_list("hour", flat=True)[0]
+    week_ago = (last_hour - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    encounters_path = "/api/v1/encounters/?department=ED&page_size=50"
+    hours_path = f"/api/v1/workload-hours/?department=ED&start={week_ago}&page_size=50"
+    events_path = "/api/v1/events"
+    source = f"bench-{int(time.time())}"
+
+    token = access_token(user)
+    statements = {}
+    for path in (encounters_path, hours_path):
+        status, statements[path] = queries_per_request("GET", path, token)
+        assert status == 200, (path, status)
+    event = {
+        "event_id": f"probe-{source}",
+        "kind": "admit",
+        "encounter_id": f"probe-{source}",
+        "patient": "probe",
+        "department": "ED",
+        "occurred_at": timezone.now().isoformat(),
+    }
+    body = {"source": f"{source}-probe", "events": [event]}
+    status, statements[events_path] = queries_per_request("POST", events_path, token, body)
+    assert status == 200, (events_path, status)
+    connections.close_all()
+
+    results: list[Result] = []
+
+    def measure(port, path, script, extra, *, unloaded=False) -> dict:
+        token = access_token(user)  # fresh for every scenario (15 minutes each)
+        if unloaded:
+            pace = [str(UNLOADED_PAUSE_MS)]
+            return wrk(port, path, script, [token, *extra, *pace], connections=1, duration=args.unloaded)
+        # The warm-up's events go to a source of their own.
+        warm = [f"{extra[0]}-w", *extra[1:]] if script == "events.lua" else extra
+        wrk(port, path, script, [token, *warm], connections=args.connections, duration=warmup)
+        return wrk(port, path, script, [token, *extra], connections=args.connections, duration=args.duration)
+
+    def bare(path="/rows", unloaded=False) -> Result:
+        label = {"/rows": "bare DRF: 50 latest rows", "/page": "bare DRF: page of 50 with count"}[path]
+        label += ", unloaded" if unloaded else ""
+        figures = measure(BARE_PORT, path, "get.lua", ["-"], unloaded=unloaded)
+        result = Result(label, GUNICORN2, figures, unloaded=unloaded)
+        return judge(result, unloaded=unloaded)
+
+    def run(scenario, server, path, script, extra=(), *, goal=None, unloaded=False) -> Result:
+        """The bare baseline under the same load, then the scenario: their ratio is what to compare."""
+        baseline = bare(unloaded=unloaded)
+        figures = measure(PORT, path, script, list(extra), unloaded=unloaded)
+        result = Result(scenario, server, figures, queries=statements.get(path), unloaded=unloaded, bare=baseline)
+        judge(result, goal, unloaded)
+        results.append(result)
+        print(
+            f"  {scenario} on {server}: {result.rps:.0f} req/s, p95 {result.ms('p95'):.1f} ms, "
+            f"errors {result.errors} (bare just before: {baseline.rps:.0f} req/s, p95 {baseline.ms('p95'):.1f} ms)",
+            flush=True,
+        )
+        return result
+
+    print(f"{total:,} encounters ({ed_total:,} in the ED); wrk {args.connections} connections", flush=True)
+    with serving("bare", env, BARE_PORT, args.log_dir):
+        bare()  # warms the baseline's workers
+        bare_page = bare("/page")
+        print(f"  bare DRF page of 50 with count: {bare_page.rps:.0f} req/s", flush=True)
+        with serving("gunicorn", env, PORT, args.log_dir):
+            encounters = run(f"GET {encounters_path}", GUNICORN2, encounters_path, "get.lua", goal=READ_GOAL)
+            run(f"GET {hours_path}", GUNICORN2, hours_path, "get.lua", goal=READ_GOAL)
+            run(f"GET {encounters_path}", GUNICORN2, encounters_path, "get.lua", unloaded=True)
+            run(f"GET {hours_path}", GUNICORN2, hours_path, "get.lua", unloaded=True)
+            before = PatientEvent.objects.filter(source=source).count()
+            connections.close_all()
+            spread = run(
+                f"POST {events_path} (ED, ICU, MEDSURG in turn)",
+                GUNICORN2,
+                events_path,
+                "events.lua",
+                [source, ",".join(DEPARTMENTS)],
+                goal=WRITE_GOAL,
+            )
+            stored = PatientEvent.objects.filter(source=source).count() - before
+            connections.close_all()
+            run(
+                f"POST {events_path} (ED only)",
+                GUNICORN2,
+                events_path,
+                "events.lua",
+                [f"{source}-ed", "ED"],
+                goal=WRITE_GOAL,
+            )
+            run(f"POST {events_path} (ED)", GUNICORN2, events_path, "events.lua", [f"{source}-u", "ED"], unloaded=True)
+        with serving("daphne", env, PORT, args.log_dir):
+            daphne = run(f"GET {encounters_path}", "daphne x1", encounters_path, "get.lua")
+        with serving("gunicorn", dict(env, DB_POOL_MAX_SIZE="0"), PORT, args.log_dir):
+            no_pool = run(f"GET {encounters_path}", f"{GUNICORN2}, DB_POOL_MAX_SIZE=0", encounters_path, "get.lua")
+    redis_empty(redis_url)
+    load_after = os.getloadavg()
+
+    print()
+    print(
+        f"PostgreSQL 15 ({total:,} encounters, {ed_total:,} in the ED), Redis db 5, wrk -t2 -c{args.connections} "
+        f"-d{args.duration:g}s after a {warmup:g} s warm-up (unloaded: -t1 -c1, one request every "
+        f"{UNLOADED_PAUSE_MS} ms, {args.unloaded:g} s), DEBUG off, RATELIMIT_WRITES={RAISED_WRITE_LIMIT}; "
+        f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
+    )
+    print()
+    print("| scenario | server | req/s | p50 ms | p95 ms | p99 ms | errors / non-2xx | SQL per request | goal | met? |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    rows = [r for r in results if r.bare is not None]
+    for r in [bare_page, *rows]:
+        met = "" if r.met is None else ("yes" if r.met else "no")
+        queries = "" if r.queries is None else str(r.queries)
+        label = (
+            f"{r.scenario}, unloaded" if "unloaded" in r.goal and not r.scenario.endswith("unloaded") else r.scenario
+        )
+        print(
+            f"| {label} | {r.server} | {r.rps:.0f} | {r.ms('p50'):.1f} | {r.ms('p95'):.1f} | {r.ms('p99'):.1f} "
+            f"| {r.errors} / {r.figures['non2xx']} | {queries} | {r.goal} | {met} |"
+        )
+    print()
+    print(
+        "Each row against the bare baseline (bench/serving_bare: 50 latest rows, gunicorn sync x2) "
+        "measured just before it, under the same load:"
+    )
+    print()
+    print("| scenario | server | bare req/s | bare p95 ms | req/s ratio | p95 ratio |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(
+            f"| {r.scenario}{', unloaded' if r.unloaded else ''} | {r.server} | {r.bare.rps:.0f} "
+            f"| {r.bare.ms('p95'):.1f} | {r.rps / r.bare.rps:.2f} | {r.ms('p95') / r.bare.ms('p95'):.2f} |"
+        )
+    print()
+    print(
+        f"Encounters list, gunicorn sync x2 / daphne x1: {encounters.rps / daphne.rps:.2f}x the req/s, "
+        f"p95 {encounters.ms('p95'):.0f} vs {daphne.ms('p95'):.0f} ms. The pool / a new PostgreSQL connection per "
+        f"request (DB_POOL_MAX_SIZE=0): {encounters.rps / no_pool.rps:.2f}x the req/s, "
+        f"p95 {encounters.ms('p95'):.0f} vs {no_pool.ms('p95'):.0f} ms."
+    )
+    print(
+        f"Writes: the three-department run was answered {spread.figures['requests']:,} times "
+        f"({spread.figures['non2xx']} not 2xx, {spread.figures['discharges']:,} discharges) and stored "
+        f"{stored:,} events (the difference: requests still in flight when wrk stopped)."
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""A bare DRF project: the baseline that bench/serving.py measures the product against."""
