@@ -308,6 +308,9 @@ PROMETHEUS_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5
 # one of these addresses (the Prometheus server). Nobody else.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# Alertmanager posts Prometheus' alerts to /api/v1/alerts/prometheus with this bearer token,
+# and they appear on the dashboards. Unset: the webhook refuses everything.
+ALERTMANAGER_TOKEN = env.str("ALERTMANAGER_TOKEN", default="")
 
 # --- Security (hardened further with the security work) ----------------------------------
 

@@ -11,6 +11,8 @@ class AlertKind(models.TextChoices):
     UNDERSTAFFING = "understaffing", "Hours predicted under-staffed"
     FORECAST_DRIFT = "forecast_drift", "Forecast drift"
     JOB_FAILED = "job_failed", "Job failed"
+    # Raised by Prometheus' rules (deploy/prometheus/rules.yml) through Alertmanager's webhook.
+    OPERATIONS = "operations", "System alert"
 
 
 class AlertSeverity(models.TextChoices):

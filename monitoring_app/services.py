@@ -210,3 +210,51 @@ def alerts_check(*, now: datetime | None = None) -> int:
         alerts_after_job(understaffing_check, department=department, now=now)
         alerts_after_job(forecast_drift_check, department=department, now=now)
     return Alert.objects.open().count()
+
+
+def prometheus_alerts_apply(alerts: list[dict]) -> dict:
+    """Alertmanager's webhook: raise its firing alerts on the dashboards and resolve its resolved ones.
+
+    Each alert is a validated webhook entry (status, labels, annotations, fingerprint). One
+    with a `department` label goes to that department; one without goes to every department
+    (a slow API or a missing worker affects them all). Returns counts: raised, refreshed,
+    resolved, ignored (a department label naming no department).
+    """
+    counts = dict.fromkeys(("raised", "refreshed", "resolved", "ignored"), 0)
+    departments = {department.code: department for department in Department.objects.all()}
+    for entry in alerts:
+        labels = entry["labels"]
+        code = labels.get("department")
+        if code is not None and code not in departments:
+            logger.warning("Prometheus alert %s names unknown department %r", labels["alertname"], code)
+            counts["ignored"] += 1
+            continue
+        targets = [departments[code]] if code is not None else list(departments.values())
+        key = f"prometheus:{entry['fingerprint']}"
+        if entry["status"] == "resolved":
+            for alert in Alert.objects.filter(department__in=targets, key=key, resolved_at__isnull=True):
+                alert_resolve(alert=alert)
+                counts["resolved"] += 1
+            continue
+        annotations = entry["annotations"]
+        detail = {
+            "alertname": labels["alertname"],
+            "description": annotations.get("description", ""),
+            # Shown as a link on the dashboards: web addresses only.
+            "runbook_url": runbook
+            if (runbook := annotations.get("runbook_url", "")).startswith(("https://", "http://"))
+            else "",
+            "started_at": entry.get("startsAt", ""),
+        }
+        severity = AlertSeverity.CRITICAL if labels.get("severity") == "critical" else AlertSeverity.WARNING
+        for department in targets:
+            _, raised = alert_raise(
+                department=department,
+                kind=AlertKind.OPERATIONS,
+                key=key,
+                title=(annotations.get("summary") or labels["alertname"])[:200],
+                detail=detail,
+                severity=severity,
+            )
+            counts["raised" if raised else "refreshed"] += 1
+    return counts

@@ -22,13 +22,16 @@ class MetricsPermission(permissions.BasePermission):
         return may_read_metrics(request.user)
 
 
-def scraper_allowed(request: HttpRequest) -> bool:
-    """A Prometheus scrape: the bearer METRICS_TOKEN, or an address in METRICS_ALLOWED_IPS."""
+def bearer_matches(request: HttpRequest, secret: str) -> bool:
+    """The request sends `Authorization: Bearer <secret>` (compared in constant time); never for an empty secret."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     token = header.removeprefix("Bearer ") if header.startswith("Bearer ") else ""
-    if settings.METRICS_TOKEN and token and hmac.compare_digest(token.encode(), settings.METRICS_TOKEN.encode()):
-        return True
-    return client_address(request) in settings.METRICS_ALLOWED_IPS
+    return bool(secret and token) and hmac.compare_digest(token.encode(), secret.encode())
+
+
+def scraper_allowed(request: HttpRequest) -> bool:
+    """A Prometheus scrape: the bearer METRICS_TOKEN, or an address in METRICS_ALLOWED_IPS."""
+    return bearer_matches(request, settings.METRICS_TOKEN) or client_address(request) in settings.METRICS_ALLOWED_IPS
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -25,3 +25,23 @@ class AlertSerializer(serializers.ModelSerializer):
             "resolved_at",
         ]
         read_only_fields = fields
+
+
+class PrometheusAlertSerializer(serializers.Serializer):
+    """One alert of Alertmanager's webhook (version 4); fields the product does not use are ignored."""
+
+    status = serializers.ChoiceField(choices=["firing", "resolved"])
+    labels = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    annotations = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
+    startsAt = serializers.CharField(required=False, allow_blank=True)  # noqa: N815 - Alertmanager's name
+    fingerprint = serializers.RegexField(r"^[0-9a-zA-Z]{1,64}$")
+
+    def validate_labels(self, labels: dict) -> dict:
+        if not labels.get("alertname"):
+            raise serializers.ValidationError("alertname is required.")
+        return labels
+
+
+class AlertmanagerWebhookSerializer(serializers.Serializer):
+    version = serializers.ChoiceField(choices=["4"])
+    alerts = PrometheusAlertSerializer(many=True, allow_empty=True, max_length=1000)

@@ -1,16 +1,19 @@
-"""Alerts of your departments: list them, acknowledge them."""
+"""Alerts of your departments: list and acknowledge them; Alertmanager's webhook raises Prometheus' alerts."""
 
 import django_filters
-from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from healthcare.encounters.api.permissions import ModelPermissions
-from monitoring_app.api.serializers import AlertSerializer
+from monitoring_app.api.metrics import bearer_matches
+from monitoring_app.api.serializers import AlertmanagerWebhookSerializer, AlertSerializer
 from monitoring_app.models import Alert, AlertKind, AlertSeverity
 from monitoring_app.selectors import alerts_visible_to
-from monitoring_app.services import alert_acknowledge
+from monitoring_app.services import alert_acknowledge, prometheus_alerts_apply
 
 
 class AcknowledgePermission(ModelPermissions):
@@ -51,3 +54,32 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
         """Mark the alert seen by you (acknowledging again keeps the first acknowledgement)."""
         alert = alert_acknowledge(alert=self.get_object(), user=request.user)
         return Response(self.get_serializer(alert).data)
+
+
+class AlertmanagerTokenPermission(permissions.BasePermission):
+    """Alertmanager, sending the bearer ALERTMANAGER_TOKEN."""
+
+    message = "Send Authorization: Bearer <ALERTMANAGER_TOKEN>."
+
+    def has_permission(self, request, view) -> bool:
+        return bearer_matches(request, settings.ALERTMANAGER_TOKEN)
+
+
+class PrometheusAlertsView(APIView):
+    """POST /api/v1/alerts/prometheus: Alertmanager's webhook. Firing alerts appear on the
+    dashboards' alert panels (their department's, or every one), resolved ones close."""
+
+    authentication_classes = []
+    permission_classes = [AlertmanagerTokenPermission]
+
+    @extend_schema(
+        request=AlertmanagerWebhookSerializer,
+        responses=inline_serializer(
+            "PrometheusAlertsApplied",
+            {name: serializers.IntegerField() for name in ("raised", "refreshed", "resolved", "ignored")},
+        ),
+    )
+    def post(self, request):
+        webhook = AlertmanagerWebhookSerializer(data=request.data)
+        webhook.is_valid(raise_exception=True)
+        return Response(prometheus_alerts_apply(webhook.validated_data["alerts"]))

@@ -139,6 +139,7 @@ def test_a_new_alert_is_broadcast_to_the_department_group_after_commit(
             "raised_at": alert.raised_at.isoformat(),
         },
         "seq": 1,
+        "request_id": None,  # raised outside a request
     }
 
 
