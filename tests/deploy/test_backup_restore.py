@@ -23,7 +23,9 @@ pytestmark = pytest.mark.postgres
 
 def _server_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
-    if "postgresql" not in settings.DATABASES["default"]["ENGINE"] or not url.startswith(("postgres://", "postgresql://")):
+    if "postgresql" not in settings.DATABASES["default"]["ENGINE"] or not url.startswith(
+        ("postgres://", "postgresql://")
+    ):
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
     for tool in ("pg_dump", "pg_restore", "psql"):
         if shutil.which(tool) is None:
@@ -58,7 +60,8 @@ def _table_counts(url: str) -> dict[str, int]:
 
 def _manage(url: str, *args: str) -> None:
     env = {**os.environ, "DEBUG": "true", "DATABASE_URL": url}
-    subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
+    command = [sys.executable, "manage.py", *args]
+    subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
 
 
 def _run(script: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
