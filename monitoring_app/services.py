@@ -2,6 +2,7 @@
 
 import logging
 import math
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -212,6 +213,14 @@ def alerts_check(*, now: datetime | None = None) -> int:
     return Alert.objects.open().count()
 
 
+# A runbook is shown on the dashboards: a web address (a link) or a path in the docs (text); nothing else.
+RUNBOOK_ADDRESS = re.compile(r"(https?://\S+|docs/[\w./-]+(#[\w-]+)?)")
+
+
+def _runbook_address(address: str) -> str:
+    return address if RUNBOOK_ADDRESS.fullmatch(address) else ""
+
+
 def prometheus_alerts_apply(alerts: list[dict]) -> dict:
     """Alertmanager's webhook: raise its firing alerts on the dashboards and resolve its resolved ones.
 
@@ -240,10 +249,7 @@ def prometheus_alerts_apply(alerts: list[dict]) -> dict:
         detail = {
             "alertname": labels["alertname"],
             "description": annotations.get("description", ""),
-            # Shown as a link on the dashboards: web addresses only.
-            "runbook_url": runbook
-            if (runbook := annotations.get("runbook_url", "")).startswith(("https://", "http://"))
-            else "",
+            "runbook_url": _runbook_address(annotations.get("runbook_url", "")),
             "started_at": entry.get("startsAt", ""),
         }
         severity = AlertSeverity.CRITICAL if labels.get("severity") == "critical" else AlertSeverity.WARNING
