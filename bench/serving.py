@@ -35,13 +35,14 @@ import logging
 import os
 import secrets
 import signal
+import statistics
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -120,10 +121,13 @@ def database_prepare(env: dict, *, days: int, plan_days: int, reuse: bool) -> No
     subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
     print(f"seeding a {days}-day demo hospital with {plan_days} days of plans (seed_demo) ...", flush=True)
     started = time.perf_counter()
+    # Without REDIS_URL the seed's forecasts and plans run in the seeding process (eager Celery),
+    # instead of waiting in a queue for a worker that is not there.
+    seed_env = {name: value for name, value in env.items() if name != "REDIS_URL"}
     subprocess.run(
         [PYTHON, "manage.py", "seed_demo", "--days", str(days), "--plan-days", str(plan_days)],
         cwd=REPO,
-        env=env,
+        env=seed_env,
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -271,6 +275,30 @@ def serving(kind: str, env: dict, port: int, log_dir: Path):
         log.close()
 
 
+def server_log_offset(log_dir: Path, kind: str = "gunicorn") -> int:
+    """Where the server's log ends now: server_times() reads what it writes after this."""
+    path = log_dir / f"{kind}.log"
+    return path.stat().st_size if path.exists() else 0
+
+
+def server_times(log_dir: Path, start: int, kind: str = "gunicorn") -> dict[str, list[float]]:
+    """Milliseconds each request took inside the product, per view, from its request log (healthcare/logs.py:
+    one JSON line per request with view and duration_ms) written after offset start. Empty if it logs none."""
+    times: dict[str, list[float]] = {}
+    with (log_dir / f"{kind}.log").open("rb") as log:
+        log.seek(start)
+        for line in log:
+            if not line.startswith(b"{"):
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("logger") == "healthcare.request" and "duration_ms" in entry:
+                times.setdefault(entry.get("view") or "?", []).append(float(entry["duration_ms"]))
+    return times
+
+
 @dataclass
 class Result:
     scenario: str
@@ -281,6 +309,13 @@ class Result:
     queries: int | None = None
     unloaded: bool = False
     bare: "Result | None" = None  # the bare baseline measured just before, same load
+    inside: list[float] = field(default_factory=list)  # ms per request inside Django (the product's request log)
+
+    def inside_text(self) -> str:
+        if not self.inside:
+            return ""
+        ordered = sorted(self.inside)
+        return f"{statistics.mean(ordered):.1f} / {ordered[int(0.95 * (len(ordered) - 1))]:.1f}"
 
     @property
     def rps(self) -> float:
@@ -395,28 +430,35 @@ def main() -> None:
 
     results: list[Result] = []
 
-    def measure(port, path, script, extra, *, unloaded=False) -> dict:
+    def measure(port, path, script, extra, *, unloaded=False, log=None) -> tuple[dict, dict]:
+        """wrk's figures, and the product's own request times (per view) while it measured."""
         token = access_token(user)  # fresh for every scenario (15 minutes each)
         if unloaded:
-            pace = [str(UNLOADED_PAUSE_MS)]
-            return wrk(port, path, script, [token, *extra, *pace], connections=1, duration=args.unloaded)
-        # The warm-up's events go to a source of their own.
-        warm = [f"{extra[0]}-w", *extra[1:]] if script == "events.lua" else extra
-        wrk(port, path, script, [token, *warm], connections=args.connections, duration=warmup)
-        return wrk(port, path, script, [token, *extra], connections=args.connections, duration=args.duration)
+            command = [token, *extra, str(UNLOADED_PAUSE_MS)]
+            connections, duration = 1, args.unloaded
+        else:
+            # The warm-up's events go to a source of their own.
+            warm = [f"{extra[0]}-w", *extra[1:]] if script == "events.lua" else extra
+            wrk(port, path, script, [token, *warm], connections=args.connections, duration=warmup)
+            command, connections, duration = [token, *extra], args.connections, args.duration
+        start = server_log_offset(args.log_dir, log) if log else 0
+        figures = wrk(port, path, script, command, connections=connections, duration=duration)
+        return figures, (server_times(args.log_dir, start, log) if log else {})
 
     def bare(path="/rows", unloaded=False) -> Result:
         label = {"/rows": "bare DRF: 50 latest rows", "/page": "bare DRF: page of 50 with count"}[path]
         label += ", unloaded" if unloaded else ""
-        figures = measure(BARE_PORT, path, "get.lua", ["-"], unloaded=unloaded)
+        figures, _ = measure(BARE_PORT, path, "get.lua", ["-"], unloaded=unloaded)
         result = Result(label, GUNICORN2, figures, unloaded=unloaded)
         return judge(result, unloaded=unloaded)
 
     def run(scenario, server, path, script, extra=(), *, goal=None, unloaded=False) -> Result:
         """The bare baseline under the same load, then the scenario: their ratio is what to compare."""
         baseline = bare(unloaded=unloaded)
-        figures = measure(PORT, path, script, list(extra), unloaded=unloaded)
+        log = "daphne" if server.startswith("daphne") else "gunicorn"
+        figures, inside = measure(PORT, path, script, list(extra), unloaded=unloaded, log=log)
         result = Result(scenario, server, figures, queries=statements.get(path), unloaded=unloaded, bare=baseline)
+        result.inside = [ms for times in inside.values() for ms in times]
         judge(result, goal, unloaded)
         results.append(result)
         print(
@@ -472,8 +514,11 @@ def main() -> None:
         f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
     )
     print()
-    print("| scenario | server | req/s | p50 ms | p95 ms | p99 ms | errors / non-2xx | SQL per request | goal | met? |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        "| scenario | server | req/s | p50 ms | p95 ms | p99 ms | errors / non-2xx | SQL per request "
+        "| in Django ms, mean / p95 | goal | met? |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     rows = [r for r in results if r.bare is not None]
     for r in [bare_page, *rows]:
         met = "" if r.met is None else ("yes" if r.met else "no")
@@ -483,7 +528,7 @@ def main() -> None:
         )
         print(
             f"| {label} | {r.server} | {r.rps:.0f} | {r.ms('p50'):.1f} | {r.ms('p95'):.1f} | {r.ms('p99'):.1f} "
-            f"| {r.errors} / {r.figures['non2xx']} | {queries} | {r.goal} | {met} |"
+            f"| {r.errors} / {r.figures['non2xx']} | {queries} | {r.inside_text()} | {r.goal} | {met} |"
         )
     print()
     print(
