@@ -21,6 +21,8 @@ INGEST_ROWS = Counter("hospital_ingest_rows_total", "Rows stored by ingestion, b
 WEBSOCKETS_OPEN = Gauge("hospital_websocket_connections", "Dashboard websockets open in this process.")
 
 LIVE_ACCURACY_DAYS = 7
+# Daily totals come one per forecast: four weeks of them, or the error would swing with every day.
+LIVE_DAILY_MAPE_DAYS = 28
 
 
 def product_figures() -> dict:
@@ -33,7 +35,7 @@ def product_figures() -> dict:
     from monitoring_app.models import Alert
     from monitoring_app.selectors import department_freshness
     from optimization.selectors import compliance_recent, planned_nurses
-    from predictions.selectors import forecast_live_accuracy
+    from predictions.selectors import forecast_live_accuracy, forecast_live_daily_mape
 
     moment = timezone.now()
     now = moment.replace(minute=0, second=0, microsecond=0)
@@ -65,6 +67,9 @@ def product_figures() -> dict:
                         department, since=now - timedelta(days=LIVE_ACCURACY_DAYS), confidence_level=0.9
                     )
                 ],
+                "forecast_daily_arrivals": forecast_live_daily_mape(
+                    department, since=now - timedelta(days=LIVE_DAILY_MAPE_DAYS)
+                ),
                 "data_age_seconds": _seconds_since(fresh["last_ingest"], moment),
                 "model_age_seconds": _seconds_since(fresh["model_created_at"], moment),
                 "open_alerts": Alert.objects.filter(department=department).open().count(),
@@ -133,6 +138,16 @@ class ProductCollector:
             "Census error over actual census (weighted MAPE) of the same forecasts, by hours ahead.",
             labels=["department", "horizon_band"],
         )
+        daily_mape = GaugeMetricFamily(
+            "hospital_forecast_daily_arrivals_mape",
+            f"Daily arrivals error (weighted MAPE) of the forecasts of the last {LIVE_DAILY_MAPE_DAYS} days.",
+            labels=["department"],
+        )
+        daily_limit = GaugeMetricFamily(
+            "hospital_forecast_daily_arrivals_mape_limit",
+            "The error a forecast right about the mean stays under 97.5% of the time (Poisson arrivals).",
+            labels=["department"],
+        )
         coverage = GaugeMetricFamily(
             "hospital_forecast_arrivals_coverage",
             "Share of actual arrivals inside the 90% interval, by hours ahead.",
@@ -148,8 +163,11 @@ class ProductCollector:
                 if band["census_mape"] is not None:
                     mape.add_metric(labels, band["census_mape"])
                 coverage.add_metric(labels, band["arrivals_coverage"])
+            if row["forecast_daily_arrivals"] is not None:
+                daily_mape.add_metric([row["department"]], row["forecast_daily_arrivals"]["mape"])
+                daily_limit.add_metric([row["department"]], row["forecast_daily_arrivals"]["limit"])
         yield from gauges.values()
-        yield from (error, mape, coverage)
+        yield from (error, mape, coverage, daily_mape, daily_limit)
         if figures["celery_queue_depth"] is not None:
             depth = GaugeMetricFamily("hospital_celery_queue_depth", "Messages waiting for a Celery worker.")
             depth.add_metric([], figures["celery_queue_depth"])

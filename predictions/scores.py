@@ -53,7 +53,7 @@ def forecast_scores(
     return scores
 
 
-def _poisson_mape_floor(totals: np.ndarray) -> float | None:
+def poisson_mape_floor(totals: np.ndarray) -> float | None:
     """Expected MAPE of a perfect forecast of the mean when totals are Poisson around it."""
     totals = totals[totals > 0]
     if not len(totals):
@@ -64,6 +64,18 @@ def _poisson_mape_floor(totals: np.ndarray) -> float | None:
         probabilities = stats.poisson.pmf(counts, mean)
         floors.append(np.sum(probabilities * np.abs(counts - mean) / counts) / probabilities.sum())
     return float(np.mean(floors))
+
+
+def poisson_absolute_deviation(means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per mean: E|X - mean| and Var|X - mean| for X ~ Poisson(mean)."""
+    deviations, variances = [], []
+    for mean in np.asarray(means, dtype=np.float64):
+        counts = np.arange(0, int(mean + 12 * np.sqrt(mean) + 20))
+        probabilities = stats.poisson.pmf(counts, mean)
+        deviation = float(np.sum(probabilities * np.abs(counts - mean)))
+        deviations.append(deviation)
+        variances.append(max(0.0, float(np.sum(probabilities * (counts - mean) ** 2)) - deviation**2))
+    return np.array(deviations), np.array(variances)
 
 
 def poisson_limits(actual: np.ndarray, horizon: int) -> dict:
@@ -80,5 +92,5 @@ def poisson_limits(actual: np.ndarray, horizon: int) -> dict:
     }
     for key, block in (("mape_daily_floor", 24), ("mape_72h_floor", 72)):
         if horizon >= block:
-            limits[key] = _poisson_mape_floor(block_totals(actual, horizon, block))
+            limits[key] = poisson_mape_floor(block_totals(actual, horizon, block))
     return limits

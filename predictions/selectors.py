@@ -14,6 +14,7 @@ from healthcare.hours import iso_utc
 from predictions.census import StayModel
 from predictions.ml import History
 from predictions.models import Forecast, ForecastModel, ForecastStatus
+from predictions.scores import block_totals, poisson_absolute_deviation
 
 MIN_OBSERVED_STAYS = 100
 HORIZON_BANDS = ((1, 6), (7, 24), (25, 72), (73, 168))
@@ -99,23 +100,19 @@ def forecast_latest(department: Department) -> Forecast | None:
     return forecast
 
 
-def forecast_live_accuracy(
-    department: Department, *, since: datetime, confidence_level: float | None = None
-) -> list[dict]:
-    """Forecasts issued since `since` scored against the actual hours that have come, per horizon band.
+# Columns of the table of scored forecast hours (_live_table).
+HORIZON, ARRIVALS_MEAN, ARRIVALS_LOWER, ARRIVALS_UPPER, ARRIVALS, CENSUS_MEAN, CENSUS, FORECAST = range(8)
 
-    Per band: hours scored, mean absolute error and bias of arrivals and census, the census'
-    weighted MAPE (total absolute error over total actual census; None when no patient was in),
-    and the share of actual arrivals inside the interval. Hours not yet observed are left out.
-    confidence_level: only forecasts issued with that interval (coverage is judged against it).
-    """
+
+def _live_table(department: Department, *, since: datetime, confidence_level: float | None) -> np.ndarray | None:
+    """One row per forecast hour that has passed, of the forecasts issued since `since` (see the columns above)."""
     last_observed = workload_last_hour(department)
     forecasts = Forecast.objects.filter(department=department, status=ForecastStatus.SUCCEEDED, issued_at__gte=since)
     if confidence_level is not None:
         forecasts = forecasts.filter(confidence_level=confidence_level)
     forecasts = list(forecasts.order_by("issued_at").values_list("issued_at", "points"))
     if last_observed is None or not forecasts:
-        return []
+        return None
     first = min(issued for issued, _ in forecasts)
     actual = {
         epoch_hour(hour): (arrivals, census)
@@ -125,8 +122,8 @@ def forecast_live_accuracy(
     }
     # The current hour is still filling up: only hours that are over are scored.
     last = min(epoch_hour(last_observed), epoch_hour(timezone.now()) - 1)
-    rows = []  # (horizon, arrivals mean, lower, upper, actual arrivals, census mean, actual census)
-    for issued, points in forecasts:
+    rows = []
+    for number, (issued, points) in enumerate(forecasts):
         issued_hour = epoch_hour(issued)
         for point in points:
             hour = epoch_hour(datetime.fromisoformat(point["hour"]))
@@ -142,32 +139,76 @@ def forecast_live_accuracy(
                     arrivals,
                     point["census_mean"],
                     census,
+                    number,
                 )
             )
-    if not rows:
+    return np.array(rows, dtype=np.float64) if rows else None
+
+
+def forecast_live_accuracy(
+    department: Department, *, since: datetime, confidence_level: float | None = None
+) -> list[dict]:
+    """Forecasts issued since `since` scored against the actual hours that have come, per horizon band.
+
+    Per band: hours scored, mean absolute error and bias of arrivals and census, the census'
+    weighted MAPE (total absolute error over total actual census; None when no patient was in),
+    and the share of actual arrivals inside the interval. Hours not yet observed are left out.
+    confidence_level: only forecasts issued with that interval (coverage is judged against it).
+    """
+    table = _live_table(department, since=since, confidence_level=confidence_level)
+    if table is None:
         return []
-    table = np.array(rows, dtype=np.float64)
     bands = []
     for low, high in HORIZON_BANDS:
-        band = table[(table[:, 0] >= low) & (table[:, 0] <= high)]
+        band = table[(table[:, HORIZON] >= low) & (table[:, HORIZON] <= high)]
         if not len(band):
             continue
-        census_total = float(np.sum(band[:, 6]))
-        census_error = float(np.sum(np.abs(band[:, 6] - band[:, 5])))
+        arrivals, census = band[:, ARRIVALS], band[:, CENSUS]
+        census_total = float(np.sum(census))
+        census_error = float(np.sum(np.abs(census - band[:, CENSUS_MEAN])))
+        inside = (arrivals >= band[:, ARRIVALS_LOWER]) & (arrivals <= band[:, ARRIVALS_UPPER])
         bands.append(
             {
                 "horizon_band": f"{low}-{high}h",
                 "hours_scored": len(band),
-                "arrivals_mae": round(float(np.mean(np.abs(band[:, 4] - band[:, 1]))), 3),
-                "arrivals_bias": round(float(np.mean(band[:, 1] - band[:, 4])), 3),
-                "arrivals_coverage": round(float(np.mean((band[:, 4] >= band[:, 2]) & (band[:, 4] <= band[:, 3]))), 3),
-                "census_mae": round(float(np.mean(np.abs(band[:, 6] - band[:, 5]))), 3),
-                "census_bias": round(float(np.mean(band[:, 5] - band[:, 6])), 3),
+                "arrivals_mae": round(float(np.mean(np.abs(arrivals - band[:, ARRIVALS_MEAN]))), 3),
+                "arrivals_bias": round(float(np.mean(band[:, ARRIVALS_MEAN] - arrivals)), 3),
+                "arrivals_coverage": round(float(np.mean(inside)), 3),
+                "census_mae": round(float(np.mean(np.abs(census - band[:, CENSUS_MEAN]))), 3),
+                "census_bias": round(float(np.mean(band[:, CENSUS_MEAN] - census)), 3),
                 # Weighted, not per hour: an hour with one patient would otherwise weigh like a full ward.
                 "census_mape": round(census_error / census_total, 4) if census_total else None,
             }
         )
     return bands
+
+
+def forecast_live_daily_mape(department: Department, *, since: datetime) -> dict | None:
+    """Daily arrivals error of the forecasts issued since `since` whose first 24 hours have passed.
+
+    {forecasts, mape, limit}: mape is weighted (total absolute error of the daily totals over
+    total arrivals), so a quiet day does not weigh like a busy one. limit is what a forecast
+    that is right about the mean stays under 97.5% of the time when arrivals are Poisson around
+    it: the expected error plus two standard errors, from the forecasts' own means. Where a unit
+    has a few arrivals a day, chance alone exceeds any fixed goal such as 8%; above `limit`, the
+    forecast is off. None before any such forecast, or with no arrival at all.
+    """
+    table = _live_table(department, since=since, confidence_level=None)
+    if table is None:
+        return None
+    first_day = table[table[:, HORIZON] <= 24]
+    numbers, hours = np.unique(first_day[:, FORECAST], return_counts=True)
+    day = first_day[np.isin(first_day[:, FORECAST], numbers[hours == 24])]
+    actual, forecast = block_totals(day[:, ARRIVALS], 24, 24), block_totals(day[:, ARRIVALS_MEAN], 24, 24)
+    if not len(actual) or actual.sum() <= 0:
+        return None
+    deviation, variance = poisson_absolute_deviation(forecast)
+    limit = (deviation.sum() + 2 * np.sqrt(variance.sum())) / forecast.sum()
+    return {
+        "forecasts": len(actual),
+        "mape": round(float(np.abs(actual - forecast).sum() / actual.sum()), 4),
+        "limit": round(float(limit), 4),
+    }
 
 
 def department_performance(departments, *, since: datetime) -> list[dict]:

@@ -13,7 +13,13 @@ from healthcare.encounters import services as encounter_services
 from healthcare.encounters.models import WorkloadHour
 from predictions import services
 from predictions.models import Forecast, ForecastModel, ForecastStatus
-from predictions.selectors import epoch_hour, forecast_latest, forecast_live_accuracy, latest_forecast_key
+from predictions.selectors import (
+    epoch_hour,
+    forecast_latest,
+    forecast_live_accuracy,
+    forecast_live_daily_mape,
+    latest_forecast_key,
+)
 from predictions.tasks import (
     MAX_RETRIES,
     forecast_model_train_task,
@@ -304,3 +310,73 @@ def test_census_mape_is_total_error_over_total_census(ed):
 def test_census_mape_is_none_when_no_patient_was_in(ed):
     [band] = _forecast_against(ed, census_actual=[0, 0], census_forecast=[1.0, 0.0])
     assert band["census_mape"] is None and band["census_mae"] == 0.5
+
+
+def _day_forecast(department, *, first, arrivals_per_hour: int, mean_per_hour: float) -> None:
+    hours = [first + timedelta(hours=offset) for offset in range(24)]
+    for hour in hours:
+        WorkloadHour.objects.create(
+            department=department, hour=hour, arrivals=arrivals_per_hour, discharges=0, census=0
+        )
+    Forecast.objects.create(
+        department=department,
+        issued_at=first,
+        horizon_hours=24,
+        confidence_level=0.9,
+        points=[
+            {
+                "hour": hour.isoformat(),
+                "arrivals_mean": mean_per_hour,
+                "arrivals_lower": 0.0,
+                "arrivals_upper": 9.0,
+                "census_mean": 0.0,
+            }
+            for hour in hours
+        ],
+        status=ForecastStatus.SUCCEEDED,
+    )
+
+
+def test_daily_mape_weighs_days_by_their_arrivals_and_leaves_out_days_not_over(ed):
+    start = current_hour() - timedelta(hours=60)
+    _day_forecast(ed, first=start, arrivals_per_hour=5, mean_per_hour=5.5)  # 132 for 120
+    _day_forecast(ed, first=start + timedelta(hours=24), arrivals_per_hour=1, mean_per_hour=0.5)  # 12 for 24
+    _day_forecast(ed, first=current_hour() - timedelta(hours=6), arrivals_per_hour=1, mean_per_hour=1)  # not over
+    daily = forecast_live_daily_mape(ed, since=start - timedelta(hours=1))
+    assert daily["forecasts"] == 2
+    assert daily["mape"] == pytest.approx((12 + 12) / (120 + 24), abs=1e-4)
+
+
+def test_a_quiet_unit_forecast_right_about_the_mean_stays_under_its_limit_though_over_8_percent(ed, icu):
+    """Five arrivals a day: chance alone is tens of percent off, so 8% cannot be the alarm there."""
+    start = current_hour() - timedelta(hours=24 * 8)
+    for day, arrivals in enumerate([3, 7, 5, 4, 6, 5, 2]):  # Poisson-like days around 5
+        first = start + timedelta(hours=24 * day)
+        hours = [first + timedelta(hours=offset) for offset in range(24)]
+        for offset, hour in enumerate(hours):
+            WorkloadHour.objects.create(
+                department=icu, hour=hour, arrivals=1 if offset < arrivals else 0, discharges=0, census=0
+            )
+        Forecast.objects.create(
+            department=icu,
+            issued_at=first,
+            horizon_hours=24,
+            confidence_level=0.9,
+            points=[
+                {
+                    "hour": h.isoformat(),
+                    "arrivals_mean": 5 / 24,
+                    "arrivals_lower": 0,
+                    "arrivals_upper": 1,
+                    "census_mean": 0,
+                }
+                for h in hours
+            ],
+            status=ForecastStatus.SUCCEEDED,
+        )
+    daily = forecast_live_daily_mape(icu, since=start - timedelta(hours=1))
+    assert daily["forecasts"] == 7 and daily["mape"] > 0.08
+    assert daily["mape"] < daily["limit"] < 1
+    # The same forecast for the ED, where each day brings 120: the limit is tight.
+    _day_forecast(ed, first=start, arrivals_per_hour=5, mean_per_hour=5)
+    assert forecast_live_daily_mape(ed, since=start - timedelta(hours=1))["limit"] < 0.25
