@@ -19,3 +19,11 @@ max_requests_jitter = 500
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "*")
 accesslog = None  # request logs come from the application as JSON (healthcare/logs.py)
 errorlog = "-"
+
+
+def child_exit(server, worker):
+    """With PROMETHEUS_MULTIPROC_DIR, a worker that exits must leave the merged live gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -28,9 +28,14 @@ DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
 DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-do-not-use-in-production"
 
 
+def _secret(name: str) -> str:
+    """A secret from NAME or NAME_FILE, without the newline an editor or `echo` leaves at the end of a file."""
+    return env.str(name, default="").strip()
+
+
 def _require_secret(name: str, dev_value: str, min_length: int) -> str:
     """The secret from the environment; the dev value only when DEBUG is on."""
-    value = env.str(name, default="")
+    value = _secret(name)
     if DEBUG:
         return value or dev_value
     if not value or value == dev_value:
@@ -306,15 +311,18 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 PROMETHEUS_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0, float("inf"))
 # /metrics answers ops users (session or token), or a scraper that sends this bearer token, or
 # one of these addresses (the Prometheus server). Nobody else.
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_TOKEN = _secret("METRICS_TOKEN")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
 # Alertmanager posts Prometheus' alerts to /api/v1/alerts/prometheus with this bearer token,
 # and they appear on the dashboards. Unset: the webhook refuses everything.
-ALERTMANAGER_TOKEN = env.str("ALERTMANAGER_TOKEN", default="")
+ALERTMANAGER_TOKEN = _secret("ALERTMANAGER_TOKEN")
 
 # --- Security (hardened further with the security work) ----------------------------------
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Called over plain HTTP inside the private network, by callers that cannot send X-Forwarded-Proto:
+# Prometheus (/metrics), Alertmanager (its webhook), the probes. nginx redirects them from outside.
+SECURE_REDIRECT_EXEMPT = [r"^metrics$", r"^api/v1/(health|status)/?$", r"^api/v1/alerts/prometheus/?$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 # Preloading commits the hospital's whole domain to HTTPS in browsers for months, beyond this

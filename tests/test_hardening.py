@@ -130,3 +130,16 @@ def test_a_moment_with_an_offset_postgresql_cannot_take_is_compared_in_utc(ed_st
     assert response.status_code == 200
     end_of_time = client.get("/api/v1/workload-hours/", {"start": "9999-12-31T23:00:00-20:00"})
     assert end_of_time.status_code == 400 and end_of_time.json() == {"hour": ["is out of range"]}
+
+
+def test_only_the_internal_callers_paths_skip_the_https_redirect(settings, db):
+    """Prometheus, Alertmanager and the probes call over plain HTTP inside the network; nothing else may."""
+    from django.test import Client
+
+    settings.SECURE_SSL_REDIRECT = True
+    client = Client()
+    assert client.get("/api/v1/health").status_code == 200
+    assert client.get("/metrics").status_code == 403  # reached the view, which refuses an anonymous caller
+    assert client.post("/api/v1/alerts/prometheus", {}).status_code in (401, 403)
+    for path in ("/api/v1/", "/accounts/login/", "/api/v1/encounters/", "/admin/"):
+        assert client.get(path).status_code == 301, path

@@ -81,8 +81,23 @@ def test_production_refuses_to_start_without_real_secrets(env, complaint):
     assert complaint in result.stderr
 
 
-def test_secrets_may_come_from_files(tmp_path):
-    secret = tmp_path / "secret"
-    secret.write_text(STRONG_SECRET)
-    result = load_settings(**production(SECRET_KEY=None, SECRET_KEY_FILE=str(secret)))
+def test_secrets_may_come_from_files_and_lose_the_newline_at_their_end(tmp_path):
+    secret, token = tmp_path / "secret", tmp_path / "token"
+    secret.write_text(STRONG_SECRET + "\n")
+    token.write_text("scrape-token-0123456789abcdef\n")
+    env = production(SECRET_KEY=None, SECRET_KEY_FILE=str(secret), METRICS_TOKEN_FILE=str(token))
+    script = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(repr(s.SECRET_KEY), repr(s.METRICS_TOKEN))"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "PSEUDONYM_KEY", "ALLOWED_HOSTS"}}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "healthcare.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [repr(STRONG_SECRET), repr("scrape-token-0123456789abcdef")]

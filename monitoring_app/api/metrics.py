@@ -1,17 +1,20 @@
 """/metrics (Prometheus text) and GET /api/v1/metrics (the product's figures as JSON), for ops only."""
 
 import hmac
+import os
 
+import prometheus_client
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.utils import extend_schema, inline_serializer
+from prometheus_client import multiprocess
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from monitoring_app.audit import client_address
-from monitoring_app.metrics import product_figures
+from monitoring_app.metrics import ProductCollector, product_figures
 from monitoring_app.selectors import may_read_metrics
 
 
@@ -35,10 +38,19 @@ def scraper_allowed(request: HttpRequest) -> bool:
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Prometheus text format, for the scraper or a signed-in ops user; 403 for anyone else."""
+    """Prometheus text format, for the scraper or a signed-in ops user; 403 for anyone else.
+
+    Under gunicorn with PROMETHEUS_MULTIPROC_DIR the counters of all worker processes are merged
+    from files, and the product's figures (read from the database at scrape time) are added.
+    """
     if not (may_read_metrics(getattr(request, "user", None)) or scraper_allowed(request)):
         return HttpResponse("Metrics are for operations only.", status=403, content_type="text/plain")
-    return ExportToDjangoView(request)
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return ExportToDjangoView(request)
+    registry = prometheus_client.CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(ProductCollector())
+    return HttpResponse(prometheus_client.generate_latest(registry), content_type=prometheus_client.CONTENT_TYPE_LATEST)
 
 
 class MetricsView(APIView):

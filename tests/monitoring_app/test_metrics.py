@@ -144,3 +144,13 @@ def test_a_failed_task_is_counted_as_failed(db):
     result = always_fails.apply(throw=False)
     assert result.failed() and isinstance(result.result, ValueError)
     assert failed() == before + 1
+
+
+def test_under_gunicorn_the_merged_worker_counters_come_with_the_product_figures(client, ed, tmp_path, monkeypatch):
+    """PROMETHEUS_MULTIPROC_DIR: counters come from the workers' files, not this process, plus the figures."""
+    WorkloadHour.objects.create(department=ed, hour=current_hour(), arrivals=1, discharges=0, census=4)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    client.force_login(user_make("ops", role="ops"))
+    page = client.get("/metrics").content.decode()
+    assert 'hospital_census_now{department="ED"} 4.0' in page
+    assert "python_gc_objects_collected_total" not in page  # this process' own registry is not the source
