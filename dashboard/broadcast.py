@@ -12,6 +12,7 @@ from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
 
+from healthcare.caching import soft_cache
 from healthcare.logs import current_request_id
 from monitoring_app.metrics import EVENTS_BROADCAST
 
@@ -28,8 +29,9 @@ def sequence_key(code: str) -> str:
 
 
 def department_sequence(code: str) -> int:
-    """The sequence number of the department's latest message (0 before any)."""
-    return int(cache.get(sequence_key(code), 0))
+    """The sequence number of the department's latest message (0 before any, or while Redis is down:
+    the live feed is down then too, and the next message after it shows the page a gap)."""
+    return int(soft_cache.get(sequence_key(code), 0))
 
 
 def _next_sequence(code: str) -> int:

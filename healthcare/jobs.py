@@ -25,7 +25,8 @@ def job_enqueue(task, job_id, *, countdown: float | None = None) -> None:
     """Hand a job to the workers (after `countdown` seconds); if the broker is down it stays
     queued for the sweep to retry."""
     try:
-        task.apply_async((job_id,), countdown=countdown)
+        # The row holds the job's result: no result subscription, which would retry a down Redis for ~20 s.
+        task.apply_async((job_id,), countdown=countdown, ignore_result=True)
     except Exception:  # noqa: BLE001 - kombu/redis raise many kinds of connection errors
         logger.warning("could not queue %s %s; the sweep will retry", task.name, job_id, exc_info=True)
 

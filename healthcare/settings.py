@@ -180,6 +180,8 @@ if REDIS_URL:
             "BACKEND": "django_prometheus.cache.backends.redis.NativeRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "hospital",
+            # A Redis that stops answering (not just refusing) must not hold requests: give up in 1 s.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -205,6 +207,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 # Longer than the longest task, or Redis redelivers a task that is still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing from a request gives up within about 2 s when the broker is down; the job stays queued
+# in PostgreSQL and the sweep sends it once Redis is back (healthcare/jobs.py).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TIMEZONE = "UTC"
 # Workers log through LOGGING above (JSON with the request id), not Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

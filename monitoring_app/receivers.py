@@ -2,8 +2,8 @@
 and count tasks and workers for the metrics."""
 
 from django.conf import settings
-from django.core.cache import cache
 
+from healthcare.caching import soft_cache
 from healthcare.jobs import job_enqueue
 from monitoring_app import task_stats
 
@@ -20,7 +20,8 @@ def understaffing_recheck(sender, department_id: int, **kwargs) -> None:
     """
     from monitoring_app.tasks import understaffing_check_task
 
-    if cache.add(f"monitoring:understaffing-recheck:{department_id}", 1, timeout=UNDERSTAFFING_RECHECK_SECONDS):
+    # With Redis down, add() answers False: no recheck now; the 15-minute alerts check still runs.
+    if soft_cache.add(f"monitoring:understaffing-recheck:{department_id}", 1, timeout=UNDERSTAFFING_RECHECK_SECONDS):
         job_enqueue(understaffing_check_task, department_id, countdown=UNDERSTAFFING_RECHECK_SECONDS)
 
 

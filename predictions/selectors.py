@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
+from healthcare.caching import soft_cache
 from healthcare.encounters.choices import NOT_PRESENT_STATUSES
 from healthcare.encounters.models import Department, Encounter, WorkloadHour
 from healthcare.encounters.selectors import workload_last_hour
@@ -84,7 +84,7 @@ def forecast_latest(department: Department) -> Forecast | None:
     """The department's most recently issued successful forecast (cached in Redis when configured)."""
     key = latest_forecast_key(department.id)
     if settings.REDIS_URL:
-        forecast_id = cache.get(key)
+        forecast_id = soft_cache.get(key)
         if forecast_id:
             forecast = Forecast.objects.filter(id=forecast_id).select_related("model", "department").first()
             if forecast is not None:
@@ -96,7 +96,7 @@ def forecast_latest(department: Department) -> Forecast | None:
         .first()
     )
     if forecast is not None and settings.REDIS_URL:
-        cache.set(key, str(forecast.id), timeout=3600)
+        soft_cache.set(key, str(forecast.id), timeout=3600)
     return forecast
 
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from django.core.cache import cache
 from django.db import OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from dashboard.broadcast import broadcast_department_event
+from healthcare.caching import soft_cache
 from healthcare.encounters.models import Department
 from healthcare.hours import iso_utc
 from healthcare.jobs import job_enqueue, jobs_sweep
@@ -191,7 +191,7 @@ def forecast_model_activate(*, model: ForecastModel) -> ForecastModel:
         ForecastModel.objects.filter(pk=model.pk).update(is_active=True)
         model.is_active = True
         department_id = model.department_id
-        transaction.on_commit(lambda: cache.delete(latest_forecast_key(department_id)))
+        transaction.on_commit(lambda: soft_cache.delete(latest_forecast_key(department_id)))
     return model
 
 
@@ -295,7 +295,7 @@ ARRIVAL_BASES_MAX = 64
 
 def workload_version(department_id: int) -> int:
     """Bumped whenever the department's workload changes (predictions.receivers)."""
-    return cache.get(workload_version_key(department_id), 0)
+    return soft_cache.get(workload_version_key(department_id), 0)
 
 
 def _arrival_basis(department, model, forecaster, issue_hour: int, horizon: int, confidence: float):
@@ -390,7 +390,7 @@ def forecast_run(*, forecast_id) -> Forecast | None:
         forecast.finished_at = timezone.now()
         forecast.failure_reason = ""
         forecast.save(update_fields=["model", "points", "status", "finished_at", "failure_reason"])
-        transaction.on_commit(lambda: cache.delete(latest_forecast_key(department.id)))
+        transaction.on_commit(lambda: soft_cache.delete(latest_forecast_key(department.id)))
         broadcast_department_event(department.code, "forecast.ready", {"forecast_id": str(forecast.id)})
     alerts_after_job(understaffing_check, department=department)
     return forecast
