@@ -60,6 +60,7 @@ class Service:
     popen: subprocess.Popen
     log_path: Path
     base: str = ""  # a web process's URL
+    backing: bool = False  # stopped after the others
 
     @property
     def pid(self) -> int:
@@ -107,8 +108,10 @@ class Services:
     directory: Path
     started: list[Service] = field(default_factory=list)
 
-    def start(self, name: str, argv: list, env: dict, *, cwd: Path = REPO) -> Service:
-        """Start `argv` in a new session, its output in <name>.log (a name started before gets a suffix)."""
+    def start(self, name: str, argv: list, env: dict, *, cwd: Path = REPO, backing: bool = False) -> Service:
+        """Start `argv` in a new session, its output in <name>.log (a name started before gets a suffix).
+
+        backing: a service the others use (Redis), stopped after them on close."""
         taken = sum(service.name == name or service.name.startswith(f"{name}#") for service in self.started)
         name = f"{name}#{taken + 1}" if taken else name
         log_path = self.directory / f"{name}.log"
@@ -125,12 +128,14 @@ class Services:
             )
         finally:
             handle.close()
-        service = Service(name=name, argv=[str(part) for part in argv], popen=popen, log_path=log_path)
+        service = Service(name=name, argv=[str(part) for part in argv], popen=popen, log_path=log_path, backing=backing)
         self.started.append(service)
         return service
 
     def close(self) -> None:
-        for service in reversed(self.started):
+        """Stop everything, newest first, backing services last (so the others do not retry them meanwhile)."""
+        newest_first = self.started[::-1]
+        for service in [s for s in newest_first if not s.backing] + [s for s in newest_first if s.backing]:
             service.stop()
 
 
@@ -245,7 +250,9 @@ class RedisServer:
 
     def start(self, *, timeout: float = 10) -> None:
         argv = ["redis-server", "--port", self.port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.service = self.services.start(f"redis-{self.port}", argv, dict(os.environ), cwd=self.services.directory)
+        self.service = self.services.start(
+            f"redis-{self.port}", argv, dict(os.environ), cwd=self.services.directory, backing=True
+        )
         wait_for(self.answers, timeout=timeout, what=f"redis-server on {self.port}", seen=self.service.log_tail)
 
     def stop(self) -> None:
