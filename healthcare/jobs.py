@@ -47,10 +47,29 @@ def jobs_sweep(task, jobs: QuerySet, *, now: datetime | None = None) -> int:
     return len(job_ids)
 
 
+def job_claim(job, *, task_id: str | None, now: datetime) -> bool:
+    """May this delivery start the (locked, unfinished) job? Then it records itself as the job's task.
+
+    A running job is taken over only by the same message delivered again (its earlier run died:
+    acks_late redelivers it, or it is retrying) or once it has run past the task time limit (its
+    worker died; the sweep sent a new message). Another message for it while it runs (the sweep
+    re-sent one that was only waiting for a worker) leaves it to the worker that has it.
+    Direct calls (task_id None, tests and commands) always run it.
+    """
+    if job.status == "running" and task_id is not None and job.task_id not in ("", task_id):
+        stuck = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+        if job.started_at is not None and job.started_at >= stuck:
+            logger.info("job %s is running under task %s; message %s leaves it", job.pk, job.task_id, task_id)
+            return False
+    job.task_id = task_id or ""
+    return True
+
+
 def job_task_run(task, job_id: str, *, run: Callable, load: Callable, fail: Callable) -> str | None:
-    """Body of a job's Celery task: run it; retry a database outage with backoff, then fail the job."""
+    """Body of a job's Celery task: run it (`run(job_id, task_id)`); retry a database outage with
+    backoff, then fail the job."""
     try:
-        job = run(job_id)
+        job = run(job_id, task.request.id)
     except OperationalError as exc:
         if task.request.retries >= MAX_RETRIES:
             job = load(job_id)

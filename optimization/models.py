@@ -146,6 +146,8 @@ class OptimizationRun(models.Model):
     result = models.JSONField(default=dict, blank=True)
     timings = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The Celery message of the latest start: a second message for the same job must not run it meanwhile.
+    task_id = models.CharField(max_length=64, blank=True, default="")
     planned_from = models.DateTimeField(help_text="First hour of the plan (the hour it was requested in).")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -17,7 +17,7 @@ from healthcare.encounters.models import Department, WorkloadHour
 from healthcare.encounters.selectors import workload_last_hour
 from healthcare.encounters.services.departments import department_update
 from healthcare.hours import iso_utc
-from healthcare.jobs import job_enqueue, jobs_sweep
+from healthcare.jobs import job_claim, job_enqueue, jobs_sweep
 from monitoring_app.services import alerts_after_job, job_failed_alert_raise, understaffing_check
 from optimization.baselines import ReactiveRule
 from optimization.models import OptimizationRun, RunStatus, StaffingPolicy, StaffingRuleSet
@@ -274,21 +274,22 @@ def _enqueue(run_id: str) -> None:
     job_enqueue(optimization_run_task, run_id)
 
 
-def optimization_run(*, run_id) -> OptimizationRun | None:
-    """Compute a queued plan and give it a final status. Idempotent, like forecast jobs.
+def optimization_run(*, run_id, task_id: str | None = None) -> OptimizationRun | None:
+    """Compute a queued plan and give it a final status. Idempotent, like forecast jobs; a run
+    another message is computing is left to it (healthcare.jobs.job_claim).
 
     OperationalError propagates for the task to retry; anything else fails the run with the reason.
     """
     with transaction.atomic():
         run = OptimizationRun.objects.select_for_update().filter(id=run_id).first()
-        if run is None or run.is_finished:
+        if run is None or run.is_finished or not job_claim(run, task_id=task_id, now=timezone.now()):
             return run
         if run.attempts >= MAX_ATTEMPTS:
             return optimization_fail(run=run, reason=f"gave up after {run.attempts} attempts")
         run.status = RunStatus.RUNNING
         run.started_at = timezone.now()
         run.attempts += 1
-        run.save(update_fields=["status", "started_at", "attempts"])
+        run.save(update_fields=["status", "started_at", "attempts", "task_id"])
 
     department, params = run.department, run.params
     try:

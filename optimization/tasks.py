@@ -19,7 +19,7 @@ def optimization_run_task(self, run_id: str) -> str | None:
     return job_task_run(
         self,
         run_id,
-        run=lambda job_id: optimization_run(run_id=job_id),
+        run=lambda job_id, task_id: optimization_run(run_id=job_id, task_id=task_id),
         load=lambda job_id: OptimizationRun.objects.filter(id=job_id).first(),
         fail=lambda run, reason: optimization_fail(run=run, reason=reason),
     )

@@ -80,6 +80,8 @@ class Forecast(models.Model):
     status = models.CharField(max_length=16, choices=ForecastStatus.choices, default=ForecastStatus.QUEUED)
     failure_reason = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The Celery message of the latest start: a second message for the same job must not run it meanwhile.
+    task_id = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

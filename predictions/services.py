@@ -15,7 +15,7 @@ from dashboard.broadcast import broadcast_department_event
 from healthcare.caching import soft_cache
 from healthcare.encounters.models import Department
 from healthcare.hours import iso_utc
-from healthcare.jobs import job_enqueue, jobs_sweep
+from healthcare.jobs import job_claim, job_enqueue, jobs_sweep
 from monitoring_app.services import alerts_after_job, job_failed_alert_raise, understaffing_check
 from predictions.census import CensusForecast, StayModel, census_forecast
 from predictions.features import Calendar
@@ -347,24 +347,25 @@ def forecast_points(
     ]
 
 
-def forecast_run(*, forecast_id) -> Forecast | None:
+def forecast_run(*, forecast_id, task_id: str | None = None) -> Forecast | None:
     """Compute a queued forecast and give it a final status. Idempotent.
 
-    A finished forecast is returned as it is. One left running by a worker that died is
-    run again, at most MAX_ATTEMPTS times. A department without an active model gets
+    A finished forecast is returned as it is, and one another message is computing is left to
+    it (healthcare.jobs.job_claim). One left running by a worker that died is run again, at
+    most MAX_ATTEMPTS times. A department without an active model gets
     one trained first. OperationalError (database unreachable) propagates for the task to
     retry; anything else fails the forecast with the reason.
     """
     with transaction.atomic():
         forecast = Forecast.objects.select_for_update().filter(id=forecast_id).first()
-        if forecast is None or forecast.is_finished:
+        if forecast is None or forecast.is_finished or not job_claim(forecast, task_id=task_id, now=timezone.now()):
             return forecast
         if forecast.attempts >= MAX_ATTEMPTS:
             return forecast_fail(forecast=forecast, reason=f"gave up after {forecast.attempts} attempts")
         forecast.status = ForecastStatus.RUNNING
         forecast.started_at = timezone.now()
         forecast.attempts += 1
-        forecast.save(update_fields=["status", "started_at", "attempts"])
+        forecast.save(update_fields=["status", "started_at", "attempts", "task_id"])
 
     department = forecast.department
     try:

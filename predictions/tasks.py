@@ -22,7 +22,7 @@ def forecast_run_task(self, forecast_id: str) -> str | None:
     return job_task_run(
         self,
         forecast_id,
-        run=lambda job_id: forecast_run(forecast_id=job_id),
+        run=lambda job_id, task_id: forecast_run(forecast_id=job_id, task_id=task_id),
         load=lambda job_id: Forecast.objects.filter(id=job_id).first(),
         fail=lambda forecast, reason: forecast_fail(forecast=forecast, reason=reason),
     )

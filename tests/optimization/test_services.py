@@ -1,9 +1,11 @@
 """Staffing plans against the database: runs, statuses, rules, recommendations, policy versions."""
 
+from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from optimization import services
 from optimization.models import OptimizationRun, RunStatus, StaffingPolicy, StaffingRuleSet
@@ -79,6 +81,38 @@ def test_a_finished_run_is_left_alone_and_a_stuck_one_is_given_up(ed_history, re
         department=ed_history, planned_from=current_hour(), status=RunStatus.RUNNING, attempts=services.MAX_ATTEMPTS
     )
     assert services.optimization_run(run_id=stuck.id).status == RunStatus.FAILED
+
+
+def test_a_second_message_for_a_running_plan_leaves_it_to_the_first(ed_history):
+    """The sweep re-sent a plan whose first message was only waiting; both reach workers at once."""
+    running = OptimizationRun.objects.create(
+        department=ed_history,
+        planned_from=current_hour(),
+        status=RunStatus.RUNNING,
+        attempts=1,
+        task_id="first-message",
+        started_at=timezone.now() - timedelta(seconds=5),
+        params={"horizon_hours": 12},
+    )
+    left = services.optimization_run(run_id=running.id, task_id="second-message")
+    assert (left.status, left.attempts, left.task_id) == (RunStatus.RUNNING, 1, "first-message")
+    # The first message delivered again (its worker process died): it takes the plan over.
+    again = services.optimization_run(run_id=running.id, task_id="first-message")
+    assert (again.status, again.attempts) == (RunStatus.SUCCEEDED, 2), again.failure_reason
+
+
+def test_a_plan_running_past_the_time_limit_is_taken_over_by_another_message(ed_history, settings):
+    stuck = OptimizationRun.objects.create(
+        department=ed_history,
+        planned_from=current_hour(),
+        status=RunStatus.RUNNING,
+        attempts=1,
+        task_id="dead-worker",
+        started_at=timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 120),
+        params={"horizon_hours": 12},
+    )
+    taken = services.optimization_run(run_id=stuck.id, task_id="sweep-message")
+    assert (taken.status, taken.attempts, taken.task_id) == (RunStatus.SUCCEEDED, 2, "sweep-message")
 
 
 def test_an_unexpected_error_fails_the_run_without_details(ed_history, request_plan):
