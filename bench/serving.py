@@ -5,7 +5,8 @@
 Prepares its own PostgreSQL database (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/hospital_bench_serving, dropped and created again unless
 --reuse-db finds it seeded): migrations, a demo hospital of about 100,000 encounters over 690 days
-(seed_demo, with a week of forecasts and plans) and a bench user with the integrator role. Redis
+(seed_demo, with a week of forecasts and plans; then VACUUM ANALYZE) and a bench user with the
+integrator role. Redis
 db 5 (REDIS_URL) is the cache, channel layer and rate-limit store; it is emptied before and after.
 
 Servers run with production settings: DEBUG off, generated SECRET_KEY and PSEUDONYM_KEY,
@@ -15,11 +16,14 @@ so that one user's writes are not answered 429; everything else is as deployed.
 
 Scenarios (wrk, 32 connections, 2 threads, each after a short warm-up):
 - baseline: bench/serving_bare (one DRF list view over the same encounters table, no auth) on
-  gunicorn sync x2: the latest 50 rows, and a page of 50 with its count; measured first and last;
+  gunicorn sync x2 with the same configuration: the latest 50 rows, measured just before every
+  product scenario under the same load (the ratio is the figure to compare on a shared machine),
+  and once a page of 50 with its count;
 - product reads on gunicorn sync x2 (deploy/gunicorn.conf.py): GET /api/v1/encounters/?department=ED
   &page_size=50 (the latest of 90,000), the same since 24 hours ago (start_after), and
   GET /api/v1/workload-hours/?department=ED&start=<a week ago>&page_size=50; the last on daphne x1 too;
-- product writes: POST /api/v1/events, one admit or discharge per request (bench/wrk/events.lua);
+- product writes: POST /api/v1/events, one admit or discharge per request (bench/wrk/events.lua), in
+  the three departments in turn and in the ED alone;
 - unloaded: 1 connection, one request every 20 ms, 10 s;
 - the workload hours again with DB_POOL_MAX_SIZE=0 (a new PostgreSQL connection per request).
 
