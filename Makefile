@@ -7,7 +7,7 @@ PORT ?= 8000
 # The embedded default runs in development mode (dev-only keys); production sets real ones.
 export DEBUG ?= true
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench bench-serving clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ bench: install
 	$(PY) bench/staffing.py
 	$(PY) bench/optimize_latency.py
 	$(PY) bench/live_latency.py
+
+# Serving (wrk: gunicorn, daphne, a bare DRF baseline), the locust load test and PostgreSQL restarts
+# under load: each takes minutes and the whole machine, so they are not part of `make bench`.
+bench-serving: install
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
+	$(PY) bench/serving.py
+	$(PY) bench/load.py
+	$(PY) bench/faults.py
 
 clean:
 	rm -rf $(VENV) node_modules db.sqlite3 db.sqlite3-shm db.sqlite3-wal staticfiles replay.log

@@ -3,6 +3,7 @@
 from datetime import UTC
 
 import django_filters
+from django.db.models import Subquery
 from rest_framework.exceptions import ValidationError
 
 from healthcare.encounters.choices import EncounterStatus, UnitType
@@ -25,6 +26,20 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
         return super().filter(qs, value)
 
 
+class DepartmentCodeFilter(django_filters.CharFilter):
+    """A department by code, as the id it names: PostgreSQL then walks the (department, ...) indexes
+    backwards and stops at the page, where a join on the code sorted every row of the department."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "Department code.")
+        super().__init__(field_name="department_id", **kwargs)
+
+    def filter(self, qs, value):
+        if value in django_filters.constants.EMPTY_VALUES:
+            return qs
+        return qs.filter(department_id=Subquery(Department.objects.filter(code=value).values("id")[:1]))
+
+
 class DepartmentFilterSet(django_filters.FilterSet):
     unit_type = django_filters.ChoiceFilter(choices=UnitType.choices)
 
@@ -34,7 +49,7 @@ class DepartmentFilterSet(django_filters.FilterSet):
 
 
 class EncounterFilterSet(django_filters.FilterSet):
-    department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
+    department = DepartmentCodeFilter()
     department_id = django_filters.NumberFilter(field_name="department_id")
     status = django_filters.ChoiceFilter(choices=EncounterStatus.choices)
     start_after = UtcDateTimeFilter(field_name="start", lookup_expr="gte")
@@ -46,7 +61,7 @@ class EncounterFilterSet(django_filters.FilterSet):
 
 
 class WorkloadHourFilterSet(django_filters.FilterSet):
-    department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
+    department = DepartmentCodeFilter()
     department_id = django_filters.NumberFilter(field_name="department_id")
     start = UtcDateTimeFilter(field_name="hour", lookup_expr="gte", help_text="First hour (inclusive).")
     end = UtcDateTimeFilter(field_name="hour", lookup_expr="lt", help_text="Last hour (exclusive).")
