@@ -75,22 +75,29 @@ def _channel_layer() -> str:
 
 
 def _workers() -> str:
-    """A worker proves it consumes the queue by echoing a canary (cached CANARY_EVERY_SECONDS)."""
+    """A worker proves it consumes the queue by echoing a canary. The verdict, either way, is reused
+    for CANARY_EVERY_SECONDS: with no worker, probes must not each wait CANARY_TIMEOUT_SECONDS."""
     from monitoring_app.tasks import canary_task
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "eager: tasks run in the web process (embedded default)"
     answered = cache.get("health:canary")
     if answered is not None:
-        return answered
+        ok, detail = answered
+        if not ok:
+            raise RuntimeError(detail)
+        return detail
     token = uuid.uuid4().hex
     started = time.perf_counter()
-    result = canary_task.apply_async((token,), expires=CANARY_TIMEOUT_SECONDS * 5)
-    echoed = result.get(timeout=CANARY_TIMEOUT_SECONDS)
-    if echoed != token:
-        raise RuntimeError("the canary came back wrong")
+    try:
+        result = canary_task.apply_async((token,), expires=CANARY_TIMEOUT_SECONDS * 5)
+        if result.get(timeout=CANARY_TIMEOUT_SECONDS) != token:
+            raise RuntimeError("the canary came back wrong")
+    except Exception as exc:
+        cache.set("health:canary", (False, f"{type(exc).__name__}: {exc}"[:300]), timeout=CANARY_EVERY_SECONDS)
+        raise
     answered = f"a worker echoed the canary in {(time.perf_counter() - started) * 1000:.0f} ms"
-    cache.set("health:canary", answered, timeout=CANARY_EVERY_SECONDS)
+    cache.set("health:canary", (True, answered), timeout=CANARY_EVERY_SECONDS)
     return answered
 
 

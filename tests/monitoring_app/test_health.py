@@ -38,13 +38,18 @@ def test_readiness_is_503_when_the_cache_is_down(db):
     assert response.status_code == 503 and response.json()["checks"]["cache"] == {"ok": False}
 
 
-def test_no_worker_is_degraded_not_unready(db, settings):
+def test_no_worker_is_degraded_not_unready_and_the_verdict_is_reused(db, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    with mock.patch("monitoring_app.tasks.canary_task.apply_async", side_effect=TimeoutError("no answer")):
+    with mock.patch(
+        "monitoring_app.tasks.canary_task.apply_async", autospec=True, side_effect=TimeoutError("no answer")
+    ) as send:
         response = APIClient().get("/api/v1/status")
+        again = APIClient().get("/api/v1/status")
     assert response.status_code == 200
     assert response.json()["checks"]["workers"] == {"ok": False}
     assert response.json()["degraded"] == ["no worker answered the canary: forecasts, plans and alerts wait"]
+    # The next probe within CANARY_EVERY_SECONDS does not wait for a canary again.
+    assert send.call_count == 1 and again.json()["checks"]["workers"] == {"ok": False}
 
 
 def test_ops_see_the_details_and_each_departments_model_age_and_latest_data(ed_history):
