@@ -1,5 +1,5 @@
-"""The cache where it only speeds things up or coordinates nicety: an outage of Redis must not fail
-the request or task around it.
+"""The cache where it only saves work (cached forecasts, sequence numbers, throttled rechecks): an
+outage of Redis must not fail the request or task around it.
 
 `soft_cache` has the few methods the product uses; each logs a failure and answers as if the key
 were missing (get: the default; add: False; incr: None). Rate limits and the health probe use
@@ -14,6 +14,8 @@ logger = logging.getLogger(__name__)
 
 
 class SoftCache:
+    """Django's default cache, answering as if the key were missing when the backend fails."""
+
     def _failed(self, operation: str, key: str) -> None:
         logger.warning("cache %s of %s failed; carrying on without it", operation, key, exc_info=True)
 
