@@ -1,8 +1,8 @@
 """gunicorn for pages, the API and the admin (websockets go to daphne; deploy/nginx.conf splits by path).
 
-Sync workers: on this workload two of them served 1.3x what one daphne process did on the same
-two cores, relative to a bare DRF baseline measured alongside (bench/serving.py, README). Every
-value can be overridden from the environment.
+Sync workers: on this workload two of them served 2.9x what one daphne process did on the same
+two cores (1.3-1.6x in a run on a busier machine; bench/serving.py, README). Every value can be
+overridden from the environment.
 """
 
 import os
