@@ -407,8 +407,5 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # One line per request (healthcare.logs); at a terminal runserver already prints one.
         "healthcare.request": {"level": env.str("REQUEST_LOG_LEVEL", default="WARNING" if DEBUG else "INFO")},
-        # "Task ... succeeded": one line per task on a worker; at a terminal (eager tasks, the demo's
-        # seeding runs hundreds) only failures.
-        "celery.app.trace": {"level": env.str("TASK_LOG_LEVEL", default="WARNING" if DEBUG else "INFO")},
     },
 }
