@@ -100,3 +100,12 @@ def plan_make(department, first, nurses=(), *, status=RunStatus.SUCCEEDED, finis
         finished_at=(finished_at or first) if finished else None,
         result={"hours": hours, **result} if status == RunStatus.SUCCEEDED else {},
     )
+
+
+def database_url(settings_dict: dict) -> str:
+    """A PostgreSQL connection's settings as DATABASE_URL, for processes a test starts on the test database."""
+    from urllib.parse import quote
+
+    password = f":{quote(settings_dict['PASSWORD'])}" if settings_dict["PASSWORD"] else ""
+    host = f"{settings_dict['HOST']}:{settings_dict['PORT'] or 5432}"
+    return f"postgres://{settings_dict['USER']}{password}@{host}/{settings_dict['NAME']}"

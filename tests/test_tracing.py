@@ -6,13 +6,13 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.db import connection
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from healthcare import tracing
+from tests.factories import database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,10 +71,9 @@ def test_requests_tasks_and_queries_are_exported_over_otlp(db, tmp_path):
         # Eager tasks, whatever the suite runs with: the task span comes from this process.
         "REDIS_URL": "",
     }
-    database = connection.settings_dict  # the test database: it exists, and the query needs no table
+    # The test database: it exists, and the query needs no table.
     if connection.vendor == "postgresql":
-        user = database["USER"] + (f":{quote(database['PASSWORD'])}" if database["PASSWORD"] else "")
-        env["DATABASE_URL"] = f"postgres://{user}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+        env["DATABASE_URL"] = database_url(connection.settings_dict)
     else:
         env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'trace.sqlite3'}"
     try:

@@ -13,6 +13,7 @@ from django.test import Client
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import current_hour, records_until
+from tests.factories import database_url as url_of_database
 from tests.ops.processes import Services
 
 
@@ -32,9 +33,7 @@ def database_url(django_db_setup, django_db_blocker) -> str:
     with django_db_blocker.unblock():
         if connection.vendor != "postgresql":
             pytest.skip("needs PostgreSQL: set DATABASE_URL (CI always does)")
-        database = connection.settings_dict
-    password = f":{database['PASSWORD']}" if database["PASSWORD"] else ""
-    return f"postgres://{database['USER']}{password}@{database['HOST']}:{database['PORT'] or 5432}/{database['NAME']}"
+        return url_of_database(connection.settings_dict)
 
 
 @pytest.fixture
