@@ -93,15 +93,12 @@ def _celery_figures() -> dict:
 
 
 def celery_queue_depth() -> int | None:
-    """Messages waiting in the Celery queue (Redis); None on the embedded default (no broker)."""
+    """Messages waiting in the Celery queue (Redis, the broker); None on the embedded default (no broker)."""
     from django.conf import settings
 
     if not settings.REDIS_URL:
         return None
-    import redis
-
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2)
-    return int(client.llen("celery"))
+    return int(task_stats.redis_client().llen("celery"))
 
 
 class ProductCollector:

@@ -38,7 +38,7 @@ _started: dict[str, float] = {}
 
 
 @cache
-def _redis():
+def redis_client():
     """One client per process (redis-py gives a forked child its own connections)."""
     import redis
 
@@ -73,7 +73,7 @@ def task_finished(task_id: str, task_name: str, state: str | None) -> None:
         _local[(DURATIONS_KEY, f"{task_name}{SEPARATOR}sum")] += seconds
         return
     try:
-        with _redis().pipeline(transaction=False) as pipe:
+        with redis_client().pipeline(transaction=False) as pipe:
             for (key, field), amount in fields.items():
                 pipe.hincrby(key, field, amount)
             pipe.hincrbyfloat(DURATIONS_KEY, f"{task_name}{SEPARATOR}sum", seconds)
@@ -89,7 +89,7 @@ def task_figures() -> dict:
     Raises on a Redis error (the caller decides how to report it).
     """
     if settings.REDIS_URL:
-        client = _redis()
+        client = redis_client()
         counts = {(COUNTS_KEY, f.decode()): float(v) for f, v in client.hgetall(COUNTS_KEY).items()}
         counts.update({(DURATIONS_KEY, f.decode()): float(v) for f, v in client.hgetall(DURATIONS_KEY).items()})
         workers = sum(1 for _ in client.scan_iter(match=f"{WORKER_KEY_PREFIX}*", count=100))
@@ -126,14 +126,14 @@ class WorkerHeartbeat:
         self._stop.set()
         self._thread.join(timeout=5)  # or a beat in flight could write the key back after the delete
         try:
-            _redis().delete(self.key)
+            redis_client().delete(self.key)
         except Exception:  # noqa: BLE001 - the key expires by itself
             logger.warning("could not remove the heartbeat %s", self.key, exc_info=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                _redis().set(self.key, int(time.time()), ex=HEARTBEAT_EXPIRY_SECONDS)
+                redis_client().set(self.key, int(time.time()), ex=HEARTBEAT_EXPIRY_SECONDS)
             except Exception:  # noqa: BLE001 - keep beating; Redis may come back
                 logger.warning("worker heartbeat failed", exc_info=True)
             self._stop.wait(HEARTBEAT_SECONDS)

@@ -109,9 +109,9 @@ def test_a_real_worker_is_counted_with_its_tasks_in_redis():
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, hostname="metrics-test@backing"):
         assert canary_task.delay("counted").get(timeout=30) == "counted"
         during = task_stats.task_figures()
-        beating = task_stats._redis().exists(heartbeat)
+        beating = task_stats.redis_client().exists(heartbeat)
     # The test worker stops cold, without Celery's worker_shutdown signal (the CLI's warm stop sends it).
     receivers.worker_shutdown()
     assert beating and during["workers"] >= 1
     assert canaries_succeeded(during) >= canaries_succeeded(before) + 1
-    assert not task_stats._redis().exists(heartbeat)  # the stop removed the heartbeat
+    assert not task_stats.redis_client().exists(heartbeat)  # the stop removed the heartbeat
