@@ -312,12 +312,12 @@ def test_census_mape_is_none_when_no_patient_was_in(ed):
     assert band["census_mape"] is None and band["census_mae"] == 0.5
 
 
-def _day_forecast(department, *, first, arrivals_per_hour: int, mean_per_hour: float) -> None:
+def _day_forecast(department, *, first, arrivals: list[int] | int, mean_per_hour: float) -> None:
+    """24 hours that have passed (arrivals per hour, or the same in each) and a forecast of them issued at `first`."""
     hours = [first + timedelta(hours=offset) for offset in range(24)]
-    for hour in hours:
-        WorkloadHour.objects.create(
-            department=department, hour=hour, arrivals=arrivals_per_hour, discharges=0, census=0
-        )
+    per_hour = arrivals if isinstance(arrivals, list) else [arrivals] * 24
+    for hour, count in zip(hours, per_hour, strict=True):
+        WorkloadHour.objects.create(department=department, hour=hour, arrivals=count, discharges=0, census=0)
     Forecast.objects.create(
         department=department,
         issued_at=first,
@@ -339,9 +339,9 @@ def _day_forecast(department, *, first, arrivals_per_hour: int, mean_per_hour: f
 
 def test_daily_mape_weighs_days_by_their_arrivals_and_leaves_out_days_not_over(ed):
     start = current_hour() - timedelta(hours=60)
-    _day_forecast(ed, first=start, arrivals_per_hour=5, mean_per_hour=5.5)  # 132 for 120
-    _day_forecast(ed, first=start + timedelta(hours=24), arrivals_per_hour=1, mean_per_hour=0.5)  # 12 for 24
-    _day_forecast(ed, first=current_hour() - timedelta(hours=6), arrivals_per_hour=1, mean_per_hour=1)  # not over
+    _day_forecast(ed, first=start, arrivals=5, mean_per_hour=5.5)  # 132 for 120
+    _day_forecast(ed, first=start + timedelta(hours=24), arrivals=1, mean_per_hour=0.5)  # 12 for 24
+    _day_forecast(ed, first=current_hour() - timedelta(hours=6), arrivals=1, mean_per_hour=1)  # not over
     daily = forecast_live_daily_mape(ed, since=start - timedelta(hours=1))
     assert daily["forecasts"] == 2
     assert daily["mape"] == pytest.approx((12 + 12) / (120 + 24), abs=1e-4)
@@ -352,31 +352,10 @@ def test_a_quiet_unit_forecast_right_about_the_mean_stays_under_its_limit_though
     start = current_hour() - timedelta(hours=24 * 8)
     for day, arrivals in enumerate([3, 7, 5, 4, 6, 5, 2]):  # Poisson-like days around 5
         first = start + timedelta(hours=24 * day)
-        hours = [first + timedelta(hours=offset) for offset in range(24)]
-        for offset, hour in enumerate(hours):
-            WorkloadHour.objects.create(
-                department=icu, hour=hour, arrivals=1 if offset < arrivals else 0, discharges=0, census=0
-            )
-        Forecast.objects.create(
-            department=icu,
-            issued_at=first,
-            horizon_hours=24,
-            confidence_level=0.9,
-            points=[
-                {
-                    "hour": h.isoformat(),
-                    "arrivals_mean": 5 / 24,
-                    "arrivals_lower": 0,
-                    "arrivals_upper": 1,
-                    "census_mean": 0,
-                }
-                for h in hours
-            ],
-            status=ForecastStatus.SUCCEEDED,
-        )
+        _day_forecast(icu, first=first, arrivals=[1] * arrivals + [0] * (24 - arrivals), mean_per_hour=5 / 24)
     daily = forecast_live_daily_mape(icu, since=start - timedelta(hours=1))
     assert daily["forecasts"] == 7 and daily["mape"] > 0.08
     assert daily["mape"] < daily["limit"] < 1
     # The same forecast for the ED, where each day brings 120: the limit is tight.
-    _day_forecast(ed, first=start, arrivals_per_hour=5, mean_per_hour=5)
+    _day_forecast(ed, first=start, arrivals=5, mean_per_hour=5)
     assert forecast_live_daily_mape(ed, since=start - timedelta(hours=1))["limit"] < 0.25
