@@ -7,8 +7,11 @@ the real cache: they must see the outage (ratelimits.py fails closed or open on 
 """
 
 import logging
+from uuid import uuid4
 
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
+from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -45,15 +48,44 @@ class SoftCache:
         except Exception:  # noqa: BLE001
             self._failed("delete", key)
 
-    def incr(self, key: str) -> int | None:
-        """Increment a counter created with add(key, 0); None when the cache is unreachable."""
+    def counter_next(self, key: str) -> int | None:
+        """Add 1 to a counter that never expires (starting at 0) and return it; None when unreachable.
+
+        On Redis one INCR (Django's incr() is EXISTS then INCRBY, after an add() to create the key).
+        """
         try:
-            return cache.incr(key)
-        except ValueError:  # the key expired or was evicted between add() and incr()
-            raise
+            if isinstance(cache, RedisCache):
+                full_key = cache.make_and_validate_key(key)
+                return int(cache._cache.get_client(full_key, write=True).incr(full_key))
+            cache.add(key, 0, timeout=None)
+            return int(cache.incr(key))
         except Exception:  # noqa: BLE001
             self._failed("incr", key)
             return None
 
 
 soft_cache = SoftCache()
+
+
+class Generation:
+    """A token naming the current state of some data: cache keys that include it are all forgotten
+    when the data changes and replace() makes a new one.
+
+    replace() sets it at once (readers in the same transaction, and tests, see the change) and again
+    after commit (a reader elsewhere may have cached the old state under the first new token). A
+    replacement lost while Redis is unreachable is not retried: entries keyed on a generation must
+    also expire by themselves, which bounds how long they can be stale.
+    """
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def current(self) -> str:
+        return str(soft_cache.get(self.key, "0"))
+
+    def replace(self) -> None:
+        self._replace()
+        transaction.on_commit(self._replace)
+
+    def _replace(self) -> None:
+        soft_cache.set(self.key, uuid4().hex, timeout=None)

@@ -236,6 +236,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Auth and API -----------------------------------------------------------------------
 
+# ModelBackend with each user's permission set cached across requests (healthcare/accounts/backends.py).
+AUTHENTICATION_BACKENDS = ["healthcare.accounts.backends.CachedPermissionsBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},

@@ -38,18 +38,22 @@ def audit_record(
         target = target or request.get_full_path()[:1000]
     if user is not None and not user.is_authenticated:
         user = None
+    event = AuditEvent(
+        user=user,
+        username=username or (user.get_username() if user else ""),
+        action=action,
+        method=(request.method or "") if request is not None else "",
+        target=target[:1000],
+        ip=client_address(request) if request is not None else None,
+        outcome=outcome,
+    )
     try:
-        # A savepoint: a failed insert must not break the transaction of the work it records.
-        with transaction.atomic():
-            AuditEvent.objects.create(
-                user=user,
-                username=username or (user.get_username() if user else ""),
-                action=action,
-                method=(request.method or "") if request is not None else "",
-                target=target[:1000],
-                ip=client_address(request) if request is not None else None,
-                outcome=outcome,
-            )
+        if transaction.get_connection().in_atomic_block:
+            # A savepoint: a failed insert must not break the transaction of the work it records.
+            with transaction.atomic():
+                event.save(force_insert=True)
+        else:
+            event.save(force_insert=True)  # one INSERT in autocommit: no BEGIN and COMMIT around it
     except Exception:  # noqa: BLE001 - the audit must never turn a done request into an error
         logger.exception("audit event not written: %s %s %s", action, target, outcome)
 

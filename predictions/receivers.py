@@ -8,6 +8,4 @@ def latest_forecast_forget(sender, department_id: int, **kwargs) -> None:
     """New data for a department: its cached latest forecast is no longer the latest word, and
     arrival forecasts computed from the older data are not reused."""
     soft_cache.delete(latest_forecast_key(department_id))
-    key = workload_version_key(department_id)
-    soft_cache.add(key, 0, timeout=None)
-    soft_cache.incr(key)
+    soft_cache.counter_next(workload_version_key(department_id))

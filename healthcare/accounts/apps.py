@@ -10,13 +10,24 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group, Permission
         from django.contrib.auth.signals import user_logged_in, user_login_failed
-        from django.db.models.signals import post_save, pre_save
+        from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
-        from healthcare.accounts import receivers
+        from healthcare.accounts import backends, receivers
 
         user_logged_in.connect(receivers.sign_in_audit, dispatch_uid="accounts.sign_in_audit")
         user_login_failed.connect(receivers.sign_in_failure_audit, dispatch_uid="accounts.sign_in_failure_audit")
         User = get_user_model()
         pre_save.connect(receivers.credentials_remember, sender=User, dispatch_uid="accounts.credentials_remember")
         post_save.connect(receivers.tokens_revoke_on_change, sender=User, dispatch_uid="accounts.tokens_revoke")
+
+        # Cached permission sets (backends.py) are forgotten whenever what they are made of changes.
+        for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
+            m2m_changed.connect(
+                backends.memberships_changed, sender=through, dispatch_uid=f"accounts.{through.__name__}"
+            )
+        for model in (Group, Permission):
+            for signal in (post_save, post_delete):
+                signal.connect(backends.permissions_changed, sender=model, dispatch_uid=f"accounts.{model.__name__}")
+        post_save.connect(backends.user_created, sender=User, dispatch_uid="accounts.user_created")

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from healthcare.encounters.ingest.records import EncounterRecord
 from healthcare.encounters.models import Department, Encounter
+from healthcare.encounters.selectors import encounters_generation
 from healthcare.encounters.services import (
     IngestSummary,
     Progress,
@@ -45,6 +46,7 @@ def demo_hospital_seed(
                 Department.objects.filter(encounters__source=DEMO_SOURCE).distinct().values_list("id", flat=True)
             )
             Encounter.objects.filter(source=DEMO_SOURCE).delete()
+            encounters_generation.replace()
             for department_id in touched:
                 department_workload_rebuild(department_id=department_id)
 

@@ -5,7 +5,11 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Max, OuterRef, Subquery
 
+from healthcare.caching import Generation
 from healthcare.encounters.models import Department, WorkloadHour
+
+# Replaced by every write of encounters (services.ingest, the demo's reset): keys cached reads.
+encounters_generation = Generation("encounters:generation")
 
 
 def departments_visible_to(user: AbstractBaseUser | AnonymousUser):

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from healthcare.accounts.ratelimits import write_limited
 from healthcare.encounters import services
 from healthcare.encounters.api.filters import DepartmentFilterSet, EncounterFilterSet, WorkloadHourFilterSet
+from healthcare.encounters.api.pagination import EncounterPagination
 from healthcare.encounters.api.permissions import EncounterUpsertPermission, ModelPermissions
 from healthcare.encounters.api.serializers import (
     DepartmentCreateSerializer,
@@ -94,6 +95,7 @@ class EncounterViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = EncounterSerializer
     permission_classes = [ModelPermissions]
     filterset_class = EncounterFilterSet
+    pagination_class = EncounterPagination
 
     def get_queryset(self):
         visible = departments_visible_to(self.request.user)

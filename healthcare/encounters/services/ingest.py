@@ -16,11 +16,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from healthcare.encounters.bulk import bulk_upsert
-from healthcare.encounters.choices import ACTIVE_STATUSES
+from healthcare.encounters.choices import ACTIVE_STATUSES, NOT_PRESENT_STATUSES
 from healthcare.encounters.ingest.mapping import ClassMapping
 from healthcare.encounters.ingest.records import ArrivalRecord, EncounterRecord, RecordError
 from healthcare.encounters.models import ArrivalCount, Department, Encounter
 from healthcare.encounters.pseudonym import patient_pseudonymizer
+from healthcare.encounters.selectors import encounters_generation
 from healthcare.encounters.services.departments import department_create
 from healthcare.encounters.services.workload import WorkloadChange, workload_changed_notify, workload_rebuild
 from healthcare.encounters.workload import MAX_DRAWN_STAY_HOURS
@@ -128,10 +129,13 @@ def encounters_ingest(
             )
 
         # Lock the departments written to, so two imports do not rebuild the same hours at once.
-        _departments_lock(d.id for d in departments.values())
+        locked = _departments_lock(d.id for d in departments.values())
         existing = _existing_encounters(source, list(latest))
         if visible_departments is not None:
-            allowed = set(visible_departments.values_list("id", flat=True))
+            allowed = {department.id for department in departments.values()}
+            if any(stored[2] not in allowed for stored in existing.values()):
+                # Some are stored elsewhere (a transfer's earlier stay): in a department this user sees?
+                allowed = set(visible_departments.values_list("id", flat=True))
             for source_id, stored in list(existing.items()):
                 if stored[2] not in allowed:
                     record = latest.pop(source_id)
@@ -142,7 +146,7 @@ def encounters_ingest(
         if errors and not skip_invalid:
             raise IngestError(errors)
         summary.skipped.extend(errors)
-        _departments_lock(stored[2] for stored in existing.values())
+        locked.update(_departments_lock(stored[2] for stored in existing.values() if stored[2] not in locked))
 
         to_write: list[tuple] = []
         affected: dict[int, list[datetime]] = {}
@@ -164,10 +168,12 @@ def encounters_ingest(
                 summary.created += 1
             else:
                 summary.updated += 1
-                affected.setdefault(stored[2], []).extend((stored[5], stored[6] or now))
-            affected.setdefault(department.id, []).extend((record.start, record.end or now))
+            for department_id, moment in _workload_moments(stored[2:] if stored else None, row[1:], now):
+                affected.setdefault(department_id, []).append(moment)
             to_write.append((source, source_id, *row, now, now))
 
+        if to_write:
+            encounters_generation.replace()
         for offset in range(0, len(to_write), UPSERT_CHUNK):
             bulk_upsert(
                 Encounter,
@@ -181,7 +187,7 @@ def encounters_ingest(
                 progress(f"stored {min(offset + UPSERT_CHUNK, len(to_write)):,}/{len(to_write):,} encounters")
 
         for department_id, moments in affected.items():
-            department = Department.objects.get(id=department_id)
+            department = locked[department_id]
             change = workload_rebuild(department=department, start=min(moments), end=max(moments), now=now)
             summary.workload.add(change)
             workload_changed_notify(department, change)
@@ -196,6 +202,41 @@ def _rows_count(kind: str, summary: IngestSummary, before: tuple[int, int, int])
     ):
         if total > earlier:
             INGEST_ROWS.labels(kind=kind, result=result).inc(total - earlier)
+
+
+def _workload_moments(stored: tuple | None, new: tuple, now: datetime) -> list[tuple[int, datetime]]:
+    """(department id, moment) pairs: the hours between a department's earliest and latest moment hold
+    every hour whose workload the change alters. Both stays are (department_id, class, status, start, end).
+
+    A discharge alters only the hours from its end on, not the whole stay: a live event then
+    recomputes the last hour or two instead of every hour since the admission.
+    """
+
+    def kind(status: str, end: datetime | None) -> str:
+        if status in NOT_PRESENT_STATUSES:
+            return "absent"
+        return "counted" if end is not None or status in ACTIVE_STATUSES else "drawn"
+
+    def footprint(stay: tuple) -> list[tuple[int, datetime]]:
+        department_id, _, _, start, end = stay
+        return [(department_id, start), (department_id, end or now)]
+
+    if stored is None:
+        return footprint(new)
+    old_kind, new_kind = kind(stored[2], stored[4]), kind(new[2], new[4])
+    if stored[0] != new[0] or old_kind != new_kind or old_kind == "drawn":
+        # Moved, appeared or vanished, or a drawn stay length: all of both stays' hours.
+        return footprint(stored) + footprint(new)
+    if old_kind == "absent":
+        return []
+    # Counted both times, in the same department: only what lies between the old and new bounds.
+    # A stay still open counts up to now.
+    moments = []
+    if stored[3] != new[3]:
+        moments += [stored[3], new[3]]
+    if (stored[4] or now) != (new[4] or now):
+        moments += [stored[4] or now, new[4] or now]
+    return [(new[0], moment) for moment in moments]
 
 
 def _record_problem(record: EncounterRecord, departments: dict[str, Department], now: datetime) -> RecordError | None:
@@ -231,17 +272,21 @@ def _departments_for_codes(
     return departments
 
 
-def _departments_lock(department_ids: Iterable[int]) -> None:
-    """Row locks on the departments, always taken in id order (no deadlock between imports)."""
+def _departments_lock(department_ids: Iterable[int]) -> dict[int, Department]:
+    """Row locks on the departments, always taken in id order (no deadlock between imports); the rows
+    as they are once locked, by id."""
     ids = sorted(set(department_ids))
-    list(Department.objects.select_for_update().filter(id__in=ids).order_by("id").values_list("id", flat=True))
+    if not ids:
+        return {}
+    rows = Department.objects.select_for_update().filter(id__in=ids).order_by("id")
+    return {department.id: department for department in rows}
 
 
 def _existing_encounters(source: str, source_ids: list[str]) -> dict[str, tuple]:
     """source_id -> (id, patient_key, department_id, class, status, start, end) of stored rows."""
     existing = {}
-    if not Encounter.objects.filter(source=source).exists():
-        return existing  # a first import from this source: nothing to compare with
+    if len(source_ids) > LOOKUP_CHUNK and not Encounter.objects.filter(source=source).exists():
+        return existing  # a first large import from this source: nothing to compare with
     for offset in range(0, len(source_ids), LOOKUP_CHUNK):
         rows = Encounter.objects.filter(source=source, source_id__in=source_ids[offset : offset + LOOKUP_CHUNK])
         for row in rows.values_list(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from dashboard.broadcast import broadcast_department_event
@@ -119,7 +119,7 @@ def workload_rebuild(
         change.deleted, _ = rows.delete()
         change.live = None if change.deleted else []
         return change
-    first, last = span
+    first, last, with_counts = span
     # The span shrinks when data is corrected (a stay now ends earlier): rows past it go.
     outside = rows.filter(hour__lt=_hour_start(first)) | rows.filter(hour__gt=_hour_start(last))
     change.deleted, _ = outside.delete()
@@ -130,7 +130,7 @@ def workload_rebuild(
     if low > high:
         return change
 
-    starts, ends, discharged = _stays(department, low, high)
+    starts, ends, discharged = _stays(department, low, high, with_counts=with_counts)
     workload = hourly_workload(first_hour=low, last_hour=high, starts=starts, ends=ends, discharged=discharged)
     computed = np.stack([workload.arrivals, workload.discharges, workload.census], axis=1)
     has_patients = computed.any(axis=1)
@@ -192,29 +192,40 @@ def _hour_start(epoch_hour: int) -> datetime:
     return datetime.fromtimestamp(epoch_hour * 3600, tz=UTC)
 
 
-def _department_span(department: Department, current_hour: int) -> tuple[int, int] | None:
-    """(first, last) epoch hour of the department's data, never past the current hour."""
-    present = Encounter.objects.filter(department=department).exclude(status__in=NOT_PRESENT_STATUSES)
-    encounter_bounds = present.aggregate(first=Min("start"), last_start=Max("start"), last_end=Max("end"))
-    count_bounds = ArrivalCount.objects.filter(department=department).aggregate(first=Min("hour"), last=Max("hour"))
-    firsts = [moment for moment in (encounter_bounds["first"], count_bounds["first"]) if moment]
+def _department_span(department: Department, current_hour: int) -> tuple[int, int, bool] | None:
+    """(first, last) epoch hour of the department's data, never past the current hour, and whether it
+    has arrival counts; None without data. One statement: each bound is an index lookup."""
+    present = Encounter.objects.filter(department=OuterRef("pk")).exclude(status__in=NOT_PRESENT_STATUSES).order_by()
+    counts = ArrivalCount.objects.filter(department=OuterRef("pk")).order_by()
+    bounds = (
+        Department.objects.filter(pk=department.pk)
+        .values(
+            first_start=Subquery(present.order_by("start").values("start")[:1]),
+            last_start=Subquery(present.order_by("-start").values("start")[:1]),
+            last_end=Subquery(present.filter(end__isnull=False).order_by("-end").values("end")[:1]),
+            first_count=Subquery(counts.order_by("hour").values("hour")[:1]),
+            last_count=Subquery(counts.order_by("-hour").values("hour")[:1]),
+            # Patients still here (no end, active) are present up to the current hour.
+            still_here=Exists(present.filter(end__isnull=True, status__in=ACTIVE_STATUSES)),
+        )
+        .first()
+    )
+    firsts = [moment for moment in (bounds["first_start"], bounds["first_count"]) if moment]
     if not firsts:
         return None
-    lasts = [
-        moment
-        for moment in (encounter_bounds["last_start"], encounter_bounds["last_end"], count_bounds["last"])
-        if moment
-    ]
+    lasts = [moment for moment in (bounds["last_start"], bounds["last_end"], bounds["last_count"]) if moment]
     first = int(min(firsts).timestamp() // 3600)
     last = int(max(lasts).timestamp() // 3600)
-    # Patients still here (no end, active) are present up to the current hour.
-    if present.filter(end__isnull=True, status__in=ACTIVE_STATUSES).exists():
+    if bounds["still_here"]:
         last = max(last, current_hour)
-    return first, min(last, current_hour)
+    return first, min(last, current_hour), bounds["first_count"] is not None
 
 
-def _stays(department: Department, first_hour: int, last_hour: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(starts, ends, discharged) of every stay that may touch the hours, in epoch hours."""
+def _stays(
+    department: Department, first_hour: int, last_hour: int, *, with_counts: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, ends, discharged) of every stay that may touch the hours, in epoch hours; with_counts:
+    the virtual stays behind the department's arrival counts too."""
     window_start, window_end = _hour_start(first_hour), _hour_start(last_hour + 1)
     present = (
         Encounter.objects.filter(department=department, start__lt=window_end)
@@ -223,12 +234,17 @@ def _stays(department: Department, first_hour: int, last_hour: int) -> tuple[np.
     )
 
     # end == window_start still matters: its discharge falls in the first hour.
-    closed = list(present.filter(end__gte=window_start).values_list("start", "end"))
+    rows = list(
+        present.filter(Q(end__gte=window_start) | Q(end__isnull=True)).values_list(
+            "start", "end", "status", "source", "source_id"
+        )
+    )
+    closed = [row for row in rows if row[1] is not None]
     starts = [_epoch_hours(row[0] for row in closed)]
     ends = [_epoch_hours(row[1] for row in closed)]
     discharged = [np.ones(len(closed), dtype=bool)]
 
-    open_rows = list(present.filter(end__isnull=True).values_list("start", "status", "source", "source_id"))
+    open_rows = [(start, status, source, source_id) for start, end, status, source, source_id in rows if end is None]
     if open_rows:
         open_starts = _epoch_hours(row[0] for row in open_rows)
         active = np.array([row[1] in ACTIVE_STATUSES for row in open_rows])
@@ -243,6 +259,8 @@ def _stays(department: Department, first_hour: int, last_hour: int) -> tuple[np.
         ends.append(np.where(active, np.inf, open_starts + drawn))
         discharged.append(~active)
 
+    if not with_counts:
+        return np.concatenate(starts), np.concatenate(ends), np.concatenate(discharged)
     counts = list(
         ArrivalCount.objects.filter(
             department=department,
