@@ -87,6 +87,80 @@ def test_moving_an_encounter_to_another_department_rebuilds_both(ed, icu):
     assert list(workload(icu).values()) == [(1, 0, 1), (0, 0, 1), (0, 1, 0)]
 
 
+def test_a_discharge_recomputes_only_the_hours_from_its_end(ed):
+    ingest([encounter_record("long", start=hour(2, 10))])  # in progress since the 2nd
+    with mock.patch.object(services.ingest, "workload_rebuild", wraps=services.ingest.workload_rebuild) as rebuild:
+        summary = ingest([encounter_record("long", start=hour(2, 10), end=hour(19, 22, 30))])
+    assert rebuild.call_args.kwargs["start"] == hour(19, 22, 30) and rebuild.call_args.kwargs["end"] == NOW
+    # The discharge in its hour; the empty hours after it lose their rows.
+    assert (summary.workload.written, summary.workload.deleted) == (1, 2)
+    assert workload(ed)[hour(19, 22)] == (0, 1, 1) and max(workload(ed)) == hour(19, 22)
+
+
+def test_a_change_that_moves_no_bound_recomputes_nothing(ed):
+    ingest([encounter_record("c", start=hour(2, 10), hours=5)])
+    with mock.patch.object(services.ingest, "workload_rebuild") as rebuild:
+        summary = ingest([encounter_record("c", start=hour(2, 10), hours=5, encounter_class="IMP", patient="other")])
+    assert summary.updated == 1 and not rebuild.called
+
+
+def test_hours_a_new_stay_brings_into_the_span_count_the_drawn_stays_before_it(ed, icu):
+    """The span ended at the drawn stay's start; a later stay extends it over the drawn stay's hours."""
+    ingest([encounter_record("f", start=hour(9, 0), status="finished", department="ICU")])
+    assert list(workload(icu)) == [hour(9, 0)]
+    ingest([encounter_record("m", start=hour(12, 0))])
+    ingest([encounter_record("m", start=hour(12, 0), department="ICU")])
+    rebuilt = services.workload_rebuild(department=icu, now=NOW)
+    assert (rebuilt.written, rebuilt.deleted) == (0, 0)
+    assert workload(icu)[hour(10, 0)] == (0, 0, 1)  # the drawn stay, before the moved one began
+
+
+@pytest.mark.parametrize("seed", range(4))  # 25 passed when written
+def test_after_any_change_of_a_stay_a_full_rebuild_finds_nothing_to_change(ed, icu, seed):
+    """The narrowed rebuild of each change leaves every hour as recomputing everything would."""
+    rng = np.random.default_rng(seed)
+    stays = {}
+    for number in range(30):
+        start = hour(1, 0) + timedelta(hours=float(rng.integers(0, 400)), minutes=float(rng.integers(0, 60)))
+        stays[f"s{number}"] = encounter_record(
+            f"s{number}", start=start, hours=None if number % 4 == 0 else float(rng.uniform(0.2, 60))
+        )
+    ingest(list(stays.values()))
+    changes = ["start", "end", "reopen", "close", "move", "cancel", "restore", "drawn", "class"]
+    for step in range(80):
+        source_id = f"s{rng.integers(0, 30)}"
+        old, change = stays[source_id], changes[step % len(changes)]
+        start, end, status, department = old.start, old.end, old.status, old.department_code
+        shift = timedelta(hours=float(rng.uniform(-30, 30)))
+        if change == "start":
+            start = min(start + shift, end or NOW, NOW - timedelta(minutes=1))
+        elif change in ("end", "close"):
+            end = min(max(start, (end or NOW) + shift), NOW)
+            status = "finished"
+        elif change == "reopen":
+            end, status = None, "in-progress"
+        elif change == "move":
+            department = "ICU" if department == "ED" else "ED"
+        elif change == "cancel":
+            status = "cancelled"
+        elif change == "restore":
+            status = "finished" if end else "in-progress"
+        elif change == "drawn":
+            end, status = None, "finished"  # closed without an end time: a drawn length
+        stays[source_id] = encounter_record(
+            source_id,
+            start=start,
+            end=end,
+            status=status,
+            department=department,
+            encounter_class="IMP" if change == "class" else old.encounter_class,
+        )
+        ingest([stays[source_id]])
+        for unit in (ed, icu):
+            full = services.workload_rebuild(department=unit, now=NOW)
+            assert (full.written, full.deleted) == (0, 0), f"step {step}: {old} -> {stays[source_id]} in {unit.code}"
+
+
 def test_encounters_ingest_rejects_an_unknown_department_and_writes_nothing(ed):
     ingest([encounter_record("keep", start=hour(5, 1), hours=1)])
     before = snapshot()

@@ -230,11 +230,11 @@ def _workload_moments(stored: tuple | None, new: tuple, now: datetime) -> list[t
     if old_kind == "absent":
         return []
     # Counted both times, in the same department: only what lies between the old and new bounds.
-    # A stay still open counts up to now.
+    # A stay still open counts through the current hour, the last one rebuilt: now stands for its end.
     moments = []
     if stored[3] != new[3]:
         moments += [stored[3], new[3]]
-    if (stored[4] or now) != (new[4] or now):
+    if stored[4] != new[4]:
         moments += [stored[4] or now, new[4] or now]
     return [(new[0], moment) for moment in moments]
 

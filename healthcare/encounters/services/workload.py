@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 from django.db import transaction
@@ -119,7 +120,7 @@ def workload_rebuild(
         change.deleted, _ = rows.delete()
         change.live = None if change.deleted else []
         return change
-    first, last, with_counts = span
+    first, last = span.first, span.last
     # The span shrinks when data is corrected (a stay now ends earlier): rows past it go.
     outside = rows.filter(hour__lt=_hour_start(first)) | rows.filter(hour__gt=_hour_start(last))
     change.deleted, _ = outside.delete()
@@ -127,10 +128,13 @@ def workload_rebuild(
         change.live = None
     low = first if start is None else max(first, int(start.timestamp() // 3600))
     high = last if end is None else min(last, int(end.timestamp() // 3600))
+    # The span grows with new data, and a drawn stay or counted arrivals from before may reach into
+    # the hours it gained, which lie after the last stored row: those are recomputed too.
+    low = min(low, first if span.last_row is None else max(first, span.last_row + 1))
     if low > high:
         return change
 
-    starts, ends, discharged = _stays(department, low, high, with_counts=with_counts)
+    starts, ends, discharged = _stays(department, low, high, with_counts=span.with_counts)
     workload = hourly_workload(first_hour=low, last_hour=high, starts=starts, ends=ends, discharged=discharged)
     computed = np.stack([workload.arrivals, workload.discharges, workload.census], axis=1)
     has_patients = computed.any(axis=1)
@@ -192,9 +196,16 @@ def _hour_start(epoch_hour: int) -> datetime:
     return datetime.fromtimestamp(epoch_hour * 3600, tz=UTC)
 
 
-def _department_span(department: Department, current_hour: int) -> tuple[int, int, bool] | None:
-    """(first, last) epoch hour of the department's data, never past the current hour, and whether it
-    has arrival counts; None without data. One statement: each bound is an index lookup."""
+class _Span(NamedTuple):
+    first: int  # epoch hours
+    last: int
+    with_counts: bool  # the department has arrival counts
+    last_row: int | None  # its latest stored WorkloadHour
+
+
+def _department_span(department: Department, current_hour: int) -> _Span | None:
+    """The first and last epoch hour of the department's data (never past the current hour), None
+    without data. One statement: each bound is an index lookup."""
     present = Encounter.objects.filter(department=OuterRef("pk")).exclude(status__in=NOT_PRESENT_STATUSES).order_by()
     counts = ArrivalCount.objects.filter(department=OuterRef("pk")).order_by()
     bounds = (
@@ -207,6 +218,9 @@ def _department_span(department: Department, current_hour: int) -> tuple[int, in
             last_count=Subquery(counts.order_by("-hour").values("hour")[:1]),
             # Patients still here (no end, active) are present up to the current hour.
             still_here=Exists(present.filter(end__isnull=True, status__in=ACTIVE_STATUSES)),
+            last_row=Subquery(
+                WorkloadHour.objects.filter(department=OuterRef("pk")).order_by("-hour").values("hour")[:1]
+            ),
         )
         .first()
     )
@@ -218,7 +232,8 @@ def _department_span(department: Department, current_hour: int) -> tuple[int, in
     last = int(max(lasts).timestamp() // 3600)
     if bounds["still_here"]:
         last = max(last, current_hour)
-    return first, min(last, current_hour), bounds["first_count"] is not None
+    last_row = None if bounds["last_row"] is None else int(bounds["last_row"].timestamp() // 3600)
+    return _Span(first, min(last, current_hour), bounds["first_count"] is not None, last_row)
 
 
 def _stays(
