@@ -9,7 +9,7 @@ the real cache: they must see the outage (ratelimits.py fails closed or open on 
 import logging
 from uuid import uuid4
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 
@@ -54,11 +54,12 @@ class SoftCache:
         On Redis one INCR (Django's incr() is EXISTS then INCRBY, after an add() to create the key).
         """
         try:
-            if isinstance(cache, RedisCache):
-                full_key = cache.make_and_validate_key(key)
-                return int(cache._cache.get_client(full_key, write=True).incr(full_key))
-            cache.add(key, 0, timeout=None)
-            return int(cache.incr(key))
+            backend = caches[DEFAULT_CACHE_ALIAS]  # `cache` is a proxy to it
+            if isinstance(backend, RedisCache):
+                full_key = backend.make_and_validate_key(key)
+                return int(backend._cache.get_client(full_key, write=True).incr(full_key))
+            backend.add(key, 0, timeout=None)
+            return int(backend.incr(key))
         except Exception:  # noqa: BLE001
             self._failed("incr", key)
             return None

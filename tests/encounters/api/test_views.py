@@ -5,9 +5,12 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from healthcare.encounters import services
+from healthcare.encounters.api import pagination
 from healthcare.encounters.models import Department, Encounter, WorkloadHour
 from healthcare.encounters.tasks import workload_rebuild_task
 from tests.factories import PASSWORD, encounter_record, hour
@@ -166,6 +169,32 @@ def test_encounter_list_query_count_does_not_grow_with_rows(as_user, ed_staff, d
     services.encounters_ingest(records=records, source="s", now=hour(3, 0))
     with django_assert_max_num_queries(8):  # 6, plus the audit event of this read (a savepoint and an insert)
         assert as_user(ed_staff).get("/api/v1/encounters/").status_code == 200
+
+
+def counts_made(client, path: str) -> tuple[int, int]:
+    """(the count answered, COUNT statements run) of one list request."""
+    with CaptureQueriesContext(connection) as captured:
+        body = client.get(path).json()
+    return body["count"], sum("COUNT(" in query["sql"] for query in captured.captured_queries)
+
+
+def test_a_large_encounter_count_is_kept_until_an_encounter_is_written(as_user, ed_staff, monkeypatch):
+    monkeypatch.setattr(pagination, "CACHED_COUNT_MIN_ROWS", 3)
+    records = [encounter_record(f"e{i}", start=hour(1, i), hours=1) for i in range(4)]
+    services.encounters_ingest(records=records, source="s", now=hour(3, 0))
+    client = as_user(ed_staff)
+    assert counts_made(client, "/api/v1/encounters/?page_size=2") == (4, 1)
+    assert counts_made(client, "/api/v1/encounters/?page_size=2") == (4, 0)
+    assert counts_made(client, "/api/v1/encounters/?page_size=2&status=finished") == (4, 1)  # its own key
+    services.encounters_ingest(records=[encounter_record("e9", start=hour(2, 0), hours=1)], source="s", now=hour(3, 0))
+    assert counts_made(client, "/api/v1/encounters/?page_size=2") == (5, 1)
+
+
+def test_a_small_encounter_count_is_always_counted(as_user, ed_staff):
+    services.encounters_ingest(records=[encounter_record("e", start=hour(1, 0), hours=1)], source="s", now=hour(3, 0))
+    client = as_user(ed_staff)
+    assert counts_made(client, "/api/v1/encounters/") == (1, 1)
+    assert counts_made(client, "/api/v1/encounters/") == (1, 1)
 
 
 # --- Departments (admin writes) ----------------------------------------------------------------
