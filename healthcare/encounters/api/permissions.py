@@ -15,6 +15,12 @@ class ModelPermissions(DjangoModelPermissions):
         "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
     }
 
+    def _queryset(self, view):
+        # Only its model matters here. A view that declares `queryset` (as Model.objects.none()) names
+        # it without building the scoped query of get_queryset(), which the view makes again for its rows.
+        declared = getattr(view, "queryset", None)
+        return declared if declared is not None else super()._queryset(view)
+
 
 class EncounterUpsertPermission(ModelPermissions):
     """A batch both creates and changes encounters."""

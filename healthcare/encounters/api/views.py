@@ -32,7 +32,7 @@ from healthcare.encounters.api.serializers import (
 from healthcare.encounters.ingest.fhir import parse_encounter_resource
 from healthcare.encounters.ingest.mapping import load_mapping
 from healthcare.encounters.ingest.records import EncounterRecord, RecordError
-from healthcare.encounters.models import Encounter, WorkloadHour
+from healthcare.encounters.models import Department, Encounter, WorkloadHour
 from healthcare.encounters.selectors import departments_visible_to
 
 
@@ -49,6 +49,7 @@ class DepartmentViewSet(viewsets.ModelViewSet):
     """Departments you may see; admins create and change them and their rules."""
 
     lookup_field = "code"
+    queryset = Department.objects.none()  # the model of the permissions; rows: get_queryset()
     permission_classes = [ModelPermissions]
     filterset_class = DepartmentFilterSet
 
@@ -93,6 +94,7 @@ class EncounterViewSet(viewsets.ReadOnlyModelViewSet):
     """Encounters of your departments (patients appear only as pseudonyms, never in this API)."""
 
     serializer_class = EncounterSerializer
+    queryset = Encounter.objects.none()  # the model of the permissions; rows: get_queryset()
     permission_classes = [ModelPermissions]
     filterset_class = EncounterFilterSet
     pagination_class = EncounterPagination
@@ -139,6 +141,7 @@ class WorkloadHourViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Hourly arrivals, discharges and census (UTC hours). An hour without a row had no patient."""
 
     serializer_class = WorkloadHourSerializer
+    queryset = WorkloadHour.objects.none()  # the model of the permissions; rows: get_queryset()
     permission_classes = [ModelPermissions]
     filterset_class = WorkloadHourFilterSet
 
