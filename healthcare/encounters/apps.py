@@ -9,10 +9,14 @@ class EncountersConfig(AppConfig):
     verbose_name = "Patient flow"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import m2m_changed, post_migrate
 
+        from healthcare.encounters.models import Department
         from healthcare.encounters.roles import roles_sync_after_migrate
+        from healthcare.encounters.selectors import memberships_changed
 
         # Groups need the permissions that post_migrate creates, so they are synced after it
         # (roles_sync_after_migrate waits for the last app whose permissions they list).
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="encounters.roles_sync")
+        # Cached encounter counts are keyed on a user's query, which names the user, not their departments.
+        m2m_changed.connect(memberships_changed, sender=Department.members.through, dispatch_uid="encounters.members")

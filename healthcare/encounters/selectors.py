@@ -8,8 +8,15 @@ from django.db.models import Max, OuterRef, Subquery
 from healthcare.caching import Generation
 from healthcare.encounters.models import Department, WorkloadHour
 
-# Replaced by every write of encounters (services.ingest, the demo's reset): keys cached reads.
+# Replaced by every write of encounters (services.ingest, the demo's reset) and every change of
+# department memberships: keys cached reads (the encounter list's large counts).
 encounters_generation = Generation("encounters:generation")
+
+
+def memberships_changed(action: str, **kwargs) -> None:
+    """Receiver (m2m_changed of Department.members): who sees which department changed."""
+    if action in ("post_add", "post_remove", "post_clear"):
+        encounters_generation.replace()
 
 
 def departments_visible_to(user: AbstractBaseUser | AnonymousUser):

@@ -97,6 +97,58 @@ def test_a_discharge_recomputes_only_the_hours_from_its_end(ed):
     assert workload(ed)[hour(19, 22)] == (0, 1, 1) and max(workload(ed)) == hour(19, 22)
 
 
+def spied_ingest(records):
+    """ingest() with both ways of bringing the hours up to date watched: (summary, differences applied, rebuilds)."""
+    apply_stays = mock.patch.object(services.ingest, "workload_apply_stays", wraps=services.ingest.workload_apply_stays)
+    rebuild = mock.patch.object(services.ingest, "workload_rebuild", wraps=services.ingest.workload_rebuild)
+    with apply_stays as applied, rebuild as rebuilt:
+        summary = ingest(records)
+    return summary, [call for call in applied.mock_calls if call[0] == ""], rebuilt.call_count
+
+
+def assert_as_rebuilt(*departments):
+    for department in departments:
+        full = services.workload_rebuild(department=department, now=NOW)
+        assert (full.written, full.deleted) == (0, 0)
+
+
+def test_a_live_admit_and_discharge_add_their_own_difference_to_current_hours(ed):
+    ingest([encounter_record("here", start=hour(19, 8))])  # still here: the span reaches the current hour
+    summary, applied, rebuilds = spied_ingest([encounter_record("new", start=hour(19, 23, 40))])
+    assert (len(applied), rebuilds) == (1, 0)
+    assert workload(ed)[hour(19, 23)] == (1, 0, 2) and workload(ed)[hour(20, 0)] == (0, 0, 2)
+    assert summary.workload.live == [(hour(19, 23), 1, 2), (hour(20, 0), 0, 2)]
+    summary, applied, rebuilds = spied_ingest([encounter_record("new", start=hour(19, 23, 40), end=hour(19, 23, 55))])
+    assert (len(applied), rebuilds) == (1, 0)
+    assert workload(ed)[hour(19, 23)] == (1, 1, 2) and workload(ed)[hour(20, 0)] == (0, 0, 1)
+    assert_as_rebuilt(ed)
+
+
+def test_without_a_row_for_the_current_hour_the_hours_are_rebuilt(ed):
+    """A new hour has no row until something computes it: its census cannot be had by difference."""
+    ingest([encounter_record("here", start=hour(19, 8))])
+    WorkloadHour.objects.filter(department=ed, hour=hour(20, 0)).delete()
+    _, _, rebuilds = spied_ingest([encounter_record("new", start=hour(19, 23, 40))])
+    assert rebuilds == 1 and workload(ed)[hour(20, 0)] == (0, 0, 2)
+    assert_as_rebuilt(ed)
+
+
+def test_a_row_that_would_go_negative_is_set_right_by_a_rebuild(ed):
+    ingest([encounter_record("here", start=hour(19, 8)), encounter_record("out", start=hour(19, 9))])
+    WorkloadHour.objects.filter(department=ed, hour=hour(19, 22)).update(census=0)  # not what the data says
+    _, applied, rebuilds = spied_ingest([encounter_record("out", start=hour(19, 9), end=hour(19, 21, 30))])
+    assert len(applied) == 1 and rebuilds == 1
+    assert workload(ed)[hour(19, 22)] == (0, 0, 1)
+    assert_as_rebuilt(ed)
+
+
+def test_a_drawn_stay_is_rebuilt_never_applied_as_a_difference(ed):
+    ingest([encounter_record("here", start=hour(19, 8)), encounter_record("f", start=hour(19, 9))])
+    _, applied, rebuilds = spied_ingest([encounter_record("f", start=hour(19, 9), status="finished")])
+    assert (len(applied), rebuilds) == (0, 1)
+    assert_as_rebuilt(ed)
+
+
 def test_a_change_that_moves_no_bound_recomputes_nothing(ed):
     ingest([encounter_record("c", start=hour(2, 10), hours=5)])
     with mock.patch.object(services.ingest, "workload_rebuild") as rebuild:

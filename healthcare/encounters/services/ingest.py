@@ -23,7 +23,12 @@ from healthcare.encounters.models import ArrivalCount, Department, Encounter
 from healthcare.encounters.pseudonym import patient_pseudonymizer
 from healthcare.encounters.selectors import encounters_generation
 from healthcare.encounters.services.departments import department_create
-from healthcare.encounters.services.workload import WorkloadChange, workload_changed_notify, workload_rebuild
+from healthcare.encounters.services.workload import (
+    WorkloadChange,
+    workload_apply_stays,
+    workload_changed_notify,
+    workload_rebuild,
+)
 from healthcare.encounters.workload import MAX_DRAWN_STAY_HOURS
 from monitoring_app.metrics import INGEST_ROWS
 
@@ -128,8 +133,9 @@ def encounters_ingest(
                 f"{len(accepted) - len(latest)} record(s) repeated an earlier source id; the last one was kept"
             )
 
-        # Lock the departments written to, so two imports do not rebuild the same hours at once.
-        locked = _departments_lock(d.id for d in departments.values())
+        # The departments written to are locked (_departments_for_codes), so two imports do not
+        # rebuild the same hours at once; so are those the stored encounters are moved from, below.
+        locked = {department.id: department for department in departments.values()}
         existing = _existing_encounters(source, list(latest))
         if visible_departments is not None:
             allowed = {department.id for department in departments.values()}
@@ -149,7 +155,7 @@ def encounters_ingest(
         locked.update(_departments_lock(stored[2] for stored in existing.values() if stored[2] not in locked))
 
         to_write: list[tuple] = []
-        affected: dict[int, list[datetime]] = {}
+        affected: dict[int, _WorkloadChanges] = {}
         for source_id, record in latest.items():
             department = departments[record.department_code]
             row = (
@@ -168,8 +174,7 @@ def encounters_ingest(
                 summary.created += 1
             else:
                 summary.updated += 1
-            for department_id, moment in _workload_moments(stored[2:] if stored else None, row[1:], now):
-                affected.setdefault(department_id, []).append(moment)
+            _workload_changes_add(affected, stored[2:] if stored else None, row[1:], now)
             to_write.append((source, source_id, *row, now, now))
 
         if to_write:
@@ -186,9 +191,17 @@ def encounters_ingest(
             if progress and len(to_write) > UPSERT_CHUNK:
                 progress(f"stored {min(offset + UPSERT_CHUNK, len(to_write)):,}/{len(to_write):,} encounters")
 
-        for department_id, moments in affected.items():
+        for department_id, changes in affected.items():
             department = locked[department_id]
-            change = workload_rebuild(department=department, start=min(moments), end=max(moments), now=now)
+            change = None
+            if changes.countable:
+                change = workload_apply_stays(
+                    department=department, removed=changes.removed, added=changes.added, now=now
+                )
+            if change is None:
+                change = workload_rebuild(
+                    department=department, start=min(changes.moments), end=max(changes.moments), now=now
+                )
             summary.workload.add(change)
             workload_changed_notify(department, change)
     _rows_count("encounters", summary, before)
@@ -204,6 +217,45 @@ def _rows_count(kind: str, summary: IngestSummary, before: tuple[int, int, int])
             INGEST_ROWS.labels(kind=kind, result=result).inc(total - earlier)
 
 
+@dataclass
+class _WorkloadChanges:
+    """What the changed stays of one department do to its hours, both ways it can be brought up to date."""
+
+    moments: list[datetime] = field(default_factory=list)  # a rebuild from the first to the last covers it
+    removed: list[tuple[datetime, datetime | None]] = field(default_factory=list)  # counted stays, as they were
+    added: list[tuple[datetime, datetime | None]] = field(default_factory=list)  # and as they are now
+    countable: bool = True  # no drawn stay length: the difference of removed and added is exact
+
+
+def _stay_kind(status: str, end: datetime | None) -> str:
+    """absent (adds no workload), counted (from start to end, or still here) or drawn (a length from the model)."""
+    if status in NOT_PRESENT_STATUSES:
+        return "absent"
+    return "counted" if end is not None or status in ACTIVE_STATUSES else "drawn"
+
+
+def _workload_changes_add(
+    affected: dict[int, _WorkloadChanges], stored: tuple | None, new: tuple, now: datetime
+) -> None:
+    """Add one stay's change, from stored (None: a new one) to new, to its departments' changes.
+    Stays are (department_id, class, status, start, end)."""
+    moments = _workload_moments(stored, new, now)
+    if not moments:
+        return  # no hour changes
+    for department_id, moment in moments:
+        affected.setdefault(department_id, _WorkloadChanges()).moments.append(moment)
+    for stay, side in ((stored, "removed"), (new, "added")):
+        if stay is None:
+            continue
+        department_id, _, status, start, end = stay
+        kind = _stay_kind(status, end)
+        changes = affected.setdefault(department_id, _WorkloadChanges())
+        if kind == "drawn":
+            changes.countable = False
+        elif kind == "counted":
+            getattr(changes, side).append((start, end))
+
+
 def _workload_moments(stored: tuple | None, new: tuple, now: datetime) -> list[tuple[int, datetime]]:
     """(department id, moment) pairs: the hours between a department's earliest and latest moment hold
     every hour whose workload the change alters. Both stays are (department_id, class, status, start, end).
@@ -212,18 +264,13 @@ def _workload_moments(stored: tuple | None, new: tuple, now: datetime) -> list[t
     recomputes the last hour or two instead of every hour since the admission.
     """
 
-    def kind(status: str, end: datetime | None) -> str:
-        if status in NOT_PRESENT_STATUSES:
-            return "absent"
-        return "counted" if end is not None or status in ACTIVE_STATUSES else "drawn"
-
     def footprint(stay: tuple) -> list[tuple[int, datetime]]:
         department_id, _, _, start, end = stay
         return [(department_id, start), (department_id, end or now)]
 
     if stored is None:
         return footprint(new)
-    old_kind, new_kind = kind(stored[2], stored[4]), kind(new[2], new[4])
+    old_kind, new_kind = _stay_kind(stored[2], stored[4]), _stay_kind(new[2], new[4])
     if stored[0] != new[0] or old_kind != new_kind or old_kind == "drawn":
         # Moved, appeared or vanished, or a drawn stay length: all of both stays' hours.
         return footprint(stored) + footprint(new)
@@ -257,10 +304,12 @@ def _record_problem(record: EncounterRecord, departments: dict[str, Department],
 def _departments_for_codes(
     codes: Iterable[str], *, mapping: ClassMapping | None, visible: QuerySet | None, summary: IngestSummary
 ) -> dict[str, Department]:
-    """Departments by code; codes the mapping has templates for are created if missing."""
+    """Departments by code, locked (in id order, so imports never deadlock); codes the mapping has
+    templates for are created if missing (new rows no other transaction sees until commit)."""
     codes = set(codes)
     queryset = visible if visible is not None else Department.objects.all()
-    departments = {d.code: d for d in queryset.filter(code__in=codes)}
+    rows = queryset.filter(code__in=codes).select_for_update(of=("self",)).order_by("id")
+    departments = {d.code: d for d in rows}
     if mapping is None:
         return departments
     for code in sorted(codes - departments.keys()):
@@ -273,8 +322,7 @@ def _departments_for_codes(
 
 
 def _departments_lock(department_ids: Iterable[int]) -> dict[int, Department]:
-    """Row locks on the departments, always taken in id order (no deadlock between imports); the rows
-    as they are once locked, by id."""
+    """Row locks on the departments, taken in id order; the rows as they are once locked, by id."""
     ids = sorted(set(department_ids))
     if not ids:
         return {}

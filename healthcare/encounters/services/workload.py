@@ -188,6 +188,82 @@ def workload_rebuild(
     return change
 
 
+def workload_apply_stays(
+    *,
+    department: Department,
+    removed: list[tuple[datetime, datetime | None]],
+    added: list[tuple[datetime, datetime | None]],
+    now: datetime | None = None,
+) -> WorkloadChange | None:
+    """Take the hours of the removed stays away and add those of the added ones, if the department's
+    rows are current; None if they may not be (the caller rebuilds instead).
+
+    Stays are (start, end), end None while the patient is still here, and counted as they stand
+    (not cancelled, no drawn length). The rows are current when the department's span ends at the
+    current hour and that hour has its row: it was computed during this hour, by a rebuild or by
+    this function, and every hour before it by the rebuilds and changes before. A change then alters
+    each hour by exactly the difference of its own stays. A row that would go negative proves the
+    rows were not current after all: None, and the caller's rebuild sets them right. Call inside the
+    transaction that changed the data, with the department locked.
+    """
+    now = now or timezone.now()
+    current_hour = int(now.timestamp() // 3600)
+    change = WorkloadChange()
+    if not (removed or added):
+        return change
+    span = _department_span(department, current_hour)
+    if span is None or span.last != current_hour or span.last_row != current_hour:
+        return None
+    first_hour = min(int(start.timestamp() // 3600) for start, _ in removed + added)
+    size = current_hour - first_hour + 1
+    if size <= 0:
+        return change  # stays sent ahead of time: they count once their hour comes (the hourly refresh)
+    delta = _stays_workload(added, first_hour, current_hour) - _stays_workload(removed, first_hour, current_hour)
+    changed = np.flatnonzero(delta.any(axis=1))
+    if not len(changed):
+        return change
+    hours = [_hour_start(first_hour + int(index)) for index in changed]
+    rows = WorkloadHour.objects.filter(department=department)
+    stored = np.zeros((size, 3), dtype=np.int64)
+    for hour, *counts in rows.filter(hour__in=hours).order_by().values_list("hour", "arrivals", "discharges", "census"):
+        stored[int(hour.timestamp() // 3600) - first_hour] = counts
+    updated = stored[changed] + delta[changed]
+    if (updated < 0).any():
+        return None
+    keep = updated.any(axis=1)
+    rows_to_write = [
+        (department.id, hour, *counts) for hour, counts, kept in zip(hours, updated.tolist(), keep, strict=True) if kept
+    ]
+    bulk_upsert(
+        WorkloadHour,
+        rows_to_write,
+        fields=["department", "hour", "arrivals", "discharges", "census"],
+        unique_fields=["department", "hour"],
+        update_fields=["arrivals", "discharges", "census"],
+    )
+    change.written = len(rows_to_write)
+    emptied = [hour for hour, kept in zip(hours, keep, strict=True) if not kept]
+    if emptied:
+        change.deleted, _ = rows.filter(hour__in=emptied).delete()
+    window_start = _hour_start(current_hour - LIVE_WINDOW_HOURS + 1)
+    change.live = [
+        (hour, arrivals, census)
+        for hour, (arrivals, _, census) in zip(hours, updated.tolist(), strict=True)
+        if hour >= window_start
+    ]
+    return change
+
+
+def _stays_workload(stays: list[tuple[datetime, datetime | None]], first_hour: int, last_hour: int) -> np.ndarray:
+    """(hours, 3) arrivals, discharges and census of counted stays alone; a stay without an end is still here."""
+    starts = _epoch_hours(start for start, _ in stays)
+    ends = np.array([np.inf if end is None else end.timestamp() / 3600.0 for _, end in stays], dtype=np.float64)
+    workload = hourly_workload(
+        first_hour=first_hour, last_hour=last_hour, starts=starts, ends=ends, discharged=np.isfinite(ends)
+    )
+    return np.stack([workload.arrivals, workload.discharges, workload.census], axis=1)
+
+
 def _epoch_hours(moments: Iterable[datetime]) -> np.ndarray:
     return np.fromiter((moment.timestamp() / 3600.0 for moment in moments), dtype=np.float64)
 

@@ -190,6 +190,19 @@ def test_a_large_encounter_count_is_kept_until_an_encounter_is_written(as_user, 
     assert counts_made(client, "/api/v1/encounters/?page_size=2") == (5, 1)
 
 
+def test_a_kept_count_is_forgotten_when_the_reader_joins_a_department(as_user, ed_staff, icu, monkeypatch):
+    monkeypatch.setattr(pagination, "CACHED_COUNT_MIN_ROWS", 1)
+    records = [
+        encounter_record("e", start=hour(1, 0), hours=1),
+        encounter_record("i", start=hour(1, 0), department="ICU"),
+    ]
+    services.encounters_ingest(records=records, source="s", now=hour(3, 0))
+    client = as_user(ed_staff)
+    assert counts_made(client, "/api/v1/encounters/") == (1, 1)
+    icu.members.add(ed_staff)
+    assert counts_made(client, "/api/v1/encounters/") == (2, 1)
+
+
 def test_a_small_encounter_count_is_always_counted(as_user, ed_staff):
     services.encounters_ingest(records=[encounter_record("e", start=hour(1, 0), hours=1)], source="s", now=hour(3, 0))
     client = as_user(ed_staff)
