@@ -1,9 +1,10 @@
-"""The cache where it only saves work (cached forecasts, sequence numbers, throttled rechecks): an
-outage of Redis must not fail the request or task around it.
+"""The cache where it only saves work (cached forecasts, permission sets and counts, sequence numbers,
+throttled rechecks): an outage of Redis must not fail the request or task around it.
 
 `soft_cache` has the few methods the product uses; each logs a failure and answers as if the key
-were missing (get: the default; add: False; incr: None). Rate limits and the health probe use
-the real cache: they must see the outage (ratelimits.py fails closed or open on purpose).
+were missing (get: the default; add: False; counter_next: None). `Generation` keys cached reads
+that every change of their data must forget. Rate limits and the health probe use the real cache:
+they must see the outage (ratelimits.py fails closed or open on purpose).
 """
 
 import logging
