@@ -31,15 +31,25 @@ def job_enqueue(task, job_id, *, countdown: float | None = None) -> None:
         logger.warning("could not queue %s %s; the sweep will retry", task.name, job_id, exc_info=True)
 
 
+def job_task_limits() -> dict:
+    """Celery options of a job's task: its time limits (CELERY_JOB_TIME_LIMIT). At the soft one the
+    job fails with a final status; the sweep takes a job over once it has run past the hard one."""
+    return {"time_limit": settings.CELERY_JOB_TIME_LIMIT, "soft_time_limit": settings.CELERY_JOB_TIME_LIMIT - 30}
+
+
+def _stuck_since(now: datetime) -> datetime:
+    """A job started before this has run past its time limit: its worker is gone."""
+    return now - timedelta(seconds=settings.CELERY_JOB_TIME_LIMIT + 60)
+
+
 def jobs_sweep(task, jobs: QuerySet, *, now: datetime | None = None) -> int:
-    """Queue again the jobs nobody works on: queued for QUEUED_GRACE, or running past the task time limit.
+    """Queue again the jobs nobody works on: queued for QUEUED_GRACE, or running past the job time limit.
 
     The job's own run counts the attempts and gives up after a few. Returns how many were queued.
     """
     now = now or timezone.now()
-    stuck = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
     stale = jobs.filter(
-        Q(status="queued", created_at__lt=now - QUEUED_GRACE) | Q(status="running", started_at__lt=stuck)
+        Q(status="queued", created_at__lt=now - QUEUED_GRACE) | Q(status="running", started_at__lt=_stuck_since(now))
     )
     job_ids = [str(job_id) for job_id in stale.values_list("id", flat=True)]
     for job_id in job_ids:
@@ -51,16 +61,15 @@ def job_claim(job, *, task_id: str | None, now: datetime) -> bool:
     """May this delivery start the (locked, unfinished) job? Then it records itself as the job's task.
 
     A running job is taken over only by the same message delivered again (its earlier run died:
-    acks_late redelivers it, or it is retrying) or once it has run past the task time limit (its
+    acks_late redelivers it, or it is retrying) or once it has run past the job time limit (its
     worker died; the sweep sent a new message). Another message for it while it runs (the sweep
     re-sent one that was only waiting for a worker) leaves it to the worker that has it.
     Direct calls (task_id None, tests and commands) always run it.
     """
-    if job.status == "running" and task_id is not None and job.task_id not in ("", task_id):
-        stuck = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
-        if job.started_at is not None and job.started_at >= stuck:
-            logger.info("job %s is running under task %s; message %s leaves it", job.pk, job.task_id, task_id)
-            return False
+    another_runs_it = job.status == "running" and task_id is not None and job.task_id not in ("", task_id)
+    if another_runs_it and job.started_at is not None and job.started_at >= _stuck_since(now):
+        logger.info("job %s is running under task %s; message %s leaves it", job.pk, job.task_id, task_id)
+        return False
     job.task_id = task_id or ""
     return True
 

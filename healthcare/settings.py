@@ -204,6 +204,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1800)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+# Forecast and plan jobs take seconds. Their own, shorter limit is what the sweep waits for before it
+# hands a job whose worker died to another worker (healthcare/jobs.py): minutes, not half an hour.
+CELERY_JOB_TIME_LIMIT = env.int("CELERY_JOB_TIME_LIMIT", default=min(300, CELERY_TASK_TIME_LIMIT))
+if not 60 <= CELERY_JOB_TIME_LIMIT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_JOB_TIME_LIMIT must be at least 60 s and at most CELERY_TASK_TIME_LIMIT")
 # Longer than the longest task, or Redis redelivers a task that is still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

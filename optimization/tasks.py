@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from healthcare.jobs import MAX_RETRIES, job_task_run
+from healthcare.jobs import MAX_RETRIES, job_task_limits, job_task_run
 from optimization.models import OptimizationRun
 from optimization.services import (
     optimization_fail,
@@ -12,7 +12,7 @@ from optimization.services import (
 )
 
 
-@shared_task(bind=True, max_retries=MAX_RETRIES)
+@shared_task(bind=True, max_retries=MAX_RETRIES, **job_task_limits())
 def optimization_run_task(self, run_id: str) -> str | None:
     """Compute a staffing plan. Idempotent on the row; a database outage is retried with backoff,
     and after the last retry the run is marked failed, so none is left without a final status."""

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from healthcare.encounters.models import Department
-from healthcare.jobs import MAX_RETRIES, job_task_run
+from healthcare.jobs import MAX_RETRIES, job_task_limits, job_task_run
 from predictions.models import Forecast
 from predictions.services import (
     ForecastUnavailable,
@@ -15,7 +15,7 @@ from predictions.services import (
 )
 
 
-@shared_task(bind=True, max_retries=MAX_RETRIES)
+@shared_task(bind=True, max_retries=MAX_RETRIES, **job_task_limits())
 def forecast_run_task(self, forecast_id: str) -> str | None:
     """Compute a forecast job. Idempotent on the row; a database outage is retried with backoff,
     and after the last retry the job is marked failed, so none is left without a final status."""

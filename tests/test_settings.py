@@ -73,6 +73,8 @@ def test_redis_url_switches_to_channels_redis_a_redis_cache_and_real_workers():
         (production(PSEUDONYM_KEY="dev-only-pseudonym-key-do-not-use-in-production"), "PSEUDONYM_KEY is not set"),
         (production(ALLOWED_HOSTS=None), "ALLOWED_HOSTS is empty"),
         (production(LOG_FORMAT="xml"), "LOG_FORMAT must be json or plain"),
+        (production(CELERY_JOB_TIME_LIMIT="30"), "CELERY_JOB_TIME_LIMIT must be at least 60 s"),
+        (production(CELERY_TASK_TIME_LIMIT="600", CELERY_JOB_TIME_LIMIT="900"), "at most CELERY_TASK_TIME_LIMIT"),
     ],
 )
 def test_production_refuses_to_start_without_real_secrets(env, complaint):

@@ -163,8 +163,8 @@ def test_a_plan_whose_whole_worker_is_killed_waits_for_the_sweep_and_then_finish
     - the pool process dies with its parent (billiard's parent-death signal): nothing finishes the plan;
     - the message stays unacknowledged in Redis, so no worker gets it again before visibility_timeout
       (2 x CELERY_TASK_TIME_LIMIT = 1 h by default), and the row stays 'running' (attempts 1);
-    - the sweep (beat, every 5 min) queues it again once it has been running for longer than the task time
-      limit + 60 s (31 min by default; here the row's start is moved back by that much);
+    - the sweep (beat, every 5 min) queues it again once it has been running for longer than the job time
+      limit + 60 s (6 min by default; here the row's start is moved back by that much);
       the other worker computes it: succeeded, attempts 2;
     - when the visibility timeout then gives the original message back (here restored as kombu does when
       it expires), the worker finds the plan finished and computes nothing: one plan, computed once.
@@ -180,9 +180,9 @@ def test_a_plan_whose_whole_worker_is_killed_waits_for_the_sweep_and_then_finish
     assert (run.status, run.attempts) == (RunStatus.RUNNING, 1)
     assert [m.what for m in marks_read(marks)] == ["start"], "nothing may have computed the plan yet"
 
-    assert optimization_runs_sweep() == 0, "a plan running for less than the time limit is not stuck"
+    assert optimization_runs_sweep() == 0, "a plan running for less than the job time limit is not stuck"
     # As the beat sweep finds it once the time limit + 60 s have passed: the row's clock is moved back.
-    stuck_for = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 61)
+    stuck_for = timedelta(seconds=settings.CELERY_JOB_TIME_LIMIT + 61)
     OptimizationRun.objects.filter(id=run.id).update(started_at=F("started_at") - stuck_for)
     assert optimization_runs_sweep() == 1
     run = run_succeeds(run, timeout=30 + SLOW_PLAN_SECONDS)

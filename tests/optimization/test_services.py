@@ -108,11 +108,23 @@ def test_a_plan_running_past_the_time_limit_is_taken_over_by_another_message(ed_
         status=RunStatus.RUNNING,
         attempts=1,
         task_id="dead-worker",
-        started_at=timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 120),
+        started_at=timezone.now() - timedelta(seconds=settings.CELERY_JOB_TIME_LIMIT + 120),
         params={"horizon_hours": 12},
     )
     taken = services.optimization_run(run_id=stuck.id, task_id="sweep-message")
     assert (taken.status, taken.attempts, taken.task_id) == (RunStatus.SUCCEEDED, 2, "sweep-message")
+
+
+def test_a_plan_task_has_the_job_time_limits_and_its_soft_limit_ends_the_run(ed_history, request_plan, settings):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from optimization.tasks import optimization_run_task
+
+    assert optimization_run_task.time_limit == settings.CELERY_JOB_TIME_LIMIT <= settings.CELERY_TASK_TIME_LIMIT
+    assert optimization_run_task.soft_time_limit == settings.CELERY_JOB_TIME_LIMIT - 30
+    with mock.patch.object(services, "plan_compute", autospec=True, side_effect=SoftTimeLimitExceeded()):
+        run = request_plan(ed_history)
+    assert run.status == RunStatus.FAILED and run.failure_reason == "internal error: SoftTimeLimitExceeded"
 
 
 def test_an_unexpected_error_fails_the_run_without_details(ed_history, request_plan):

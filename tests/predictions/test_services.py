@@ -159,6 +159,11 @@ def test_the_task_retries_a_database_outage_then_fails_the_job(ed_history):
     assert forecast.status == ForecastStatus.FAILED and "unreachable" in forecast.failure_reason
 
 
+def test_a_forecast_task_has_the_job_time_limits(settings):
+    assert forecast_run_task.time_limit == settings.CELERY_JOB_TIME_LIMIT <= settings.CELERY_TASK_TIME_LIMIT
+    assert forecast_run_task.soft_time_limit == settings.CELERY_JOB_TIME_LIMIT - 30
+
+
 def test_new_data_forgets_the_cached_latest_forecast(
     ed_history, settings, request_forecast, django_capture_on_commit_callbacks
 ):
