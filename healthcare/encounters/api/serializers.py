@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from healthcare.encounters.choices import EncounterStatus
 from healthcare.encounters.models import Department, Encounter, WorkloadHour, source_validator
+from healthcare.hours import iso_utc
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -85,6 +86,23 @@ class EncounterSerializer(serializers.ModelSerializer):
         stay = encounter.length_of_stay
         return round(stay.total_seconds() / 3600, 3) if stay is not None else None
 
+    def to_representation(self, encounter: Encounter) -> dict:
+        # A list answers up to 1000 of these: written by hand, exactly as the declared fields would
+        # (tests compare the two), in a fifth of the time DRF's field by field takes.
+        return {
+            "id": encounter.id,
+            "source": encounter.source,
+            "source_id": encounter.source_id,
+            "department": encounter.department.code,
+            "encounter_class": encounter.encounter_class,
+            "status": encounter.status,
+            "start": iso_utc(encounter.start),
+            "end": iso_utc(encounter.end) if encounter.end is not None else None,
+            "length_of_stay_hours": self.get_length_of_stay_hours(encounter),
+            "created_at": iso_utc(encounter.created_at),
+            "updated_at": iso_utc(encounter.updated_at),
+        }
+
 
 class EncounterInputSerializer(serializers.Serializer):
     """One encounter of a batch. patient is the source's id; only its pseudonym is stored."""
@@ -137,6 +155,16 @@ class WorkloadHourSerializer(serializers.ModelSerializer):
         model = WorkloadHour
         fields = ["department", "hour", "arrivals", "discharges", "census"]
         read_only_fields = fields
+
+    def to_representation(self, row: WorkloadHour) -> dict:
+        # By hand for the same reason as EncounterSerializer's, and tested against the declared fields.
+        return {
+            "department": row.department.code,
+            "hour": iso_utc(row.hour),
+            "arrivals": row.arrivals,
+            "discharges": row.discharges,
+            "census": row.census,
+        }
 
 
 class EventInputSerializer(serializers.Serializer):

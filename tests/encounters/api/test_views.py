@@ -210,6 +210,28 @@ def test_a_small_encounter_count_is_always_counted(as_user, ed_staff):
     assert counts_made(client, "/api/v1/encounters/") == (1, 1)
 
 
+def test_hand_written_rows_equal_what_the_declared_fields_give(ed, icu):
+    """The two hot list serializers write their rows by hand; DRF's own field-by-field answer must be the same."""
+    from rest_framework.serializers import ModelSerializer
+
+    from healthcare.encounters.api.serializers import EncounterSerializer, WorkloadHourSerializer
+
+    records = [
+        encounter_record("closed", start=hour(1, 10, 17), end=hour(1, 13, 2)),
+        encounter_record("open", start=hour(2, 9), department="ICU"),
+        encounter_record("cancelled", start=hour(2, 11), status="cancelled"),
+    ]
+    services.encounters_ingest(records=records, source="s", now=hour(3, 0))
+    Encounter.objects.filter(source_id="closed").update(created_at=hour(1, 14, 0).replace(microsecond=123456))
+    for serializer, rows in (
+        (EncounterSerializer(), Encounter.objects.select_related("department")),
+        (WorkloadHourSerializer(), WorkloadHour.objects.select_related("department")),
+    ):
+        assert rows.count() >= 3
+        for row in rows:
+            assert serializer.to_representation(row) == dict(ModelSerializer.to_representation(serializer, row))
+
+
 # --- Departments (admin writes) ----------------------------------------------------------------
 
 
