@@ -414,5 +414,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # One line per request (healthcare.logs); at a terminal runserver already prints one.
         "healthcare.request": {"level": env.str("REQUEST_LOG_LEVEL", default="WARNING" if DEBUG else "INFO")},
+        # One line per task run ("Task ... succeeded in"): in the demo's eager seeding, dozens of them.
+        "celery.app.trace": {"level": env.str("TASK_LOG_LEVEL", default="WARNING" if DEBUG else "INFO")},
     },
 }

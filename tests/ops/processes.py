@@ -146,6 +146,7 @@ def service_env(*, database_url: str, redis_url: str, **extra: str) -> dict:
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         DEBUG="true",
+        TASK_LOG_LEVEL="INFO",  # the tests read the workers' "Task ... succeeded" lines
         DJANGO_SETTINGS_MODULE="healthcare.settings",
         PYTHONUNBUFFERED="1",
         **extra,
