@@ -1,6 +1,6 @@
 """gunicorn for pages, the API and the admin (websockets go to daphne; deploy/nginx.conf splits by path).
 
-Sync workers: on this workload two of them served 2.9x what one daphne process did on the same
+Sync workers: on this workload two of them served 3.3-3.5x what one daphne process did on the same
 two cores (1.3-1.6x in a run on a busier machine; bench/serving.py, README). Every value can be
 overridden from the environment.
 """

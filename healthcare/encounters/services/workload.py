@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from dashboard.broadcast import broadcast_department_event
@@ -158,22 +158,10 @@ def workload_rebuild(
 
     changed = np.flatnonzero(write)
     values = computed[changed].tolist()
-    rows_to_write = [
-        (department.id, _hour_start(low + int(index)), *counts) for index, counts in zip(changed, values, strict=True)
-    ]
-    bulk_upsert(
-        WorkloadHour,
-        rows_to_write,
-        fields=["department", "hour", "arrivals", "discharges", "census"],
-        unique_fields=["department", "hour"],
-        update_fields=["arrivals", "discharges", "census"],
+    change.written += _hours_write(
+        department, [(_hour_start(low + int(index)), *counts) for index, counts in zip(changed, values, strict=True)]
     )
-    change.written += len(rows_to_write)
-
-    stale_hours = [_hour_start(low + int(index)) for index in np.flatnonzero(remove)]
-    for offset in range(0, len(stale_hours), BATCH_SIZE):
-        deleted, _ = rows.filter(hour__in=stale_hours[offset : offset + BATCH_SIZE]).delete()
-        change.deleted += deleted
+    change.deleted += _hours_delete(rows, [_hour_start(low + int(index)) for index in np.flatnonzero(remove)])
 
     if change.live is not None:
         window_start = current_hour - LIVE_WINDOW_HOURS + 1
@@ -231,20 +219,10 @@ def workload_apply_stays(
     if (updated < 0).any():
         return None
     keep = updated.any(axis=1)
-    rows_to_write = [
-        (department.id, hour, *counts) for hour, counts, kept in zip(hours, updated.tolist(), keep, strict=True) if kept
-    ]
-    bulk_upsert(
-        WorkloadHour,
-        rows_to_write,
-        fields=["department", "hour", "arrivals", "discharges", "census"],
-        unique_fields=["department", "hour"],
-        update_fields=["arrivals", "discharges", "census"],
+    change.written = _hours_write(
+        department, [(hour, *counts) for hour, counts, kept in zip(hours, updated.tolist(), keep, strict=True) if kept]
     )
-    change.written = len(rows_to_write)
-    emptied = [hour for hour, kept in zip(hours, keep, strict=True) if not kept]
-    if emptied:
-        change.deleted, _ = rows.filter(hour__in=emptied).delete()
+    change.deleted = _hours_delete(rows, [hour for hour, kept in zip(hours, keep, strict=True) if not kept])
     window_start = _hour_start(current_hour - LIVE_WINDOW_HOURS + 1)
     change.live = [
         (hour, arrivals, census)
@@ -252,6 +230,27 @@ def workload_apply_stays(
         if hour >= window_start
     ]
     return change
+
+
+def _hours_write(department: Department, rows: list[tuple]) -> int:
+    """Store the department's (hour, arrivals, discharges, census) rows, new or changed; how many."""
+    bulk_upsert(
+        WorkloadHour,
+        [(department.id, *row) for row in rows],
+        fields=["department", "hour", "arrivals", "discharges", "census"],
+        unique_fields=["department", "hour"],
+        update_fields=["arrivals", "discharges", "census"],
+    )
+    return len(rows)
+
+
+def _hours_delete(rows: QuerySet, hours: list[datetime]) -> int:
+    """Delete the rows (a department's) of these hours, that no longer have a patient; how many."""
+    deleted = 0
+    for offset in range(0, len(hours), BATCH_SIZE):
+        count, _ = rows.filter(hour__in=hours[offset : offset + BATCH_SIZE]).delete()
+        deleted += count
+    return deleted
 
 
 def _stays_workload(stays: list[tuple[datetime, datetime | None]], first_hour: int, last_hour: int) -> np.ndarray:
