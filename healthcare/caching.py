@@ -11,10 +11,41 @@ import logging
 from uuid import uuid4
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.db import transaction
+from django_prometheus.cache.backends.redis import NativeRedisCache
 
 logger = logging.getLogger(__name__)
+
+
+class SharedClientRedisCacheClient(RedisCacheClient):
+    """Django's Redis cache client, keeping one redis.Redis per connection pool.
+
+    Django's builds a new redis.Redis for every operation, and on redis-py 8 the constructor costs
+    about 0.4 ms (it fills a table of some 170 response callbacks): more than the round trip to
+    Redis. The instance holds nothing but the pool and is safe to share between threads; the pool
+    starts over by itself in a forked worker.
+    """
+
+    def __init__(self, servers, **options):
+        super().__init__(servers, **options)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))  # pools live as long as this client: their ids stay theirs
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
+class SharedClientRedisCache(NativeRedisCache):
+    """The cache backend in production: django-prometheus' Redis cache (Django's own, counting gets,
+    hits, misses and failures) over SharedClientRedisCacheClient."""
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = SharedClientRedisCacheClient
 
 
 class SoftCache:

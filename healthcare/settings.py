@@ -174,10 +174,10 @@ if REDIS_URL:
         }
     }
     # Django's own Redis cache, wrapped by django-prometheus to count gets, hits, misses and failures
-    # (its module imports django-redis, hence that dependency).
+    # (its module imports django-redis, hence that dependency), reusing its Redis client (caching.py).
     CACHES = {
         "default": {
-            "BACKEND": "django_prometheus.cache.backends.redis.NativeRedisCache",
+            "BACKEND": "healthcare.caching.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "hospital",
             # A Redis that stops answering (not just refusing) must not hold requests: give up in 1 s.

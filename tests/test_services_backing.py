@@ -65,7 +65,7 @@ def test_channel_layer_round_trip_over_redis():
 def test_cache_round_trip_over_redis_is_counted_for_metrics():
     from django_prometheus.cache.metrics import django_cache_hits_total, django_cache_misses_total
 
-    assert settings.CACHES["default"]["BACKEND"] == "django_prometheus.cache.backends.redis.NativeRedisCache"
+    assert settings.CACHES["default"]["BACKEND"] == "healthcare.caching.SharedClientRedisCache"
     hits, misses = (
         counter.labels(backend="native_redis") for counter in (django_cache_hits_total, django_cache_misses_total)
     )

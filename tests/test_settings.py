@@ -59,7 +59,7 @@ def test_redis_url_switches_to_channels_redis_a_redis_cache_and_real_workers():
         "channels_redis.core.RedisChannelLayer",
         "False",
         "django_prometheus.db.backends.postgresql",
-        "django_prometheus.cache.backends.redis.NativeRedisCache",
+        "healthcare.caching.SharedClientRedisCache",
     ]
 
 
