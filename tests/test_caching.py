@@ -33,7 +33,8 @@ def test_the_redis_cache_builds_one_client_per_server_not_one_per_operation():
     two_servers = SharedClientRedisCache("redis://127.0.0.1:1/0,redis://127.0.0.1:2/0", {})
     writer, reader = two_servers._cache.get_client(write=True), two_servers._cache.get_client()
     assert writer is not reader  # reads go to the replica, writes to the first server
-    assert (writer.connection_pool.connection_kwargs["port"], reader.connection_pool.connection_kwargs["port"]) == (1, 2)
+    ports = [client.connection_pool.connection_kwargs["port"] for client in (writer, reader)]
+    assert ports == [1, 2]
     assert two_servers._cache.get_client() is reader
 
 
