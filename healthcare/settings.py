@@ -155,9 +155,12 @@ else:
             "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
         }
 
-# Query counts and latencies per database, for /metrics (django-prometheus wraps the backend).
-DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
-    "django.db.backends.", "django_prometheus.db.backends."
+# Query counts and latencies per database, for /metrics (django-prometheus wraps the backend);
+# PostgreSQL's also reads timestamps in C (healthcare/db/postgresql).
+DATABASES["default"]["ENGINE"] = (
+    DATABASES["default"]["ENGINE"]
+    .replace("django.db.backends.", "django_prometheus.db.backends.")
+    .replace("django_prometheus.db.backends.postgresql", "healthcare.db.postgresql")
 )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -36,9 +36,13 @@ def pytest_collection_modifyitems(config, items):
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         return
     skip_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL (CI always does)")
+    skip_postgres = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL (CI always does)")
+    on_postgres = "postgresql" in settings.DATABASES["default"]["ENGINE"]
     for item in items:
         if "redis" in item.keywords and not settings.REDIS_URL:
             item.add_marker(skip_redis)
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip_postgres)
 
 
 @pytest.fixture(autouse=True)

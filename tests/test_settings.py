@@ -58,7 +58,7 @@ def test_redis_url_switches_to_channels_redis_a_redis_cache_and_real_workers():
     assert result.stdout.split() == [
         "channels_redis.core.RedisChannelLayer",
         "False",
-        "django_prometheus.db.backends.postgresql",
+        "healthcare.db.postgresql",
         "healthcare.caching.SharedClientRedisCache",
     ]
 
