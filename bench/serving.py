@@ -241,10 +241,11 @@ def _port_free(port: int) -> bool:
 
 
 @contextmanager
-def serving(kind: str, env: dict, port: int, log_dir: Path):
-    """On port: the product on gunicorn (deploy/gunicorn.conf.py, 2 sync workers) or daphne (1 process),
-    or the bare baseline on gunicorn with the same configuration. Stopped (process group) on exit."""
-    env = dict(env, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2")
+def serving(kind: str, env: dict, port: int, log_dir: Path, workers: int = 2):
+    """On port: the product on gunicorn (deploy/gunicorn.conf.py, `workers` sync workers) or daphne
+    (1 process), or the bare baseline on gunicorn with the same configuration. Stopped (process group)
+    on exit."""
+    env = dict(env, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS=str(workers))
     gunicorn = [PYTHON, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--no-control-socket"]
     if kind == "gunicorn":
         command, ready = [*gunicorn, "healthcare.wsgi:application"], "/api/v1/health"

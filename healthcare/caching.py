@@ -14,6 +14,12 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.db import transaction
 from django_prometheus.cache.backends.redis import NativeRedisCache
+from django_prometheus.cache.metrics import (
+    django_cache_get_fail_total,
+    django_cache_get_total,
+    django_cache_hits_total,
+    django_cache_misses_total,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +53,21 @@ class SharedClientRedisCache(NativeRedisCache):
         super().__init__(server, params)
         self._class = SharedClientRedisCacheClient
 
+    def get_many(self, keys, version=None):
+        """One MGET, counted key by key as get() counts its one (the dashboards' hit ratio)."""
+        keys = list(keys)
+        gets = django_cache_get_total.labels(backend="native_redis")
+        try:
+            found = super().get_many(keys, version=version)
+        except Exception:
+            gets.inc(len(keys))
+            django_cache_get_fail_total.labels(backend="native_redis").inc(len(keys))
+            raise
+        gets.inc(len(keys))
+        django_cache_hits_total.labels(backend="native_redis").inc(len(found))
+        django_cache_misses_total.labels(backend="native_redis").inc(len(keys) - len(found))
+        return found
+
 
 class SoftCache:
     """Django's default cache, answering as if the key were missing when the backend fails."""
@@ -60,6 +81,13 @@ class SoftCache:
         except Exception:  # noqa: BLE001 - any backend error is an outage here
             self._failed("get", key)
             return default
+
+    def get_many(self, keys: list[str]) -> dict:
+        try:
+            return cache.get_many(keys)
+        except Exception:  # noqa: BLE001
+            self._failed("get_many", ", ".join(keys))
+            return {}
 
     def set(self, key: str, value, timeout=None) -> None:
         try:
@@ -101,13 +129,13 @@ soft_cache = SoftCache()
 
 
 class Generation:
-    """A token naming the current state of some data: cache keys that include it are all forgotten
-    when the data changes and replace() makes a new one.
+    """A token naming the current state of some data: entries stored under it (store()) are all
+    forgotten when the data changes and replace() makes a new one.
 
     replace() sets it at once (readers in the same transaction, and tests, see the change) and again
-    after commit (a reader elsewhere may have cached the old state under the first new token). A
-    replacement lost while Redis is unreachable is not retried: entries keyed on a generation must
-    also expire by themselves, which bounds how long they can be stale.
+    after commit (a reader elsewhere may have stored the old state under the first new token). A
+    replacement lost while Redis is unreachable is not retried: entries stored under a generation
+    must also expire by themselves, which bounds how long they can be stale.
     """
 
     def __init__(self, key: str):
@@ -115,6 +143,21 @@ class Generation:
 
     def current(self) -> str:
         return str(soft_cache.get(self.key, "0"))
+
+    def read(self, key: str) -> tuple[str, object]:
+        """(token, value): the current token, and key's value if it was stored under that token (else
+        None). One round trip: the token and the entry are read together (MGET on Redis)."""
+        found = soft_cache.get_many([self.key, key])
+        token = str(found.get(self.key, "0"))
+        entry = found.get(key)
+        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == token:
+            return token, entry[1]
+        return token, None
+
+    def store(self, key: str, token: str, value, timeout: int) -> None:
+        """Keep value under key for `token`, the token read() gave before the value was computed: a
+        replacement in between leaves it stale at once, never current."""
+        soft_cache.set(key, (token, value), timeout=timeout)
 
     def replace(self) -> None:
         self._replace()

@@ -69,3 +69,45 @@ def test_a_generation_is_replaced_by_a_new_token_and_reads_zero_before_any(db):
     first = generation.current()
     generation.replace()
     assert generation.current() not in ("0", first)
+
+
+def test_a_stored_value_is_read_back_only_under_the_token_it_was_computed_for(db):
+    generation = Generation("test:stored-generation")
+    token, value = generation.read("test:stored")
+    assert (token, value) == ("0", None)
+    generation.store("test:stored", token, {"rows": 12}, timeout=30)
+    assert generation.read("test:stored") == ("0", {"rows": 12})
+
+    generation.replace()  # the data changed: what was stored before is forgotten
+    token, value = generation.read("test:stored")
+    assert token != "0" and value is None
+
+    generation.replace()  # ... and so is a value computed before a change but stored after it
+    generation.store("test:stored", token, {"rows": 13}, timeout=30)
+    assert generation.read("test:stored")[1] is None
+
+
+def test_a_generation_read_with_the_cache_unreachable_finds_nothing(caplog):
+    with mock.patch("healthcare.caching.cache.get_many", side_effect=ConnectionError("down")):
+        assert Generation("test:down").read("test:down-entry") == ("0", None)
+    assert "cache get_many of test:down, test:down-entry failed" in caplog.text
+
+
+@pytest.mark.redis
+def test_reading_a_generation_on_redis_is_one_command_counted_per_key():
+    from django.core.cache import caches
+    from django_prometheus.cache.metrics import django_cache_get_total, django_cache_hits_total
+
+    generation = Generation("test:redis-generation")
+    generation._replace()
+    token, _ = generation.read("test:redis-entry")
+    generation.store("test:redis-entry", token, 7, timeout=30)
+    gets, hits = (
+        counter.labels(backend="native_redis") for counter in (django_cache_get_total, django_cache_hits_total)
+    )
+    gets_before, hits_before = gets._value.get(), hits._value.get()
+    client = caches["default"]._cache.get_client()
+    with mock.patch.object(client, "get", side_effect=AssertionError("one MGET, no GET")):
+        assert generation.read("test:redis-entry") == (token, 7)
+    assert (gets._value.get() - gets_before, hits._value.get() - hits_before) == (2, 2)
+    cache.delete_many(["test:redis-generation", "test:redis-entry"])

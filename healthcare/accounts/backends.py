@@ -9,7 +9,7 @@ when the entries expire, PERMISSIONS_TTL seconds later; access tokens already li
 
 from django.contrib.auth.backends import ModelBackend
 
-from healthcare.caching import Generation, soft_cache
+from healthcare.caching import Generation
 
 PERMISSIONS_TTL = 60
 permissions_generation = Generation("auth:permissions:generation")
@@ -22,18 +22,14 @@ class CachedPermissionsBackend(ModelBackend):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
-            key = _permissions_key(user_obj)
-            cached = soft_cache.get(key)
+            # A superuser holds every permission whatever their groups: the flag is part of the key.
+            key = f"auth:permissions:{user_obj.pk}:{int(user_obj.is_superuser)}"
+            token, cached = permissions_generation.read(key)
             if cached is None:
                 cached = frozenset(super().get_all_permissions(user_obj))
-                soft_cache.set(key, cached, timeout=PERMISSIONS_TTL)
+                permissions_generation.store(key, token, cached, timeout=PERMISSIONS_TTL)
             user_obj._perm_cache = set(cached)
         return user_obj._perm_cache
-
-
-def _permissions_key(user) -> str:
-    # A superuser holds every permission whatever their groups: the flag is part of the key.
-    return f"auth:permissions:{permissions_generation.current()}:{user.pk}:{int(user.is_superuser)}"
 
 
 def permissions_changed(**kwargs) -> None:

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from healthcare.accounts import backends
+from healthcare.caching import soft_cache
 from tests.factories import user_make
 
 
@@ -89,6 +90,7 @@ def test_with_the_cache_unreachable_permissions_come_from_the_database(ed_staff)
     down = ConnectionError("redis down")
     with (
         mock.patch("healthcare.caching.cache.get", side_effect=down),
+        mock.patch("healthcare.caching.cache.get_many", side_effect=down),
         mock.patch("healthcare.caching.cache.set", side_effect=down),
     ):
         assert permission_queries(ed_staff) == 2
@@ -99,8 +101,8 @@ def test_with_the_cache_unreachable_permissions_come_from_the_database(ed_staff)
 def test_a_cached_set_expires_by_itself(ed_staff, monkeypatch):
     """A replacement of the generation lost to an outage is covered by the entries' own timeout."""
     calls = []
-    real_set = backends.soft_cache.set
-    monkeypatch.setattr(backends.soft_cache, "set", lambda *a, **kw: calls.append(kw) or real_set(*a, **kw))
+    real_set = soft_cache.set
+    monkeypatch.setattr(soft_cache, "set", lambda *a, **kw: calls.append(kw) or real_set(*a, **kw))
     fresh(ed_staff).has_perm("encounters.view_encounter")
     assert calls == [{"timeout": backends.PERMISSIONS_TTL}]
     assert 0 < backends.PERMISSIONS_TTL <= 300

@@ -4,7 +4,6 @@ from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
 
-from healthcare.caching import soft_cache
 from healthcare.encounters.selectors import encounters_generation
 
 # Counting a department's encounters (90,000 rows in the demo ED) took longer than reading the page.
@@ -32,13 +31,13 @@ class EncounterCountPaginator(Paginator):
     def count(self) -> int:
         sql, params = self.object_list.query.sql_with_params()
         digest = blake2b(repr((sql, params)).encode(), digest_size=16).hexdigest()
-        key = f"encounters:count:{encounters_generation.current()}:{digest}"
-        cached = soft_cache.get(key)
+        key = f"encounters:count:{digest}"
+        token, cached = encounters_generation.read(key)
         if cached is not None:
             return cached
         count = self.object_list.count()
         if count >= CACHED_COUNT_MIN_ROWS:
-            soft_cache.set(key, count, timeout=CACHED_COUNT_TTL)
+            encounters_generation.store(key, token, count, timeout=CACHED_COUNT_TTL)
         return count
 
 
