@@ -1,6 +1,6 @@
 """Serving speed of the product's API with wrk: gunicorn sync x2 against a bare DRF app measured in the same run.
 
-    .venv/bin/python bench/serving.py [--duration 20] [--quick] [--reuse-db]
+    .venv/bin/python bench/serving.py [--duration 20] [--quick] [--reuse-db] [--workers 2]
 
 Prepares its own PostgreSQL database (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/hospital_bench_serving, dropped and created again unless
@@ -19,7 +19,7 @@ Scenarios (wrk, 32 connections, 2 threads, each after a short warm-up):
   gunicorn sync x2 with the same configuration: the latest 50 rows, measured just before every
   product scenario under the same load (the ratio is the figure to compare on a shared machine),
   and once a page of 50 with its count;
-- product reads on gunicorn sync x2 (deploy/gunicorn.conf.py): GET /api/v1/encounters/?department=ED
+- product reads on gunicorn sync x2 (deploy/gunicorn.conf.py; --workers for both apps): GET /api/v1/encounters/?department=ED
   &page_size=50 (the latest of 90,000), the same since 24 hours ago (start_after), and
   GET /api/v1/workload-hours/?department=ED&start=<a week ago>&page_size=50; the last on daphne x1 too;
 - product writes: POST /api/v1/events, one admit or discharge per request (bench/wrk/events.lua), in
@@ -67,7 +67,6 @@ SEEDED_AT_LEAST = 90_000
 DEPARTMENTS = ("ED", "ICU", "MEDSURG")
 RAISED_WRITE_LIMIT = "1000000/m"
 UNLOADED_PAUSE_MS = 20
-GUNICORN2 = "gunicorn sync x2"
 
 # The issue's goals on this machine.
 READ_GOAL = (360, 100.0)  # at least req/s, p95 at most ms
@@ -386,6 +385,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20, help="Seconds per loaded scenario (default 20)")
     parser.add_argument("--unloaded", type=float, default=10, help="Seconds per unloaded scenario (default 10)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections when loaded (default 32)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers, bare and product (default 2)")
     parser.add_argument("--quick", action="store_true", help="Smoke run: 60 days of data, 3 s scenarios")
     parser.add_argument("--reuse-db", action="store_true", help="Keep the database if it is already seeded")
     parser.add_argument("--prepare-only", action="store_true", help="Prepare the database, measure nothing")
@@ -395,6 +395,7 @@ def main() -> None:
     if args.quick:
         args.duration, args.unloaded, days, plan_days = 3, 2, 60, 1
     warmup = min(3.0, args.duration)
+    sync_workers = f"gunicorn sync x{args.workers}"
     args.log_dir.mkdir(parents=True, exist_ok=True)
 
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -466,7 +467,7 @@ def main() -> None:
         label = {"/rows": "bare DRF: 50 latest rows", "/page": "bare DRF: page of 50 with count"}[path]
         label += ", unloaded" if unloaded else ""
         figures, _ = measure(BARE_PORT, path, "get.lua", ["-"], unloaded=unloaded)
-        result = Result(label, GUNICORN2, figures, unloaded=unloaded)
+        result = Result(label, sync_workers, figures, unloaded=unloaded)
         return judge(result, unloaded=unloaded)
 
     def run(scenario, server, path, script, extra=(), *, goal=None, unloaded=False) -> Result:
@@ -486,21 +487,21 @@ def main() -> None:
         return result
 
     print(f"{total:,} encounters ({ed_total:,} in the ED); wrk {args.connections} connections", flush=True)
-    with serving("bare", env, BARE_PORT, args.log_dir):
+    with serving("bare", env, BARE_PORT, args.log_dir, args.workers):
         bare()  # warms the baseline's workers
         bare_page = bare("/page")
         print(f"  bare DRF page of 50 with count: {bare_page.rps:.0f} req/s", flush=True)
-        with serving("gunicorn", env, PORT, args.log_dir):
-            run(f"GET {encounters_path}", GUNICORN2, encounters_path, "get.lua", goal=READ_GOAL)
-            run(f"GET {recent_path}", GUNICORN2, recent_path, "get.lua", goal=READ_GOAL)
-            hours = run(f"GET {hours_path}", GUNICORN2, hours_path, "get.lua", goal=READ_GOAL)
-            run(f"GET {encounters_path}", GUNICORN2, encounters_path, "get.lua", unloaded=True)
-            run(f"GET {hours_path}", GUNICORN2, hours_path, "get.lua", unloaded=True)
+        with serving("gunicorn", env, PORT, args.log_dir, args.workers):
+            run(f"GET {encounters_path}", sync_workers, encounters_path, "get.lua", goal=READ_GOAL)
+            run(f"GET {recent_path}", sync_workers, recent_path, "get.lua", goal=READ_GOAL)
+            hours = run(f"GET {hours_path}", sync_workers, hours_path, "get.lua", goal=READ_GOAL)
+            run(f"GET {encounters_path}", sync_workers, encounters_path, "get.lua", unloaded=True)
+            run(f"GET {hours_path}", sync_workers, hours_path, "get.lua", unloaded=True)
             before = PatientEvent.objects.filter(source=source).count()
             connections.close_all()
             spread = run(
                 f"POST {events_path} (ED, ICU, MEDSURG in turn)",
-                GUNICORN2,
+                sync_workers,
                 events_path,
                 "events.lua",
                 [source, ",".join(DEPARTMENTS)],
@@ -510,17 +511,17 @@ def main() -> None:
             connections.close_all()
             run(
                 f"POST {events_path} (ED only)",
-                GUNICORN2,
+                sync_workers,
                 events_path,
                 "events.lua",
                 [f"{source}-ed", "ED"],
                 goal=WRITE_GOAL,
             )
-            run(f"POST {events_path} (ED)", GUNICORN2, events_path, "events.lua", [f"{source}-u", "ED"], unloaded=True)
+            run(f"POST {events_path} (ED)", sync_workers, events_path, "events.lua", [f"{source}-u", "ED"], unloaded=True)
         with serving("daphne", env, PORT, args.log_dir):
             daphne = run(f"GET {hours_path}", "daphne x1", hours_path, "get.lua")
-        with serving("gunicorn", dict(env, DB_POOL_MAX_SIZE="0"), PORT, args.log_dir):
-            no_pool = run(f"GET {hours_path}", f"{GUNICORN2}, DB_POOL_MAX_SIZE=0", hours_path, "get.lua")
+        with serving("gunicorn", dict(env, DB_POOL_MAX_SIZE="0"), PORT, args.log_dir, args.workers):
+            no_pool = run(f"GET {hours_path}", f"{sync_workers}, DB_POOL_MAX_SIZE=0", hours_path, "get.lua")
     redis_empty(redis_url)
     load_after = os.getloadavg()
 
@@ -550,7 +551,7 @@ def main() -> None:
         )
     print()
     print(
-        "Each row against the bare baseline (bench/serving_bare: 50 latest rows, gunicorn sync x2) "
+        f"Each row against the bare baseline (bench/serving_bare: 50 latest rows, {sync_workers}) "
         "measured just before it, under the same load:"
     )
     print()
@@ -563,7 +564,7 @@ def main() -> None:
         )
     print()
     print(
-        f"Workload hours, gunicorn sync x2 / daphne x1: {hours.rps / daphne.rps:.2f}x the req/s, "
+        f"Workload hours, {sync_workers} / daphne x1: {hours.rps / daphne.rps:.2f}x the req/s, "
         f"p95 {hours.ms('p95'):.0f} vs {daphne.ms('p95'):.0f} ms (under daphne the time in Django includes the wait "
         f"for the one thread that runs sync views). The pool / a new PostgreSQL connection per request "
         f"(DB_POOL_MAX_SIZE=0): {hours.rps / no_pool.rps:.2f}x the req/s, p95 {hours.ms('p95'):.0f} vs "
