@@ -19,8 +19,8 @@ Scenarios (wrk, 32 connections, 2 threads, each after a short warm-up):
   gunicorn sync x2 with the same configuration: the latest 50 rows, measured just before every
   product scenario under the same load (the ratio is the figure to compare on a shared machine),
   and once a page of 50 with its count;
-- product reads on gunicorn sync x2 (deploy/gunicorn.conf.py; --workers for both apps): GET /api/v1/encounters/?department=ED
-  &page_size=50 (the latest of 90,000), the same since 24 hours ago (start_after), and
+- product reads on gunicorn sync x2 (deploy/gunicorn.conf.py; --workers sets both apps' count):
+  GET /api/v1/encounters/?department=ED&page_size=50 (the latest of 90,000), the same since 24 hours ago (start_after), and
   GET /api/v1/workload-hours/?department=ED&start=<a week ago>&page_size=50; the last on daphne x1 too;
 - product writes: POST /api/v1/events, one admit or discharge per request (bench/wrk/events.lua), in
   the three departments in turn and in the ED alone;
@@ -517,7 +517,8 @@ def main() -> None:
                 [f"{source}-ed", "ED"],
                 goal=WRITE_GOAL,
             )
-            run(f"POST {events_path} (ED)", sync_workers, events_path, "events.lua", [f"{source}-u", "ED"], unloaded=True)
+            unloaded_events = [f"{source}-u", "ED"]
+            run(f"POST {events_path} (ED)", sync_workers, events_path, "events.lua", unloaded_events, unloaded=True)
         with serving("daphne", env, PORT, args.log_dir):
             daphne = run(f"GET {hours_path}", "daphne x1", hours_path, "get.lua")
         with serving("gunicorn", dict(env, DB_POOL_MAX_SIZE="0"), PORT, args.log_dir, args.workers):
