@@ -20,8 +20,9 @@ Scenarios (wrk, 32 connections, 2 threads, each after a short warm-up):
   product scenario under the same load (the ratio is the figure to compare on a shared machine),
   and once a page of 50 with its count;
 - product reads on gunicorn sync x2 (deploy/gunicorn.conf.py; --workers sets both apps' count):
-  GET /api/v1/encounters/?department=ED&page_size=50 (the latest of 90,000), the same since 24 hours ago (start_after), and
-  GET /api/v1/workload-hours/?department=ED&start=<a week ago>&page_size=50; the last on daphne x1 too;
+  GET /api/v1/encounters/?department=ED&page_size=50 (the latest of 90,000), the same since 24
+  hours ago (start_after), and GET /api/v1/workload-hours/?department=ED&start=<a week ago>
+  &page_size=50; the last on daphne x1 too;
 - product writes: POST /api/v1/events, one admit or discharge per request (bench/wrk/events.lua), in
   the three departments in turn and in the ED alone;
 - unloaded: 1 connection, one request every 20 ms, 10 s;
