@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from healthcare.encounters.api.filters import FilterSet
 from healthcare.encounters.api.permissions import ModelPermissions
 from monitoring_app.api.metrics import bearer_matches
 from monitoring_app.api.serializers import AlertmanagerWebhookSerializer, AlertSerializer
@@ -22,7 +23,7 @@ class AcknowledgePermission(ModelPermissions):
     perms_map = {**ModelPermissions.perms_map, "POST": ["%(app_label)s.change_%(model_name)s"]}
 
 
-class AlertFilterSet(django_filters.FilterSet):
+class AlertFilterSet(FilterSet):
     department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
     department_id = django_filters.NumberFilter(field_name="department_id")
     kind = django_filters.ChoiceFilter(choices=AlertKind.choices)

@@ -8,7 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from healthcare.accounts.ratelimits import job_limited
-from healthcare.encounters.api.filters import UtcDateTimeFilter
+from healthcare.encounters.api.filters import FilterSet, UtcDateTimeFilter
 from healthcare.encounters.api.permissions import ModelPermissions
 from healthcare.encounters.selectors import departments_visible_to
 from optimization import services
@@ -59,7 +59,7 @@ class OptimizationRequestView(generics.GenericAPIView):
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["links"]["status"]})
 
 
-class OptimizationRunFilterSet(django_filters.FilterSet):
+class OptimizationRunFilterSet(FilterSet):
     department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
     department_id = django_filters.NumberFilter(field_name="department_id")
     status = django_filters.ChoiceFilter(choices=RunStatus.choices)

@@ -2,11 +2,11 @@
 
 import django_filters
 
-from healthcare.encounters.api.filters import UtcDateTimeFilter
+from healthcare.encounters.api.filters import FilterSet, UtcDateTimeFilter
 from predictions.models import Algorithm, Forecast, ForecastModel, ForecastStatus
 
 
-class ForecastFilterSet(django_filters.FilterSet):
+class ForecastFilterSet(FilterSet):
     department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
     department_id = django_filters.NumberFilter(field_name="department_id")
     status = django_filters.ChoiceFilter(choices=ForecastStatus.choices)
@@ -17,7 +17,7 @@ class ForecastFilterSet(django_filters.FilterSet):
         fields = ["department", "department_id", "status", "issued_after"]
 
 
-class ForecastModelFilterSet(django_filters.FilterSet):
+class ForecastModelFilterSet(FilterSet):
     department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
     department_id = django_filters.NumberFilter(field_name="department_id")
     algorithm = django_filters.ChoiceFilter(choices=Algorithm.choices)

@@ -10,6 +10,23 @@ from healthcare.encounters.choices import EncounterStatus, UnitType
 from healthcare.encounters.models import Department, Encounter, WorkloadHour
 
 
+class FilterSet(django_filters.FilterSet):
+    """django-filter's FilterSet with its form class built once per FilterSet, not once per request.
+
+    django-filter makes a new form class (a class, and a form field per filter) for every request:
+    about a third of what filtering a list costs. The product's filters build their form fields
+    from their declaration alone (no querysets, nothing from the request), so one class serves every
+    request; each request still validates its own form instance.
+    """
+
+    def get_form_class(self):
+        owner = type(self)
+        form_class = owner.__dict__.get("_form_class")  # the class's own: never a parent FilterSet's
+        if form_class is None:
+            form_class = owner._form_class = super().get_form_class()
+        return form_class
+
+
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     """An ISO 8601 moment, compared in UTC.
 
@@ -40,7 +57,7 @@ class DepartmentCodeFilter(django_filters.CharFilter):
         return qs.filter(department_id=Subquery(Department.objects.filter(code=value).values("id")[:1]))
 
 
-class DepartmentFilterSet(django_filters.FilterSet):
+class DepartmentFilterSet(FilterSet):
     unit_type = django_filters.ChoiceFilter(choices=UnitType.choices)
 
     class Meta:
@@ -48,7 +65,7 @@ class DepartmentFilterSet(django_filters.FilterSet):
         fields = ["unit_type"]
 
 
-class EncounterFilterSet(django_filters.FilterSet):
+class EncounterFilterSet(FilterSet):
     department = DepartmentCodeFilter()
     department_id = django_filters.NumberFilter(field_name="department_id")
     status = django_filters.ChoiceFilter(choices=EncounterStatus.choices)
@@ -60,7 +77,7 @@ class EncounterFilterSet(django_filters.FilterSet):
         fields = ["department", "department_id", "source", "source_id", "encounter_class", "status"]
 
 
-class WorkloadHourFilterSet(django_filters.FilterSet):
+class WorkloadHourFilterSet(FilterSet):
     department = DepartmentCodeFilter()
     department_id = django_filters.NumberFilter(field_name="department_id")
     start = UtcDateTimeFilter(field_name="hour", lookup_expr="gte", help_text="First hour (inclusive).")
