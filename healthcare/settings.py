@@ -147,6 +147,11 @@ else:
     # Connections are checked when taken, so a database restart costs one failed check, not errors.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Prepared statements: a query run 5 times on a connection is parsed and planned once from then
+    # on (psycopg's default threshold). Parameters are then bound by the server. Safe with the pool
+    # in this process; behind a transaction-mode pgbouncer, set DB_PREPARED_STATEMENTS=false.
+    if env.bool("DB_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
     DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=8)
     if DB_POOL_MAX_SIZE > 0:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {

@@ -63,6 +63,26 @@ def test_redis_url_switches_to_channels_redis_a_redis_cache_and_real_workers():
     ]
 
 
+@pytest.mark.parametrize(("flag", "expected"), [(None, "True 5"), ("false", "None None")])
+def test_prepared_statements_are_on_unless_turned_off(flag, expected):
+    env = production(DATABASE_URL="postgres://u@db:5432/h", DB_PREPARED_STATEMENTS=flag)
+    show = (
+        "import django; django.setup(); from django.conf import settings as s; o = s.DATABASES['default']['OPTIONS']; "
+    )
+    show += "print(o.get('server_side_binding'), o.get('prepare_threshold'))"
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "REDIS_URL", "DATABASE_URL"}}
+    result = subprocess.run(
+        [sys.executable, "-c", show],
+        cwd=REPO,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "healthcare.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
 @pytest.mark.parametrize(
     ("env", "complaint"),
     [

@@ -60,3 +60,15 @@ def test_infinity_is_refused_as_djangos_loader_refuses_it():
     for django_loader in (False, True):
         with pytest.raises(DataError):
             _read("SELECT 'infinity'::timestamptz", django_loader=django_loader)
+
+
+def test_a_query_run_often_is_prepared_once_on_its_connection():
+    connection.ensure_connection()
+    assert connection.connection.prepare_threshold == 5
+    for _ in range(7):
+        Department.objects.filter(code="NONE").exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%encounters_department%"]
+        )
+        assert cursor.fetchone()[0] >= 1
