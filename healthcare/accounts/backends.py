@@ -2,7 +2,7 @@
 
 Django's ModelBackend reads a user's permissions (their own, then their groups') with two queries
 per request: two of the three statements an API read made before its own. They change only when
-an admin edits a role or a user's groups, so they are cached, keyed on a generation that every such
+an admin edits a role or a user's groups, so they are cached under a generation that every such
 change replaces (receivers below). A change made while Redis was unreachable is seen at the latest
 when the entries expire, PERMISSIONS_TTL seconds later; access tokens already live 5-15 minutes.
 """

@@ -22,8 +22,8 @@ class StandardPagination(PageNumberPagination):
 class EncounterCountPaginator(Paginator):
     """A Paginator that keeps counts of CACHED_COUNT_MIN_ROWS or more until an encounter is written.
 
-    The key is the count's SQL and parameters (the user's departments and filters included) under
-    encounters_generation, which every write of encounters replaces. Smaller counts are always
+    The key is the count's SQL and parameters (the user's departments and filters included), stored
+    under encounters_generation, which every write of encounters replaces. Smaller counts are always
     counted: they are cheap.
     """
 
