@@ -11,7 +11,7 @@ db 5 (REDIS_URL) is the cache, channel layer and rate-limit store; it is emptied
 
 Servers run with production settings: DEBUG off, generated SECRET_KEY and PSEUDONYM_KEY,
 ALLOWED_HOSTS=127.0.0.1, SECURE_SSL_REDIRECT=false (plain HTTP on 127.0.0.1: no proxy in front),
-LOG_LEVEL=WARNING, the connection pool of settings.py. RATELIMIT_WRITES is raised to 1000000/m
+LOG_LEVEL and TASK_LOG_LEVEL=WARNING, the connection pool of settings.py. RATELIMIT_WRITES is raised to 1000000/m
 so that one user's writes are not answered 429; everything else is as deployed.
 
 Scenarios (wrk, 32 connections, 2 threads, each after a short warm-up):
@@ -86,6 +86,7 @@ def product_environment(database_url: str, redis_url: str, **overrides: str) -> 
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="false",
         LOG_LEVEL="WARNING",
+        TASK_LOG_LEVEL="WARNING",  # the seed's task lines (the worker's are WARNING by its own flag)
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         JWT_ACCESS_MINUTES="15",
