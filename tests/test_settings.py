@@ -17,7 +17,8 @@ PRINT = (
 )
 
 
-def load_settings(**env) -> subprocess.CompletedProcess:
+def load_settings(script: str = PRINT, **env) -> subprocess.CompletedProcess:
+    """Run `script` in a fresh interpreter on healthcare.settings with env over a cleaned environment."""
     clean = {
         k: v
         for k, v in os.environ.items()
@@ -26,7 +27,7 @@ def load_settings(**env) -> subprocess.CompletedProcess:
     }
     clean.update(DJANGO_SETTINGS_MODULE="healthcare.settings", **env)
     return subprocess.run(
-        [sys.executable, "-c", PRINT], cwd=REPO, env=clean, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", script], cwd=REPO, env=clean, capture_output=True, text=True, timeout=60
     )
 
 
@@ -67,18 +68,10 @@ def test_redis_url_switches_to_channels_redis_a_redis_cache_and_real_workers():
 def test_prepared_statements_are_on_unless_turned_off(flag, expected):
     env = production(DATABASE_URL="postgres://u@db:5432/h", DB_PREPARED_STATEMENTS=flag)
     show = (
-        "import django; django.setup(); from django.conf import settings as s; o = s.DATABASES['default']['OPTIONS']; "
+        "import django; django.setup(); from django.conf import settings as s; "
+        "o = s.DATABASES['default']['OPTIONS']; print(o.get('server_side_binding'), o.get('prepare_threshold'))"
     )
-    show += "print(o.get('server_side_binding'), o.get('prepare_threshold'))"
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "REDIS_URL", "DATABASE_URL"}}
-    result = subprocess.run(
-        [sys.executable, "-c", show],
-        cwd=REPO,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "healthcare.settings", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = load_settings(show, **env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == expected
 
@@ -112,14 +105,6 @@ def test_secrets_may_come_from_files_and_lose_the_newline_at_their_end(tmp_path)
         "import django; django.setup(); from django.conf import settings as s; "
         "print(repr(s.SECRET_KEY), repr(s.METRICS_TOKEN))"
     )
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "PSEUDONYM_KEY", "ALLOWED_HOSTS"}}
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "healthcare.settings", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = load_settings(script, **env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [repr(STRONG_SECRET), repr("scrape-token-0123456789abcdef")]
