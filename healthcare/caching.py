@@ -163,5 +163,10 @@ class Generation:
         self._replace()
         transaction.on_commit(self._replace)
 
+    def replace_on_m2m_change(self, action: str, **kwargs) -> None:
+        """Receiver (m2m_changed): replace once rows of the relation were added or removed."""
+        if action in ("post_add", "post_remove", "post_clear"):
+            self.replace()
+
     def _replace(self) -> None:
         soft_cache.set(self.key, uuid4().hex, timeout=None)

@@ -22,10 +22,13 @@ class AccountsConfig(AppConfig):
         pre_save.connect(receivers.credentials_remember, sender=User, dispatch_uid="accounts.credentials_remember")
         post_save.connect(receivers.tokens_revoke_on_change, sender=User, dispatch_uid="accounts.tokens_revoke")
 
-        # Cached permission sets (backends.py) are forgotten whenever what they are made of changes.
+        # Cached permission sets (backends.py) are forgotten whenever what they are made of changes:
+        # users' groups, users' or groups' permissions added or removed, roles and permissions saved.
         for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
             m2m_changed.connect(
-                backends.memberships_changed, sender=through, dispatch_uid=f"accounts.{through.__name__}"
+                backends.permissions_generation.replace_on_m2m_change,
+                sender=through,
+                dispatch_uid=f"accounts.{through.__name__}",
             )
         for model in (Group, Permission):
             for signal in (post_save, post_delete):

@@ -37,12 +37,6 @@ def permissions_changed(**kwargs) -> None:
     permissions_generation.replace()
 
 
-def memberships_changed(action: str, **kwargs) -> None:
-    """Receiver (m2m_changed): users' groups, users' or groups' permissions were added or removed."""
-    if action in ("post_add", "post_remove", "post_clear"):
-        permissions_generation.replace()
-
-
 def user_created(created: bool, **kwargs) -> None:
     """Receiver (post_save of users): a new user. A reused id (SQLite after a rollback) must not
     find the set of the user who had it."""

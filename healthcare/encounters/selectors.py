@@ -13,12 +13,6 @@ from healthcare.encounters.models import Department, WorkloadHour
 encounters_generation = Generation("encounters:generation")
 
 
-def memberships_changed(action: str, **kwargs) -> None:
-    """Receiver (m2m_changed of Department.members): who sees which department changed."""
-    if action in ("post_add", "post_remove", "post_clear"):
-        encounters_generation.replace()
-
-
 def departments_visible_to(user: AbstractBaseUser | AnonymousUser):
     """Departments the user may see: all with encounters.view_all_departments, else their own.
 
