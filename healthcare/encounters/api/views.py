@@ -33,7 +33,7 @@ from healthcare.encounters.ingest.fhir import parse_encounter_resource
 from healthcare.encounters.ingest.mapping import load_mapping
 from healthcare.encounters.ingest.records import EncounterRecord, RecordError
 from healthcare.encounters.models import Department, Encounter, WorkloadHour
-from healthcare.encounters.selectors import departments_visible_to
+from healthcare.encounters.selectors import departments_visible_to, with_department_code
 
 
 class Conflict(APIException):
@@ -101,7 +101,7 @@ class EncounterViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         visible = departments_visible_to(self.request.user)
-        return Encounter.objects.filter(department__in=visible).select_related("department").order_by("-start", "id")
+        return with_department_code(Encounter.objects.filter(department__in=visible)).order_by("-start", "id")
 
     @extend_schema(request=EncounterBatchSerializer, responses={200: IngestSummarySerializer})
     @action(detail=False, methods=["post"], permission_classes=[EncounterUpsertPermission])
@@ -147,10 +147,8 @@ class WorkloadHourViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         visible = departments_visible_to(self.request.user)
-        return (
-            WorkloadHour.objects.filter(department__in=visible)
-            .select_related("department")
-            .order_by("department__code", "hour")
+        return with_department_code(WorkloadHour.objects.filter(department__in=visible)).order_by(
+            "department__code", "hour"
         )
 
 
