@@ -1,0 +1,83 @@
+"""healthcare.db.statements: statements compiled once read and write exactly what the ORM does."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from healthcare.db.statements import RowByPk, RowInsert
+from healthcare.encounters.models import Department
+from monitoring_app.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+FIELDS = [field.attname for field in get_user_model()._meta.concrete_fields]
+
+
+def test_a_row_by_pk_equals_the_orms_with_every_field_converted(ed_staff):
+    User = get_user_model()
+    User.objects.filter(pk=ed_staff.pk).update(last_login=timezone.now(), is_staff=True)
+    read = RowByPk(User)
+    for _ in range(2):  # compiled on the first call, reused on the second
+        row = read.get(ed_staff.pk)
+        expected = User.objects.get(pk=ed_staff.pk)
+        assert type(row) is User and row._state.adding is False and row._state.db == "default"
+        assert [getattr(row, name) for name in FIELDS] == [getattr(expected, name) for name in FIELDS]
+    assert isinstance(row.last_login, type(expected.last_login)) and row.is_staff is True
+    assert read.get(str(ed_staff.pk)).pk == ed_staff.pk  # a token's claim may be text, as filter(pk=) takes it
+
+
+def test_a_missing_row_is_none_and_a_pk_that_is_no_number_is_refused_as_the_orm_refuses_it(ed_staff):
+    read = RowByPk(get_user_model())
+    assert read.get(ed_staff.pk + 1000) is None
+    with pytest.raises(ValueError, match="expected a number"):
+        read.get("five")
+
+
+def test_each_read_is_one_select_by_pk(ed_staff):
+    read = RowByPk(get_user_model())
+    read.get(ed_staff.pk)
+    with CaptureQueriesContext(connection) as captured:
+        read.get(ed_staff.pk)
+    [query] = captured.captured_queries
+    assert query["sql"].startswith("SELECT") and "auth_user" in query["sql"] and "WHERE" in query["sql"]
+
+
+def test_an_insert_writes_what_save_writes(ed_staff):
+    def event(**fields):
+        return AuditEvent(
+            user=ed_staff, username="ed_staff", action="read.encounters", method="GET", outcome=200, **fields
+        )
+
+    insert = RowInsert(AuditEvent)
+    for ip in ("10.0.0.7", None, "2001:db8::1"):
+        saved = event(target=f"/saved/{ip}", ip=ip)
+        saved.save(force_insert=True)
+        inserted = event(target=f"/inserted/{ip}", ip=ip)
+        insert.save(inserted)
+        assert inserted.pk is None and inserted.at is not None  # auto_now_add set, as save sets it
+        columns = ["user_id", "username", "action", "method", "ip", "outcome"]
+        stored = AuditEvent.objects.get(target=f"/inserted/{ip}")
+        assert [getattr(stored, name) for name in columns] == [getattr(saved, name) for name in columns]
+        assert stored.at == inserted.at
+
+
+def test_an_insert_needs_an_automatic_primary_key():
+    from django.contrib.sessions.models import Session
+
+    with pytest.raises(ValueError, match="automatic primary key"):
+        RowInsert(Session)
+    assert RowInsert(Department).fields[0].name == "code"
+
+
+def test_tokens_of_a_deleted_user_are_refused(ed_staff):
+    token = str(AccessToken.for_user(ed_staff))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get("/api/v1/departments/").status_code == 200
+    get_user_model().objects.filter(pk=ed_staff.pk).delete()
+    answer = client.get("/api/v1/departments/")
+    assert answer.status_code == 401 and answer.json()["code"] == "user_not_found"
