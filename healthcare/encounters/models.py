@@ -138,6 +138,14 @@ class Encounter(models.Model):
             models.Index(fields=["department", "end"], name="encounter_department_end"),
             # The latest write per department: data freshness in /metrics and /api/v1/status.
             models.Index(fields=["department", "updated_at"], name="encounter_department_updated"),
+            # A live event finds its encounter's open stay by source id or by the prefix of a transfer's
+            # ("<id>/..."). LIKE 'prefix%' uses a btree only with the pattern operators (the database's
+            # collation is not C): without this index each event read every open stay of its source.
+            models.Index(
+                fields=["source", "source_id"],
+                name="encounter_source_id_prefix",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:
