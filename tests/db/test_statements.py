@@ -8,9 +8,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from healthcare.db.statements import RowByPk, RowInsert
-from healthcare.encounters.models import Department
+from healthcare.db.statements import RowByPk, RowInsert, Statement
+from healthcare.encounters import services
+from healthcare.encounters.models import Department, Encounter
+from healthcare.encounters.services.workload import _department_bounds, _department_bounds_statement
 from monitoring_app.models import AuditEvent
+from tests.factories import department_make, encounter_record, hour
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +47,49 @@ def test_each_read_is_one_select_by_pk(ed_staff):
         read.get(ed_staff.pk)
     [query] = captured.captured_queries
     assert query["sql"].startswith("SELECT") and "auth_user" in query["sql"] and "WHERE" in query["sql"]
+
+
+def test_a_statement_reads_what_its_queryset_reads_with_values_converted(ed, icu):
+    services.encounters_ingest(
+        records=[
+            encounter_record("closed", start=hour(1, 10, 17), end=hour(1, 13, 2)),
+            encounter_record("open", start=hour(2, 9)),
+        ],
+        source="s",
+        now=hour(3, 0),
+    )
+    empty = department_make(code="TELE", unit_type="telemetry")
+    for department in (ed, icu, empty):
+        [row] = _department_bounds_statement.rows(department.pk)
+        stored = dict(zip(_department_bounds_statement.names(), row, strict=True))
+        assert stored == _department_bounds(department.pk).get()
+    assert stored["still_here"] is False and stored["first_start"] is None  # the empty department
+    [row] = _department_bounds_statement.rows(ed.pk)
+    assert dict(zip(_department_bounds_statement.names(), row, strict=True))["first_start"] == hour(1, 10, 17)
+
+
+def test_a_statement_binds_each_key_where_it_stands(ed, icu):
+    services.encounters_ingest(records=[encounter_record("e", start=hour(1, 9))], source="s", now=hour(3, 0))
+    both = Statement(
+        lambda department_pk, encounter_pk: (
+            Encounter.objects.filter(department=department_pk, pk=encounter_pk)
+            .exclude(status="cancelled")
+            .values_list("source_id")
+        ),
+        keys=2,
+    )
+    encounter = Encounter.objects.get()
+    assert both.rows(ed.pk, encounter.pk) == [("e",)]
+    assert both.rows(icu.pk, encounter.pk) == []
+    assert both.names() == ["source_id"]
+    assert RowByPk(Department)._statement.names()[0] is None  # a model's own columns are not named
+    with pytest.raises(TypeError, match="expected 2"):
+        both.rows(ed.pk)
+
+
+def test_a_statement_refuses_a_key_that_is_no_parameter(ed):
+    with pytest.raises(ValueError, match="every key must be a parameter"):
+        Statement(lambda pk: Department.objects.filter(code="ED")).rows(ed.pk)
 
 
 def test_an_insert_writes_what_save_writes(ed_staff):
