@@ -111,3 +111,20 @@ def test_reading_a_generation_on_redis_is_one_command_counted_per_key():
         assert generation.read("test:redis-entry") == (token, 7)
     assert (gets._value.get() - gets_before, hits._value.get() - hits_before) == (2, 2)
     cache.delete_many(["test:redis-generation", "test:redis-entry"])
+
+
+@pytest.mark.redis
+def test_on_redis_incr_is_one_command_that_never_creates_a_key():
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    client = backend._cache.get_client(write=True)
+    cache.set("test:incr", 5, 30)
+    with mock.patch.object(client, "exists", side_effect=AssertionError("EXISTS is not needed")):
+        assert cache.incr("test:incr", 2) == 7
+        assert cache.decr("test:incr") == 6
+    assert 0 < client.ttl(backend.make_and_validate_key("test:incr")) <= 30  # the expiry is kept
+    cache.delete("test:incr")
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr("test:incr")
+    assert cache.get("test:incr") is None
