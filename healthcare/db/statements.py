@@ -4,11 +4,12 @@ Each API request reads its user's row by primary key, each audited one inserts a
 each live event reads its department's data bounds in one statement of seven subqueries. Building
 and compiling such fixed-shape statements cost more than running them (0.2 ms for the user's row
 of a 6 ms read, about 2 ms for the bounds of a 15 ms event). The SQL still comes from Django's
-compilers, once per database alias, and values still go through the fields' and the backend's
+compilers, once per database connection, and values still go through the fields' and the backend's
 conversions: what is read and written is exactly what the querysets and save() give.
 """
 
 from collections.abc import Callable
+from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
@@ -23,8 +24,9 @@ class Statement:
     """A read whose SQL depends on nothing but primary keys: `Statement(build).rows(*pks)` is
     list(build(*pks).values_list(...)) as build's queryset selects, converted as the ORM converts.
 
-    build(*pks) returns the queryset; it is called once per database alias, with stand-ins, and
-    every parameter of its SQL other than the keys must be a constant (status lists, say).
+    build(*pks) returns the queryset; it is called once per connection (each thread has its own),
+    with stand-ins, and every parameter of its SQL other than the keys must be a constant (status
+    lists, say).
     """
 
     def __init__(self, build: Callable[..., QuerySet], *, keys: int = 1):
@@ -32,7 +34,8 @@ class Statement:
             raise ValueError(f"keys: 1 to {len(_SENTINELS)}")
         self.build = build
         self.keys = keys
-        self._compiled: dict[str, tuple] = {}
+        # Per connection, so per thread: the compiler and its converters belong to the connection.
+        self._compiled: WeakKeyDictionary = WeakKeyDictionary()
 
     def _compile(self, using: str) -> tuple:
         stand_ins = _SENTINELS[: self.keys]
@@ -53,9 +56,10 @@ class Statement:
         return [alias for _, _, alias in self._compiled_for(using)[5]]
 
     def _compiled_for(self, using: str) -> tuple:
-        compiled = self._compiled.get(using)
+        connection = connections[using]
+        compiled = self._compiled.get(connection)
         if compiled is None:
-            compiled = self._compiled[using] = self._compile(using)
+            compiled = self._compiled[connection] = self._compile(using)
         return compiled
 
     def rows(self, *pks, using: str = DEFAULT_DB_ALIAS) -> list[tuple]:

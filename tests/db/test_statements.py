@@ -127,3 +127,22 @@ def test_tokens_of_a_deleted_user_are_refused(ed_staff):
     get_user_model().objects.filter(pk=ed_staff.pk).delete()
     answer = client.get("/api/v1/departments/")
     assert answer.status_code == 401 and answer.json()["code"] == "user_not_found"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_thread_compiles_for_its_own_connection(ed_staff):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    read = RowByPk(get_user_model())
+    assert read.get(ed_staff.pk).username == "ed_staff"
+
+    def in_a_thread():
+        try:
+            return read.get(ed_staff.pk).username, read._statement._compiled.get(connections["default"]) is not None
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(in_a_thread).result() == ("ed_staff", True)
