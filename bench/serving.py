@@ -305,6 +305,17 @@ def server_times(log_dir: Path, start: int, kind: str = "gunicorn") -> dict[str,
     return times
 
 
+def workers_replaced(log_dir: Path, start: int, kind: str = "gunicorn") -> int:
+    """gunicorn workers replaced (max_requests reached) after offset start of the server's log: each
+    leaves its replica a worker short for the second or so a new one takes to import the app."""
+    path = log_dir / f"{kind}.log"
+    if not path.exists():
+        return 0
+    with path.open("rb") as log:
+        log.seek(start)
+        return sum(1 for line in log if b"Autorestarting worker" in line)
+
+
 @dataclass
 class Result:
     scenario: str
@@ -316,6 +327,7 @@ class Result:
     unloaded: bool = False
     bare: "Result | None" = None  # the bare baseline measured just before, same load
     inside: list[float] = field(default_factory=list)  # ms per request inside Django (the product's request log)
+    replaced: int = 0  # gunicorn workers replaced while it was measured
 
     def inside_text(self) -> str:
         if not self.inside:
@@ -447,8 +459,8 @@ def main() -> None:
 
     results: list[Result] = []
 
-    def measure(port, path, script, extra, *, unloaded=False, log=None) -> tuple[dict, dict]:
-        """wrk's figures, and the product's own request times (per view) while it measured."""
+    def measure(port, path, script, extra, *, unloaded=False, log=None) -> tuple[dict, dict, int]:
+        """wrk's figures, the product's own request times (per view) and the workers replaced while it measured."""
         token = access_token(user)  # fresh for every scenario (15 minutes each)
         if unloaded:
             command = [token, *extra, str(UNLOADED_PAUSE_MS)]
@@ -463,27 +475,34 @@ def main() -> None:
         start = server_log_offset(args.log_dir, log) if log else 0
         figures = wrk(port, path, script, command, connections=connections, duration=duration)
         drain(port, ready)
-        return figures, (server_times(args.log_dir, start, log) if log else {})
+        if not log:
+            return figures, {}, 0
+        return figures, server_times(args.log_dir, start, log), workers_replaced(args.log_dir, start, log)
 
     def bare(path="/rows", unloaded=False) -> Result:
         label = {"/rows": "bare DRF: 50 latest rows", "/page": "bare DRF: page of 50 with count"}[path]
         label += ", unloaded" if unloaded else ""
-        figures, _ = measure(BARE_PORT, path, "get.lua", ["-"], unloaded=unloaded)
-        result = Result(label, sync_workers, figures, unloaded=unloaded)
+        figures, _, replaced = measure(BARE_PORT, path, "get.lua", ["-"], unloaded=unloaded, log="bare")
+        result = Result(label, sync_workers, figures, unloaded=unloaded, replaced=replaced)
         return judge(result, unloaded=unloaded)
 
     def run(scenario, server, path, script, extra=(), *, goal=None, unloaded=False) -> Result:
         """The bare baseline under the same load, then the scenario: their ratio is what to compare."""
         baseline = bare(unloaded=unloaded)
         log = "daphne" if server.startswith("daphne") else "gunicorn"
-        figures, inside = measure(PORT, path, script, list(extra), unloaded=unloaded, log=log)
+        figures, inside, replaced = measure(PORT, path, script, list(extra), unloaded=unloaded, log=log)
         result = Result(scenario, server, figures, queries=statements.get(path), unloaded=unloaded, bare=baseline)
         result.inside = [ms for times in inside.values() for ms in times]
+        result.replaced = replaced
         judge(result, goal, unloaded)
         results.append(result)
+        note = ""
+        if result.replaced or baseline.replaced:
+            note = f"; gunicorn workers replaced during it: {result.replaced} (bare: {baseline.replaced})"
         print(
             f"  {scenario} on {server}: {result.rps:.0f} req/s, p95 {result.ms('p95'):.1f} ms, "
-            f"errors {result.errors} (bare just before: {baseline.rps:.0f} req/s, p95 {baseline.ms('p95'):.1f} ms)",
+            f"errors {result.errors} (bare just before: {baseline.rps:.0f} req/s, p95 {baseline.ms('p95'):.1f} ms)"
+            f"{note}",
             flush=True,
         )
         return result
@@ -573,6 +592,17 @@ def main() -> None:
         f"(DB_POOL_MAX_SIZE=0): {hours.rps / no_pool.rps:.2f}x the req/s, p95 {hours.ms('p95'):.0f} vs "
         f"{no_pool.ms('p95'):.0f} ms; each ratio also moves with the machine between the two runs (compare the "
         f"bare baselines measured just before each)."
+    )
+    disturbed = [r for r in results if r.replaced or (r.bare is not None and r.bare.replaced)]
+    print(
+        "gunicorn workers replaced (max_requests) while measured: "
+        + (
+            "; ".join(
+                f"{r.scenario} on {r.server}: {r.replaced}, bare {r.bare.replaced if r.bare else 0}" for r in disturbed
+            )
+            if disturbed
+            else "none (no figure includes a worker's restart)."
+        )
     )
     print(
         f"Writes: the three-department run was answered {spread.figures['requests']:,} times "
