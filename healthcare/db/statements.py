@@ -1,4 +1,4 @@
-"""Statements of hot paths compiled by the ORM once per process instead of once per call.
+"""Statements of hot paths compiled by the ORM once per database connection instead of once per call.
 
 Each API request reads its user's row by primary key, each audited one inserts an audit row, and
 each live event reads its department's data bounds in one statement of seven subqueries. Building
