@@ -593,16 +593,14 @@ def main() -> None:
         f"{no_pool.ms('p95'):.0f} ms; each ratio also moves with the machine between the two runs (compare the "
         f"bare baselines measured just before each)."
     )
-    disturbed = [r for r in results if r.replaced or (r.bare is not None and r.bare.replaced)]
+    replaced = "; ".join(
+        f"{r.scenario} on {r.server}: {r.replaced}, bare {r.bare.replaced}"
+        for r in results
+        if r.bare is not None and (r.replaced or r.bare.replaced)
+    )
     print(
         "gunicorn workers replaced (max_requests) while measured: "
-        + (
-            "; ".join(
-                f"{r.scenario} on {r.server}: {r.replaced}, bare {r.bare.replaced if r.bare else 0}" for r in disturbed
-            )
-            if disturbed
-            else "none (no figure includes a worker's restart)."
-        )
+        f"{replaced or 'none (no figure includes a restart of a worker).'}"
     )
     print(
         f"Writes: the three-department run was answered {spread.figures['requests']:,} times "

@@ -9,15 +9,26 @@ conversions: what is read and written is exactly what the querysets and save() g
 """
 
 from collections.abc import Callable
+from typing import NamedTuple
 from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.sql import InsertQuery
+from django.db.models.sql.compiler import SQLCompiler
 
 # Stand-ins for the primary keys while compiling: no table holds such ids, and they stay within a
 # 32-bit AutoField's range (Django compiles an out-of-range equality to "no rows", not to SQL).
 _SENTINELS = tuple(-2_147_480_000 - number for number in range(1, 9))
+
+
+class _Compiled(NamedTuple):
+    sql: str
+    params: list  # as compiled: the stand-ins where the keys go
+    slots: list[int | None]  # per parameter, the key it takes, or None for a constant
+    compiler: SQLCompiler  # applies the converters, with its connection
+    converters: dict
+    names: list[str | None]
 
 
 class Statement:
@@ -37,41 +48,40 @@ class Statement:
         # Per connection, so per thread: the compiler and its converters belong to the connection.
         self._compiled: WeakKeyDictionary = WeakKeyDictionary()
 
-    def _compile(self, using: str) -> tuple:
+    def _compile(self, using: str) -> _Compiled:
         stand_ins = _SENTINELS[: self.keys]
         compiler = self.build(*stand_ins).query.get_compiler(using)
         sql, params = compiler.as_sql()
         slots = [stand_ins.index(param) if isinstance(param, int) and param in stand_ins else None for param in params]
         if set(range(self.keys)) - set(slots):
             raise ValueError(f"every key must be a parameter of the statement; parameters: {params}")
-        columns = [column for column, _, _ in compiler.select]
-        return sql, list(params), slots, compiler, compiler.get_converters(columns), compiler.select
+        converters = compiler.get_converters([column for column, _, _ in compiler.select])
+        names = [alias for _, _, alias in compiler.select]
+        return _Compiled(sql, list(params), slots, compiler, converters, names)
 
-    def columns(self, *, using: str = DEFAULT_DB_ALIAS) -> list:
-        """The selected expressions, in the order of each row's values."""
-        return [column for column, _, _ in self._compiled_for(using)[5]]
-
-    def names(self, *, using: str = DEFAULT_DB_ALIAS) -> list[str | None]:
-        """The names of the selected values (as values() and values_list() name them); None for a model's columns."""
-        return [alias for _, _, alias in self._compiled_for(using)[5]]
-
-    def _compiled_for(self, using: str) -> tuple:
+    def _compiled_for(self, using: str) -> _Compiled:
         connection = connections[using]
         compiled = self._compiled.get(connection)
         if compiled is None:
             compiled = self._compiled[connection] = self._compile(using)
         return compiled
 
+    def names(self, *, using: str = DEFAULT_DB_ALIAS) -> list[str | None]:
+        """The names of the selected values (as values() and values_list() name them); None for a model's columns."""
+        return self._compiled_for(using).names
+
     def rows(self, *pks, using: str = DEFAULT_DB_ALIAS) -> list[tuple]:
         if len(pks) != self.keys:
             raise TypeError(f"expected {self.keys} primary key(s), got {len(pks)}")
-        sql, params, slots, compiler, converters, _ = self._compiled_for(using)
-        bound = [param if slot is None else pks[slot] for param, slot in zip(params, slots, strict=True)]
+        compiled = self._compiled_for(using)
+        bound = [
+            param if slot is None else pks[slot] for param, slot in zip(compiled.params, compiled.slots, strict=True)
+        ]
         with connections[using].cursor() as cursor:
-            cursor.execute(sql, bound)
+            cursor.execute(compiled.sql, bound)
             rows = cursor.fetchall()
-        if converters:
-            rows = compiler.apply_converters(rows, converters)
+        if compiled.converters:
+            rows = compiled.compiler.apply_converters(rows, compiled.converters)
         return [tuple(row) for row in rows]
 
 
@@ -81,15 +91,14 @@ class RowByPk:
     def __init__(self, model: type[Model]):
         self.model = model
         self._statement = Statement(lambda pk: model._base_manager.filter(pk=pk))
+        # The default columns of a model's query, in the order from_db() takes them.
+        self._attnames = [field.attname for field in model._meta.concrete_fields]
 
     def get(self, pk, *, using: str = DEFAULT_DB_ALIAS) -> Model | None:
         # The field's own preparation of the lookup value, as filter(pk=...) does (a ValueError if it is none).
         value = self.model._meta.pk.get_db_prep_value(pk, connections[using])
         rows = self._statement.rows(value, using=using)
-        if not rows:
-            return None
-        attnames = [column.target.attname for column in self._statement.columns(using=using)]
-        return self.model.from_db(using, attnames, rows[0])
+        return self.model.from_db(using, self._attnames, rows[0]) if rows else None
 
 
 class RowInsert:
