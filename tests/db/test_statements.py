@@ -146,3 +146,13 @@ def test_each_thread_compiles_for_its_own_connection(ed_staff):
 
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(in_a_thread).result() == ("ed_staff", True)
+
+
+def test_tokens_naming_users_by_another_field_are_read_as_simplejwt_reads_them(ed_staff, monkeypatch):
+    from rest_framework_simplejwt.settings import api_settings
+
+    monkeypatch.setattr(api_settings, "USER_ID_FIELD", "username")  # RowByPk reads by primary key only
+    token = str(AccessToken.for_user(ed_staff))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get("/api/v1/departments/").status_code == 200
