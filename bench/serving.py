@@ -15,10 +15,11 @@ LOG_LEVEL and TASK_LOG_LEVEL=WARNING, the connection pool of settings.py. RATELI
 so that one user's writes are not answered 429; everything else is as deployed.
 
 Scenarios (wrk, 32 connections, 2 threads, each after a short warm-up):
-- baseline: bench/serving_bare (one DRF list view over the same encounters table, no auth) on
-  gunicorn sync x2 with the same configuration: the latest 50 rows, measured just before every
-  product scenario under the same load (the ratio is the figure to compare on a shared machine),
-  and once a page of 50 with its count;
+- baseline: bench/serving_bare (DRF views over the same encounters table, no auth) on gunicorn
+  sync x2 with the same configuration, measured just before every product scenario under the same
+  load (the ratio is the figure to compare on a shared machine): for reads the latest 50 rows, for
+  writes the creation of one encounter (validation, one INSERT and its commit); once, a page of 50
+  with its count;
 - product reads on gunicorn sync x2 (deploy/gunicorn.conf.py; --workers sets both apps' count):
   GET /api/v1/encounters/?department=ED&page_size=50 (the latest of 90,000), the same since 24
   hours ago (start_after), and GET /api/v1/workload-hours/?department=ED&start=<a week ago>
@@ -62,6 +63,14 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
 # The product's server, and the bare baseline's beside it (idle while the product is measured).
 PORT = int(os.environ.get("SERVING_PORT", "8781"))
 BARE_PORT = PORT + 1
+# The bare write baseline's encounters (sources bare-write-<n>), deleted before and after a run.
+BARE_WRITE_SOURCE = "bare-write"
+WRITE_SCRIPTS = ("events.lua", "bare_write.lua")
+BARE_LABELS = {
+    "/rows": "bare DRF: 50 latest rows",
+    "/page": "bare DRF: page of 50 with count",
+    "/write": "bare DRF: create one encounter",
+}
 # About 145 encounters a day in the three demo departments: 690 days is about 100,000.
 SEED_DAYS = 690
 SEEDED_AT_LEAST = 90_000
@@ -155,6 +164,15 @@ def redis_empty(redis_url: str) -> None:
     if (urlparse(redis_url).path.strip("/") or "0") == "0":
         raise SystemExit(f"refusing to empty Redis database 0 ({redis_url}): give the bench its own database")
     redis.Redis.from_url(redis_url).flushdb()
+
+
+def bare_writes_delete() -> int:
+    """Delete the encounters the bare write baseline created (this run's or an interrupted one's)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM encounters_encounter WHERE source LIKE %s", [f"{BARE_WRITE_SOURCE}-%"])
+        return cursor.rowcount
 
 
 def django_setup(env: dict) -> None:
@@ -425,8 +443,9 @@ def main() -> None:
     from django.db import connections
     from django.utils import timezone
 
-    from healthcare.encounters.models import Encounter, PatientEvent, WorkloadHour
+    from healthcare.encounters.models import Department, Encounter, PatientEvent, WorkloadHour
 
+    bare_writes_delete()
     (user,) = bench_users_ensure(role="integrator")
     total = Encounter.objects.count()
     ed_total = Encounter.objects.filter(department__code="ED").count()
@@ -467,7 +486,7 @@ def main() -> None:
             connections, duration = 1, args.unloaded
         else:
             # The warm-up's events go to a source of their own.
-            warm = [f"{extra[0]}-w", *extra[1:]] if script == "events.lua" else extra
+            warm = [f"{extra[0]}-w", *extra[1:]] if script in WRITE_SCRIPTS else extra
             wrk(port, path, script, [token, *warm], connections=args.connections, duration=warmup)
             command, connections, duration = [token, *extra], args.connections, args.duration
         ready = "/rows" if port == BARE_PORT else "/api/v1/health"
@@ -479,16 +498,23 @@ def main() -> None:
             return figures, {}, 0
         return figures, server_times(args.log_dir, start, log), workers_replaced(args.log_dir, start, log)
 
+    bare_writes = iter(range(1, 1_000))
+    ed_id = str(Department.objects.get(code="ED").pk)
+
     def bare(path="/rows", unloaded=False) -> Result:
-        label = {"/rows": "bare DRF: 50 latest rows", "/page": "bare DRF: page of 50 with count"}[path]
-        label += ", unloaded" if unloaded else ""
-        figures, _, replaced = measure(BARE_PORT, path, "get.lua", ["-"], unloaded=unloaded, log="bare")
+        label = BARE_LABELS[path] + (", unloaded" if unloaded else "")
+        if path == "/write":
+            script, extra = "bare_write.lua", [f"{BARE_WRITE_SOURCE}-{next(bare_writes)}", ed_id]
+        else:
+            script, extra = "get.lua", []
+        figures, _, replaced = measure(BARE_PORT, path, script, extra, unloaded=unloaded, log="bare")
         result = Result(label, sync_workers, figures, unloaded=unloaded, replaced=replaced)
         return judge(result, unloaded=unloaded)
 
     def run(scenario, server, path, script, extra=(), *, goal=None, unloaded=False) -> Result:
-        """The bare baseline under the same load, then the scenario: their ratio is what to compare."""
-        baseline = bare(unloaded=unloaded)
+        """The bare baseline under the same load (a write for writes), then the scenario: their ratio is
+        what to compare."""
+        baseline = bare("/write" if script in WRITE_SCRIPTS else "/rows", unloaded=unloaded)
         log = "daphne" if server.startswith("daphne") else "gunicorn"
         figures, inside, replaced = measure(PORT, path, script, list(extra), unloaded=unloaded, log=log)
         result = Result(scenario, server, figures, queries=statements.get(path), unloaded=unloaded, bare=baseline)
@@ -511,7 +537,7 @@ def main() -> None:
     with serving("bare", env, BARE_PORT, args.log_dir, args.workers):
         bare()  # warms the baseline's workers
         bare_page = bare("/page")
-        print(f"  bare DRF page of 50 with count: {bare_page.rps:.0f} req/s", flush=True)
+        print(f"  {bare_page.scenario}: {bare_page.rps:.0f} req/s", flush=True)
         with serving("gunicorn", env, PORT, args.log_dir, args.workers):
             run(f"GET {encounters_path}", sync_workers, encounters_path, "get.lua", goal=READ_GOAL)
             run(f"GET {recent_path}", sync_workers, recent_path, "get.lua", goal=READ_GOAL)
@@ -545,6 +571,7 @@ def main() -> None:
         with serving("gunicorn", dict(env, DB_POOL_MAX_SIZE="0"), PORT, args.log_dir, args.workers):
             no_pool = run(f"GET {hours_path}", f"{sync_workers}, DB_POOL_MAX_SIZE=0", hours_path, "get.lua")
     redis_empty(redis_url)
+    bare_created = bare_writes_delete()
     load_after = os.getloadavg()
 
     print()
@@ -573,16 +600,17 @@ def main() -> None:
         )
     print()
     print(
-        f"Each row against the bare baseline (bench/serving_bare: 50 latest rows, {sync_workers}) "
-        "measured just before it, under the same load:"
+        f"Each row against the bare baseline (bench/serving_bare, {sync_workers}) measured just before it, "
+        "under the same load:"
     )
     print()
-    print("| scenario | server | bare req/s | bare p95 ms | req/s ratio | p95 ratio |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| scenario | server | bare baseline | bare req/s | bare p95 ms | req/s ratio | p95 ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(
-            f"| {r.scenario}{', unloaded' if r.unloaded else ''} | {r.server} | {r.bare.rps:.0f} "
-            f"| {r.bare.ms('p95'):.1f} | {r.rps / r.bare.rps:.2f} | {r.ms('p95') / r.bare.ms('p95'):.2f} |"
+            f"| {r.scenario}{', unloaded' if r.unloaded else ''} | {r.server} | {r.bare.scenario} "
+            f"| {r.bare.rps:.0f} | {r.bare.ms('p95'):.1f} | {r.rps / r.bare.rps:.2f} "
+            f"| {r.ms('p95') / r.bare.ms('p95'):.2f} |"
         )
     print()
     print(
@@ -605,7 +633,8 @@ def main() -> None:
     print(
         f"Writes: the three-department run was answered {spread.figures['requests']:,} times "
         f"({spread.figures['non2xx']} not 2xx, {spread.figures['discharges']:,} discharges) and stored "
-        f"{stored:,} events (the difference: requests still in flight when wrk stopped)."
+        f"{stored:,} events (the difference: requests still in flight when wrk stopped). The bare write "
+        f"baseline created {bare_created:,} encounters, deleted again."
     )
 
 

@@ -6,6 +6,7 @@ class Encounter(models.Model):
 
     source = models.CharField(max_length=32)
     source_id = models.CharField(max_length=128)
+    patient_key = models.CharField(max_length=64)
     department_id = models.BigIntegerField()
     encounter_class = models.CharField(max_length=32)
     status = models.CharField(max_length=16)

@@ -2,8 +2,9 @@
 
 What a minimal Django REST framework app costs on this machine, so the product's figures can be
 read as a ratio: no authentication, permissions, audit, rate limits or metrics; one middleware;
-JSON only; persistent database connections (the usual setting for sync workers). It only reads
-the database that bench/serving.py prepared (DATABASE_URL) and never migrates it.
+JSON only; persistent database connections (the usual setting for sync workers). It reads the
+database that bench/serving.py prepared (DATABASE_URL), never migrates it, and writes only the
+encounters of its write baseline (source "bare-write-...", which serving.py deletes again).
 """
 
 import os

@@ -1,6 +1,7 @@
-"""Two list endpoints over the same 100k rows: 50 rows alone, and a page of 50 with its count."""
+"""Over the same 100k rows: two lists (50 rows alone, a page of 50 with its count) and one write."""
 
 from django.urls import path
+from django.utils import timezone
 from rest_framework import generics, pagination, serializers
 
 from bench.serving_bare.models import Encounter
@@ -21,6 +22,12 @@ class EncounterSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+
+class EncounterWriteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Encounter
+        fields = ["id", "source", "source_id", "department_id", "encounter_class", "status", "start"]
 
 
 class Fifty(pagination.PageNumberPagination):
@@ -45,7 +52,22 @@ class EncounterPage(generics.ListAPIView):
     queryset = Encounter.objects.order_by("-id")
 
 
+class EncounterWrite(generics.CreateAPIView):
+    """One new encounter from a JSON body: validation, one INSERT and its commit, the row in the answer.
+
+    "A write" at its simplest, to measure the product's writes against (no transaction around it,
+    no uniqueness check before the INSERT: the table's constraint is the check).
+    """
+
+    serializer_class = EncounterWriteSerializer
+
+    def perform_create(self, serializer):
+        now = timezone.now()
+        serializer.save(patient_key="bare", created_at=now, updated_at=now)
+
+
 urlpatterns = [
     path("rows", EncounterRows.as_view()),
     path("page", EncounterPage.as_view()),
+    path("write", EncounterWrite.as_view()),
 ]
