@@ -18,7 +18,8 @@ class EncountersConfig(AppConfig):
         # Groups need the permissions that post_migrate creates, so they are synced after it
         # (roles_sync_after_migrate waits for the last app whose permissions they list).
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="encounters.roles_sync")
-        # Cached encounter counts are keyed on a user's query, which names the user, not their departments.
+        # Cached encounter counts are keyed on a user's scope (pagination), which names the user, not their
+        # departments.
         m2m_changed.connect(
             encounters_generation.replace_on_m2m_change,
             sender=Department.members.through,

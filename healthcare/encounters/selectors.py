@@ -1,6 +1,7 @@
 """Reads that depend on who is asking."""
 
 from datetime import datetime
+from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import F, Max, OuterRef, QuerySet, Subquery
@@ -13,18 +14,31 @@ from healthcare.encounters.models import Department, WorkloadHour
 encounters_generation = Generation("encounters:generation")
 
 
-def departments_visible_to(user: AbstractBaseUser | AnonymousUser):
+class DepartmentScope(NamedTuple):
+    """The departments a user may see, and a key naming that set without reading it: "all", "none",
+    or "members:<user pk>" (a change of memberships replaces encounters_generation)."""
+
+    key: str
+    departments: QuerySet
+
+
+def department_scope(user: AbstractBaseUser | AnonymousUser) -> DepartmentScope:
     """Departments the user may see: all with encounters.view_all_departments, else their own.
 
     Membership alone is not enough: the user's role must grant encounters.view_department.
     """
     if not user.is_authenticated or not user.is_active:
-        return Department.objects.none()
+        return DepartmentScope("none", Department.objects.none())
     if user.has_perm("encounters.view_all_departments"):
-        return Department.objects.all()
+        return DepartmentScope("all", Department.objects.all())
     if not user.has_perm("encounters.view_department"):
-        return Department.objects.none()
-    return Department.objects.filter(members=user)
+        return DepartmentScope("none", Department.objects.none())
+    return DepartmentScope(f"members:{user.pk}", Department.objects.filter(members=user))
+
+
+def departments_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet:
+    """department_scope(user).departments."""
+    return department_scope(user).departments
 
 
 def with_department_code(rows: QuerySet) -> QuerySet:

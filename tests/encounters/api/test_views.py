@@ -5,6 +5,8 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -218,6 +220,51 @@ def test_a_kept_count_is_forgotten_when_the_reader_joins_a_department(as_user, e
     client = as_user(ed_staff)
     assert counts_made(client, "/api/v1/encounters/") == (1, 1)
     icu.members.add(ed_staff)
+    assert counts_made(client, "/api/v1/encounters/") == (2, 1)
+
+
+def test_kept_counts_are_never_shared_between_department_scopes(
+    as_user, ed_staff, icu_staff, hospital_admin, monkeypatch
+):
+    monkeypatch.setattr(pagination, "CACHED_COUNT_MIN_ROWS", 1)
+    records = [
+        encounter_record("e1", start=hour(1, 0), hours=1),
+        encounter_record("e2", start=hour(1, 1), hours=1),
+        encounter_record("i", start=hour(1, 0), department="ICU"),
+    ]
+    services.encounters_ingest(records=records, source="s", now=hour(3, 0))
+    readers = {ed_staff: 2, icu_staff: 1, hospital_admin: 3}
+    for user, count in readers.items():
+        assert counts_made(as_user(user), "/api/v1/encounters/") == (count, 1), user
+    for user, count in readers.items():
+        assert counts_made(as_user(user), "/api/v1/encounters/") == (count, 0), user  # each its own, kept
+
+
+def test_a_kept_count_follows_a_new_role_at_once(as_user, ed_staff, icu, monkeypatch):
+    monkeypatch.setattr(pagination, "CACHED_COUNT_MIN_ROWS", 1)
+    records = [
+        encounter_record("e", start=hour(1, 0), hours=1),
+        encounter_record("i", start=hour(1, 0), department="ICU"),
+    ]
+    services.encounters_ingest(records=records, source="s", now=hour(3, 0))
+    assert counts_made(as_user(ed_staff), "/api/v1/encounters/") == (1, 1)
+    ed_staff.groups.set([Group.objects.get(name="admin")])  # now sees every department
+    promoted = get_user_model().objects.get(pk=ed_staff.pk)  # as the next request loads the user
+    assert counts_made(as_user(promoted), "/api/v1/encounters/") == (2, 1)
+
+
+def test_a_kept_count_is_keyed_on_the_filters_not_on_other_parameters(as_user, ed_staff, monkeypatch):
+    monkeypatch.setattr(pagination, "CACHED_COUNT_MIN_ROWS", 1)
+    records = [
+        encounter_record("open", start=hour(1, 0)),
+        encounter_record("done", start=hour(1, 1), hours=1),
+    ]
+    services.encounters_ingest(records=records, source="s", now=hour(3, 0))
+    client = as_user(ed_staff)
+    assert counts_made(client, "/api/v1/encounters/?status=in-progress") == (1, 1)
+    assert counts_made(client, "/api/v1/encounters/?status=in-progress&page=1&page_size=5&x=1") == (1, 0)
+    assert counts_made(client, "/api/v1/encounters/?status=finished") == (1, 1)
+    assert counts_made(client, "/api/v1/encounters/?start_after=2024-01-01T00:30:00Z") == (1, 1)
     assert counts_made(client, "/api/v1/encounters/") == (2, 1)
 
 
