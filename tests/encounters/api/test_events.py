@@ -5,7 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from healthcare.encounters import services
 from healthcare.encounters.models import Encounter, PatientEvent, WorkloadHour
+from tests.factories import encounter_record
 
 NOW = timezone.now().replace(minute=0, second=0, microsecond=0)
 
@@ -83,6 +85,23 @@ def test_events_that_cannot_apply_change_nothing(send, ed, icu, events, message)
     assert response.status_code == 400
     assert message in " ".join(response.json()["events"])
     assert Encounter.objects.count() == 0 and PatientEvent.objects.count() == 0
+
+
+def test_an_event_refused_inside_its_transaction_changes_nothing_and_the_next_one_applies(send, ed, icu):
+    """The encounter id is taken in a department the sender may not change: found only when the
+    stays are written, inside the events' transaction (with no savepoint of its own)."""
+    stay_elsewhere = encounter_record("V1", start=NOW - timedelta(hours=30), hours=2, department="ICU")
+    services.encounters_ingest(records=[stay_elsewhere], source="adt")
+    before = list(WorkloadHour.objects.order_by("department", "hour").values_list("department", "hour", "census"))
+    events = [admit(event_id="e0", encounter="V2", hours_ago=6), admit()]
+    response = send("/api/v1/events", {"source": "adt", "events": events})
+    assert response.status_code == 400 and "may not change" in " ".join(response.json()["events"])
+    assert list(Encounter.objects.values_list("source_id", flat=True)) == ["V1"]
+    assert not PatientEvent.objects.exists()
+    assert list(WorkloadHour.objects.order_by("department", "hour").values_list("department", "hour", "census")) == (
+        before
+    )
+    assert send("/api/v1/events", {"source": "adt", **admit(event_id="e3", encounter="V3")}).status_code == 200
 
 
 def test_a_discharge_before_the_admission_is_refused(send, ed):
