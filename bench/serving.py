@@ -6,8 +6,9 @@ Prepares its own PostgreSQL database (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/hospital_bench_serving, dropped and created again unless
 --reuse-db finds it seeded): migrations, a demo hospital of about 100,000 encounters over 690 days
 (seed_demo, with a week of forecasts and plans; then VACUUM ANALYZE) and a bench user with the
-integrator role. Redis
-db 5 (REDIS_URL) is the cache, channel layer and rate-limit store; it is emptied before and after.
+integrator role. What the write scenarios store is deleted before and after a run, and the hours
+they changed are rebuilt, so that every run reads the data as seeded. Redis db 5 (REDIS_URL) is
+the cache, channel layer and rate-limit store; it is emptied before and after.
 
 Servers run with production settings: DEBUG off, generated SECRET_KEY and PSEUDONYM_KEY,
 ALLOWED_HOSTS=127.0.0.1, SECURE_SSL_REDIRECT=false (plain HTTP on 127.0.0.1: no proxy in front),
@@ -63,7 +64,9 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
 # The product's server, and the bare baseline's beside it (idle while the product is measured).
 PORT = int(os.environ.get("SERVING_PORT", "8781"))
 BARE_PORT = PORT + 1
-# The bare write baseline's encounters (sources bare-write-<n>), deleted before and after a run.
+# Sources of the events (bench-<time>...) and of the bare write baseline's encounters (bare-write-<n>):
+# what they stored is deleted before and after a run (bench_writes_undo).
+BENCH_SOURCE = "bench"
 BARE_WRITE_SOURCE = "bare-write"
 WRITE_SCRIPTS = ("events.lua", "bare_write.lua")
 BARE_LABELS = {
@@ -166,13 +169,25 @@ def redis_empty(redis_url: str) -> None:
     redis.Redis.from_url(redis_url).flushdb()
 
 
-def bare_writes_delete() -> int:
-    """Delete the encounters the bare write baseline created (this run's or an interrupted one's)."""
-    from django.db import connection
+def bench_writes_undo() -> int:
+    """Delete what the write scenarios stored (this run's or an earlier one's: sources bench-... and
+    bare-write-...) and rebuild the hours of the departments they wrote to; the number of encounters
+    deleted. Every run then reads the data as seeded: the bench's admits all start in the last day,
+    which a read scenario lists and counts."""
+    from django.db import connection, transaction
 
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM encounters_encounter WHERE source LIKE %s", [f"{BARE_WRITE_SOURCE}-%"])
-        return cursor.rowcount
+    from healthcare.encounters.services import department_workload_rebuild
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM encounters_patientevent WHERE source LIKE %s", [f"{BENCH_SOURCE}-%"])
+        cursor.execute(
+            "DELETE FROM encounters_encounter WHERE source LIKE %s OR source LIKE %s RETURNING department_id",
+            [f"{BENCH_SOURCE}-%", f"{BARE_WRITE_SOURCE}-%"],
+        )
+        departments = [department_id for (department_id,) in cursor.fetchall()]
+    for department_id in sorted(set(departments)):
+        department_workload_rebuild(department_id=department_id)
+    return len(departments)
 
 
 def django_setup(env: dict) -> None:
@@ -445,7 +460,9 @@ def main() -> None:
 
     from healthcare.encounters.models import Department, Encounter, PatientEvent, WorkloadHour
 
-    bare_writes_delete()
+    undone = bench_writes_undo()
+    if undone:
+        print(f"deleted {undone:,} encounters an earlier run's writes left, and rebuilt their hours", flush=True)
     (user,) = bench_users_ensure(role="integrator")
     total = Encounter.objects.count()
     ed_total = Encounter.objects.filter(department__code="ED").count()
@@ -456,7 +473,7 @@ def main() -> None:
     recent_path = f"/api/v1/encounters/?department=ED&start_after={day_ago}&page_size=50"
     hours_path = f"/api/v1/workload-hours/?department=ED&start={week_ago}&page_size=50"
     events_path = "/api/v1/events"
-    source = f"bench-{int(time.time())}"
+    source = f"{BENCH_SOURCE}-{int(time.time())}"
 
     token = access_token(user)
     statements = {}
@@ -571,14 +588,15 @@ def main() -> None:
         with serving("gunicorn", dict(env, DB_POOL_MAX_SIZE="0"), PORT, args.log_dir, args.workers):
             no_pool = run(f"GET {hours_path}", f"{sync_workers}, DB_POOL_MAX_SIZE=0", hours_path, "get.lua")
     redis_empty(redis_url)
-    bare_created = bare_writes_delete()
+    written = bench_writes_undo()
     load_after = os.getloadavg()
 
     print()
     print(
-        f"PostgreSQL 15 ({total:,} encounters, {ed_total:,} in the ED), Redis db 5, wrk -t2 -c{args.connections} "
-        f"-d{args.duration:g}s after a {warmup:g} s warm-up (unloaded: -t1 -c1, one request every "
-        f"{UNLOADED_PAUSE_MS} ms, {args.unloaded:g} s), DEBUG off, RATELIMIT_WRITES={RAISED_WRITE_LIMIT}; "
+        f"PostgreSQL 15 ({total:,} encounters, {ed_total:,} in the ED), Redis {redis_url}, "
+        f"wrk -t2 -c{args.connections} -d{args.duration:g}s after a {warmup:g} s warm-up "
+        f"(unloaded: -t1 -c1, one request every {UNLOADED_PAUSE_MS} ms, {args.unloaded:g} s), DEBUG off, "
+        f"RATELIMIT_WRITES={RAISED_WRITE_LIMIT}; "
         f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
     )
     print()
@@ -633,8 +651,8 @@ def main() -> None:
     print(
         f"Writes: the three-department run was answered {spread.figures['requests']:,} times "
         f"({spread.figures['non2xx']} not 2xx, {spread.figures['discharges']:,} discharges) and stored "
-        f"{stored:,} events (the difference: requests still in flight when wrk stopped). The bare write "
-        f"baseline created {bare_created:,} encounters, deleted again."
+        f"{stored:,} events (the difference: requests still in flight when wrk stopped). The events and the bare "
+        f"write baseline created {written:,} encounters, deleted again (their hours rebuilt)."
     )
 
 
