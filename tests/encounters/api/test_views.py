@@ -191,6 +191,20 @@ def test_encounter_list_query_count_does_not_grow_with_rows(as_user, ed_staff, d
         assert as_user(ed_staff).get("/api/v1/encounters/").status_code == 200
 
 
+@pytest.fixture
+def every_count_kept(monkeypatch):
+    monkeypatch.setattr(pagination, "CACHED_COUNT_MIN_ROWS", 1)
+
+
+@pytest.fixture
+def stays_in_ed_and_icu(ed, icu):
+    records = [
+        encounter_record("e", start=hour(1, 0), hours=1),
+        encounter_record("i", start=hour(1, 0), department="ICU"),
+    ]
+    services.encounters_ingest(records=records, source="s", now=hour(3, 0))
+
+
 def counts_made(client, path: str) -> tuple[int, int]:
     """(the count answered, COUNT statements run) of one list request."""
     with CaptureQueriesContext(connection) as captured:
@@ -210,13 +224,9 @@ def test_a_large_encounter_count_is_kept_until_an_encounter_is_written(as_user, 
     assert counts_made(client, "/api/v1/encounters/?page_size=2") == (5, 1)
 
 
-def test_a_kept_count_is_forgotten_when_the_reader_joins_a_department(as_user, ed_staff, icu, monkeypatch):
-    monkeypatch.setattr(pagination, "CACHED_COUNT_MIN_ROWS", 1)
-    records = [
-        encounter_record("e", start=hour(1, 0), hours=1),
-        encounter_record("i", start=hour(1, 0), department="ICU"),
-    ]
-    services.encounters_ingest(records=records, source="s", now=hour(3, 0))
+def test_a_kept_count_is_forgotten_when_the_reader_joins_a_department(
+    as_user, ed_staff, icu, every_count_kept, stays_in_ed_and_icu
+):
     client = as_user(ed_staff)
     assert counts_made(client, "/api/v1/encounters/") == (1, 1)
     icu.members.add(ed_staff)
@@ -224,9 +234,8 @@ def test_a_kept_count_is_forgotten_when_the_reader_joins_a_department(as_user, e
 
 
 def test_kept_counts_are_never_shared_between_department_scopes(
-    as_user, ed_staff, icu_staff, hospital_admin, monkeypatch
+    as_user, ed_staff, icu_staff, hospital_admin, every_count_kept
 ):
-    monkeypatch.setattr(pagination, "CACHED_COUNT_MIN_ROWS", 1)
     records = [
         encounter_record("e1", start=hour(1, 0), hours=1),
         encounter_record("e2", start=hour(1, 1), hours=1),
@@ -240,21 +249,14 @@ def test_kept_counts_are_never_shared_between_department_scopes(
         assert counts_made(as_user(user), "/api/v1/encounters/") == (count, 0), user  # each its own, kept
 
 
-def test_a_kept_count_follows_a_new_role_at_once(as_user, ed_staff, icu, monkeypatch):
-    monkeypatch.setattr(pagination, "CACHED_COUNT_MIN_ROWS", 1)
-    records = [
-        encounter_record("e", start=hour(1, 0), hours=1),
-        encounter_record("i", start=hour(1, 0), department="ICU"),
-    ]
-    services.encounters_ingest(records=records, source="s", now=hour(3, 0))
+def test_a_kept_count_follows_a_new_role_at_once(as_user, ed_staff, every_count_kept, stays_in_ed_and_icu):
     assert counts_made(as_user(ed_staff), "/api/v1/encounters/") == (1, 1)
     ed_staff.groups.set([Group.objects.get(name="admin")])  # now sees every department
     promoted = get_user_model().objects.get(pk=ed_staff.pk)  # as the next request loads the user
     assert counts_made(as_user(promoted), "/api/v1/encounters/") == (2, 1)
 
 
-def test_a_kept_count_is_keyed_on_the_filters_not_on_other_parameters(as_user, ed_staff, monkeypatch):
-    monkeypatch.setattr(pagination, "CACHED_COUNT_MIN_ROWS", 1)
+def test_a_kept_count_is_keyed_on_the_filters_not_on_other_parameters(as_user, ed_staff, every_count_kept):
     records = [
         encounter_record("open", start=hour(1, 0)),
         encounter_record("done", start=hour(1, 1), hours=1),
