@@ -11,8 +11,8 @@ from healthcare.encounters.services.workload import LIVE_WINDOW_HOURS
 from healthcare.hours import iso_utc
 from monitoring_app.models import Alert
 from monitoring_app.services import alert_payload
-from optimization.models import OptimizationRun, RunStatus
-from optimization.selectors import compliance_recent, hours_beyond_ratio, planned_nurses
+from optimization.models import OptimizationRun
+from optimization.selectors import compliance_recent, nurses_on_duty, staffing_state
 from predictions.selectors import census_outlook_points
 
 PAST_HOURS = LIVE_WINDOW_HOURS  # the hours workload.changed events carry
@@ -43,21 +43,18 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
         actual.append({"hour": iso_utc(hour), "census": census, "arrivals": arrivals})
 
     future_points, forecast_info = census_outlook_points(department, now=now, hours=FUTURE_HOURS)
+    state = staffing_state(department, now=now, hours=FUTURE_HOURS)
 
     week_ago = now - timedelta(days=7)
-    planned = planned_nurses(department, first=min(first, week_ago), last=now + timedelta(hours=FUTURE_HOURS))
+    on_duty = nurses_on_duty(department, first=min(first, week_ago), last=now + timedelta(hours=FUTURE_HOURS))
     plan = (
-        OptimizationRun.objects.filter(department=department, status=RunStatus.SUCCEEDED, planned_from__lte=now)
-        .order_by("-planned_from", "-finished_at")
-        .only("id", "planned_from")
+        OptimizationRun.objects.filter(department=department, in_force_from__isnull=False, in_force_from__lte=now)
+        .order_by("-put_in_force_at")
+        .only("id", "planned_from", "in_force_from", "put_in_force_at")
         .first()
     )
-
     census_now = actual[-1]["census"]
-    known_now = census_now is not None
-    staff_now = planned.get(now)
-    ratio = department.patients_per_nurse
-    at_risk = [point["hour"] for point, _ in hours_beyond_ratio(future_points, planned, ratio)]
+    staffing = state.as_dict()
     return {
         "seq": seq,
         "generated_at": iso_utc(timezone.now()),
@@ -65,7 +62,7 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
             "code": department.code,
             "name": department.name,
             "unit_type": department.unit_type,
-            "patients_per_nurse": ratio,
+            "patients_per_nurse": department.patients_per_nurse,
             "min_nurses": department.min_nurses,
             "timezone": department.timezone,
         },
@@ -74,23 +71,26 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
         "plan": {
             "optimization_id": str(plan.id) if plan else None,
             "planned_from": iso_utc(plan.planned_from) if plan else None,
+            "in_force_from": iso_utc(plan.in_force_from) if plan else None,
             "hours": [
                 {"hour": iso_utc(hour), "planned_nurses": nurses}
-                for hour, nurses in sorted(planned.items())
+                for hour, nurses in sorted(on_duty.items())
                 if hour >= first
             ],
         }
-        if planned
+        if on_duty
         else None,
+        "staffing": staffing,
+        "verdict": state.verdict(department.timezone),
         "alerts": [alert_payload(alert) for alert in Alert.objects.filter(department=department).open()[:MAX_ALERTS]],
         "tiles": {
             "census_now": census_now,
-            "nurses_required_now": department.nurses_required(census_now) if known_now else None,
-            "staff_on_duty": staff_now,
-            "patients_per_nurse_now": round(census_now / staff_now, 2)
-            if staff_now and census_now is not None
+            "nurses_required_now": staffing["required_now"],
+            "staff_on_duty": staffing["on_duty"],
+            "patients_per_nurse_now": round(census_now / state.on_duty, 2)
+            if state.on_duty and census_now is not None
             else None,
-            **compliance_recent(department, now=now, planned=planned),
-            "next_hour_at_risk": at_risk[0] if at_risk else None,
+            **compliance_recent(department, now=now, planned=on_duty),
+            "next_hour_at_risk": staffing["next_hour_at_risk"],
         },
     }

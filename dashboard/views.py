@@ -21,8 +21,9 @@ from healthcare.encounters.selectors import departments_visible_to, departments_
 from monitoring_app.selectors import alerts_visible_to
 from monitoring_app.services import alert_acknowledge
 from optimization.models import OptimizationRun, StaffingRuleSet
+from optimization.policies import staffing_rules_for
 from optimization.selectors import compliance_by_hour_of_day, compliance_share, staffed_hours, worst_periods
-from optimization.services import optimization_request, staffing_rules_for, staffing_rules_save
+from optimization.services import optimization_request, staffing_rules_save
 from predictions.models import ForecastModel
 from predictions.selectors import forecast_live_accuracy, forecasts_against_actuals
 

@@ -13,9 +13,11 @@ class MonitoringConfig(AppConfig):
         from healthcare.encounters.signals import workload_changed
         from healthcare.tracing import tracing_configure
         from monitoring_app import receivers
+        from optimization.signals import staffing_changed
 
         tracing_configure()  # before Django builds its middleware chain; a no-op unless OTLP is configured
         workload_changed.connect(receivers.understaffing_recheck, dispatch_uid="monitoring_app.understaffing_recheck")
+        staffing_changed.connect(receivers.staffing_recheck, dispatch_uid="monitoring_app.staffing_recheck")
         celery_signals.task_prerun.connect(receivers.task_prerun, dispatch_uid="monitoring_app.task_prerun")
         celery_signals.task_postrun.connect(receivers.task_postrun, dispatch_uid="monitoring_app.task_postrun")
         celery_signals.worker_init.connect(receivers.worker_started, dispatch_uid="monitoring_app.worker_started")

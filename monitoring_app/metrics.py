@@ -21,6 +21,8 @@ INGEST_ROWS = Counter("hospital_ingest_rows_total", "Rows stored by ingestion, b
 WEBSOCKETS_OPEN = Gauge("hospital_websocket_connections", "Dashboard websockets open in this process.")
 
 LIVE_ACCURACY_DAYS = 7
+# hospital_hours_at_risk_12h counts the coming hours up to this far ahead.
+RISK_HOURS = 12
 # Daily totals come one per forecast: four weeks of them, or the error would swing with every day.
 LIVE_DAILY_MAPE_DAYS = 28
 
@@ -31,10 +33,10 @@ def product_figures() -> dict:
     the Celery queue depth, live workers and task counts. Plain JSON; the same figures /metrics exposes."""
     from django.utils import timezone
 
-    from healthcare.encounters.models import Department, WorkloadHour
+    from healthcare.encounters.models import Department
     from monitoring_app.models import Alert
     from monitoring_app.selectors import department_freshness
-    from optimization.selectors import compliance_recent, planned_nurses
+    from optimization.selectors import compliance_recent, nurses_on_duty, staffing_state
     from predictions.selectors import forecast_live_accuracy, forecast_live_daily_mape
 
     moment = timezone.now()
@@ -44,15 +46,17 @@ def product_figures() -> dict:
     departments = []
     for department in Department.objects.order_by("code"):
         fresh = freshness[department.code]
-        planned = planned_nurses(department, first=week_ago, last=now)
-        census_now = WorkloadHour.objects.filter(department=department, hour=now).values_list("census", flat=True)
-        census = census_now.first()
+        planned = nurses_on_duty(department, first=week_ago, last=now)
+        state = staffing_state(department, now=now, hours=RISK_HOURS + 1)
+        decision = state.decision
         departments.append(
             {
                 "department": department.code,
-                "census_now": census,
-                "nurses_required_now": department.nurses_required(census) if census is not None else None,
-                "nurses_planned_now": planned.get(now),
+                "census_now": state.census_now,
+                "nurses_required_now": decision.required_now if decision else None,
+                "nurses_on_duty_now": state.on_duty,
+                "nurses_short_now": decision.short_now if decision else None,
+                "hours_at_risk_12h": len(state.hours_at_risk) if decision else None,
                 **compliance_recent(department, now=now, planned=planned),
                 "forecast_error": [
                     {
@@ -117,7 +121,9 @@ class ProductCollector:
             for name, help_text in (
                 ("census_now", "Patients in the department this hour."),
                 ("nurses_required_now", "Nurses the census requires at the ratio."),
-                ("nurses_planned_now", "Nurses the plan puts on duty this hour."),
+                ("nurses_on_duty_now", "Nurses recorded on duty this hour (roster in force and duty changes)."),
+                ("nurses_short_now", "Nurses fewer on duty than the census requires this hour (0: covered)."),
+                ("hours_at_risk_12h", "Coming hours of the next 12 left short with more than the department's risk."),
                 ("compliance_24h", "Share of patient-hours at ratio, last 24 h of planned hours."),
                 ("compliance_7d", "Share of patient-hours at ratio, last 7 days of planned hours."),
                 ("open_alerts", "Alerts neither acknowledged nor resolved."),

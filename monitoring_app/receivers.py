@@ -7,22 +7,34 @@ from healthcare.caching import soft_cache
 from healthcare.jobs import job_enqueue
 from monitoring_app import task_stats
 
-# New census data re-checks a department's staffing at most this often.
-UNDERSTAFFING_RECHECK_SECONDS = 60
+# New census data re-checks a department's staffing at most this often, this long after the change.
+UNDERSTAFFING_RECHECK_SECONDS = 5
 
 
 def understaffing_recheck(sender, department_id: int, **kwargs) -> None:
-    """The census changed: check the department's coming hours again on a worker, at the end of the minute.
+    """The census changed: check the department's staffing again on a worker, seconds later.
 
-    The first change of a minute schedules the check; the ones after it are covered by it, so a
-    burst of admissions costs one check. (With eager Celery, the embedded default, the check
-    runs at once, in the process that changed the census.)
+    The first change of a few seconds schedules the check; the ones after it are covered by it,
+    so a burst of admissions costs one check. (With eager Celery, the embedded default, the
+    check runs at once, in the request that changed the census.)
     """
     from monitoring_app.tasks import understaffing_check_task
 
-    # With Redis down, add() answers False: no recheck now; the 15-minute alerts check still runs.
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # No worker to defer to: the check runs in this request, so the alert is there when it answers.
+        job_enqueue(understaffing_check_task, department_id)
+        return
+    # With Redis down, add() answers False: no recheck now; the periodic alerts check still runs.
     if soft_cache.add(f"monitoring:understaffing-recheck:{department_id}", 1, timeout=UNDERSTAFFING_RECHECK_SECONDS):
         job_enqueue(understaffing_check_task, department_id, countdown=UNDERSTAFFING_RECHECK_SECONDS)
+
+
+def staffing_recheck(sender, department_id: int, **kwargs) -> None:
+    """Who is on duty changed (a plan put in force, a call-in, release or absence recorded): check
+    the department's staffing at once, so the alert and every open page follow within seconds."""
+    from monitoring_app.tasks import understaffing_check_task
+
+    job_enqueue(understaffing_check_task, department_id)
 
 
 def task_prerun(sender=None, task_id=None, **kwargs) -> None:

@@ -1,7 +1,6 @@
 """Alerts: raise them from what the other apps know, acknowledge them, push them to dashboards."""
 
 import logging
-import math
 import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -10,13 +9,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dashboard.broadcast import broadcast_department_event
-from healthcare.encounters.models import Department, WorkloadHour
+from healthcare.encounters.models import Department
+from healthcare.hours import iso_utc
 from monitoring_app.models import Alert, AlertKind, AlertSeverity
+from optimization.staffing import nurses
 
 logger = logging.getLogger(__name__)
 
-# Understaffing is judged over the hours a charge nurse can still act on (call in, move staff).
-UNDERSTAFFING_LOOKAHEAD_HOURS = 24
+# Understaffing ahead is judged over the hours a charge nurse can still act on (call in, move staff).
+UNDERSTAFFING_LOOKAHEAD_HOURS = 12
 # Forecast drift: the next-24-hour interval should hold ~90% of actual arrivals.
 DRIFT_WINDOW = timedelta(days=7)
 DRIFT_MIN_HOURS = 48
@@ -124,49 +125,51 @@ def job_failed_alert_raise(*, department: Department, job_kind: str, job_id, rea
 
 
 def understaffing_check(*, department: Department, now: datetime | None = None) -> Alert | None:
-    """Raise an alert when a planned hour in the next 24 h is expected beyond the ratio.
+    """Open, refresh or resolve the department's understaffing alert from its staffing state, and
+    push the state to its dashboards (`staffing.changed`).
 
-    Expected under-staffed: the forecast's mean census (for the hour under way, the census
-    recorded so far if higher) exceeds what the planned nurses may care for at the ratio.
-    (The dashboard's "hour at risk" tile uses the interval's upper bound; an alert that fired
-    on every 1-in-20 risk would soon be ignored.) Critical when the first such hour is less
-    than 4 hours away. While the shortage lasts it is one alert, refreshed (and raised again
-    if it turns critical); it resolves when no coming hour is short any more.
+    Critical while the unit is short now (fewer nurses on duty than the census requires); a
+    warning while some hour of the next UNDERSTAFFING_LOOKAHEAD_HOURS is at risk (left short,
+    after the policy's recourse, with a probability above the department's threshold). While
+    the shortage lasts it is one alert, raised again when it turns critical; it resolves as soon
+    as the unit is covered now and no coming hour is at risk.
     """
-    from optimization.selectors import hours_beyond_ratio, planned_nurses
-    from predictions.selectors import census_outlook_points
+    from optimization.selectors import staffing_state
 
-    now = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
-    points, _ = census_outlook_points(department, now=now, hours=UNDERSTAFFING_LOOKAHEAD_HOURS)
-    planned = planned_nurses(department, first=now, last=now + timedelta(hours=UNDERSTAFFING_LOOKAHEAD_HOURS - 1))
-    # The hour under way: the patients recorded so far count if there are more than forecast.
-    census_now = WorkloadHour.objects.filter(department=department, hour=now).values_list("census", flat=True).first()
-    if points and census_now is not None and census_now > points[0]["census_mean"]:
-        points = [{**points[0], "census_mean": census_now}, *points[1:]]
-    short = [
-        {
-            "hour": point["hour"],
-            "census_mean": point["census_mean"],
-            "census_upper": point["census_upper"],
-            "planned_nurses": nurses,
-            "nurses_needed": department.nurses_required(math.ceil(point["census_mean"])),
-        }
-        for point, nurses in hours_beyond_ratio(points, planned, department.patients_per_nurse, bound="census_mean")
-    ]
+    state = staffing_state(department, now=now)
+    broadcast_department_event(department.code, "staffing.changed", {"staffing": state.as_dict()})
     episode = _episode(department, AlertKind.UNDERSTAFFING)
-    if not short:
+    decision = state.decision
+    soon = [hour for hour in state.hours_at_risk if hour.offset < UNDERSTAFFING_LOOKAHEAD_HOURS]
+    if decision is None or not (decision.short_now or soon):
         if episode is not None:
             alert_resolve(alert=episode)
         return None
-    first = datetime.fromisoformat(short[0]["hour"])
-    local = first.astimezone(ZoneInfo(department.timezone))
+    detail = {key: value for key, value in state.as_dict().items() if key != "hours_at_risk"}
+    detail["hours_at_risk"] = [
+        {
+            "hour": iso_utc(state.hour_at(hour.offset)),
+            "p_short": round(hour.p_short, 3),
+            "staffed": hour.staffed,
+            "required_at_mean": hour.required,
+        }
+        for hour in soon
+    ]
+    if decision.short_now:
+        title = f"Short {nurses(decision.short_now)} now: {state.census_now} patients need {decision.required_now}, {decision.on_duty} on duty"
+        severity = AlertSeverity.CRITICAL
+    else:
+        first = soon[0]
+        local = state.hour_at(first.offset).astimezone(ZoneInfo(department.timezone))
+        title = f"At risk of being short at {local:%a %H:00} ({first.p_short:.0%} chance); {len(soon)} hour(s) at risk"
+        severity = AlertSeverity.WARNING
     alert, _ = alert_raise(
         department=department,
         kind=AlertKind.UNDERSTAFFING,
-        key=episode.key if episode else f"understaffing:{short[0]['hour']}",
-        title=f"{len(short)} hour(s) expected under-staffed, first at {local:%a %H:00}",
-        detail={"hours": short},
-        severity=AlertSeverity.CRITICAL if first - now < timedelta(hours=4) else AlertSeverity.WARNING,
+        key=episode.key if episode else f"understaffing:{iso_utc(state.hour)}",
+        title=title,
+        detail=detail,
+        severity=severity,
     )
     return alert
 

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from healthcare.encounters.models import Department
-from optimization.rules import Shift, StaffingRules
+from optimization.rules import DEFAULT_RISK_THRESHOLD, Shift, StaffingRules
 
 
 def default_shifts() -> list[list[int]]:
@@ -46,6 +46,11 @@ class StaffingRuleSet(models.Model):
         default=10.0,
         validators=[MinValueValidator(0.01)],
         help_text="Cost of one patient-hour beyond the ratio, in rostered nurse-hours.",
+    )
+    risk_threshold = models.FloatField(
+        default=DEFAULT_RISK_THRESHOLD,
+        validators=[MinValueValidator(0.01), MaxValueValidator(0.99)],
+        help_text="A coming hour is at risk when it is left short with a probability above this.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -152,13 +157,27 @@ class OptimizationRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A plan is only a proposal until someone puts it in force; then its hours from in_force_from on
+    # are the roster that "on duty" reads (optimization.services.plan_put_in_force).
+    in_force_from = models.DateTimeField(null=True, blank=True)
+    put_in_force_at = models.DateTimeField(null=True, blank=True)
+    put_in_force_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="optimizationrun_status_valid")
+            models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="optimizationrun_status_valid"),
+            models.CheckConstraint(
+                condition=Q(in_force_from__isnull=True) | Q(status=RunStatus.SUCCEEDED, put_in_force_at__isnull=False),
+                name="optimizationrun_in_force_succeeded",
+            ),
         ]
-        indexes = [models.Index(fields=["department", "-created_at"], name="optimizationrun_recent")]
+        indexes = [
+            models.Index(fields=["department", "-created_at"], name="optimizationrun_recent"),
+            models.Index(fields=["department", "put_in_force_at"], name="optimizationrun_in_force"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.department_id} plan {self.planned_from:%Y-%m-%d %H:00} ({self.status})"
@@ -166,3 +185,50 @@ class OptimizationRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+
+
+class DutyChangeKind(models.TextChoices):
+    CALL_IN = "call_in", "Call-in confirmed"
+    RELEASE = "release", "Released early"
+    ABSENCE = "absence", "Absent (sick call)"
+
+
+class DutyChange(models.Model):
+    """A recorded change to who is on duty: nurses called in, sent home or absent for whole hours.
+
+    The hours starts_at .. ends_at (on the hour, end excluded) are changed by `nurses`: added for a
+    call-in, taken off the roster in force for a release or an absence. Rows are facts: they are
+    never edited, and a mistake is corrected by cancelling the row (who and when are kept).
+    """
+
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="duty_changes")
+    kind = models.CharField(max_length=16, choices=DutyChangeKind.choices)
+    nurses = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(100)])
+    starts_at = models.DateTimeField(help_text="First hour changed (on the hour).")
+    ends_at = models.DateTimeField(help_text="The hour after the last one changed (on the hour).")
+    note = models.CharField(max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=DutyChangeKind.values), name="dutychange_kind_valid"),
+            models.CheckConstraint(condition=Q(nurses__gte=1), name="dutychange_nurses_positive"),
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="dutychange_ends_after_start"),
+        ]
+        indexes = [models.Index(fields=["department", "starts_at"], name="dutychange_department_start")]
+
+    def __str__(self) -> str:
+        return f"{self.department_id} {self.get_kind_display()}: {self.nurses} from {self.starts_at:%Y-%m-%d %H:00}"
+
+    @property
+    def signed_nurses(self) -> int:
+        """Nurses this change adds to the roster in force in each of its hours (negative: takes off)."""
+        return self.nurses if self.kind == DutyChangeKind.CALL_IN else -self.nurses

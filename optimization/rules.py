@@ -8,6 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from predictions.features import Calendar
+
+# A shift that started this long ago may still be running.
+LOOKBACK_HOURS = 16
+
 
 @dataclass(frozen=True)
 class Shift:
@@ -16,6 +21,9 @@ class Shift:
     start_hour: int
     hours: int
 
+
+# A coming hour is at risk when it is left short with a probability above this (set per department).
+DEFAULT_RISK_THRESHOLD = 0.10
 
 EIGHT_HOUR_SHIFTS = (Shift(7, 8), Shift(15, 8), Shift(23, 8))
 TWELVE_HOUR_SHIFTS = (Shift(7, 12), Shift(19, 12))
@@ -118,3 +126,17 @@ def shift_instances(rules: StaffingRules, local_hour: np.ndarray, *, lookback: i
                     break
             instances.append(ShiftInstance(position - lookback, length))
     return instances
+
+
+def shift_instances_around(
+    rules: StaffingRules, *, start_hour: int, horizon: int, timezone: str
+) -> tuple[list[ShiftInstance], Calendar]:
+    """(the shift instances still running at epoch hour start_hour or starting in the horizon, the
+    local calendar from LOOKBACK_HOURS before start_hour). Instance hours count from start_hour."""
+    calendar = Calendar.build(start_hour - LOOKBACK_HOURS, horizon + LOOKBACK_HOURS, timezone=timezone)
+    instances = [
+        instance
+        for instance in shift_instances(rules, calendar.hour_of_day, lookback=LOOKBACK_HOURS)
+        if instance.end > 0
+    ]
+    return instances, calendar

@@ -1,37 +1,96 @@
-"""Reads across plans: who was (or will be) on duty each hour, and how well that covered the patients."""
+"""Reads across plans and duty records: who was (or will be) on duty each hour, and how well that covered the patients."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from django.db.models import Sum
+from django.utils import timezone
+from scipy import stats
 
 from healthcare.encounters.models import Department, WorkloadHour
-from optimization.models import OptimizationRun, RunStatus
+from optimization.models import DutyChange, DutyChangeKind, OptimizationRun
+from optimization.policies import DEFAULT_POLICY, active_policy, risk_threshold_for, staffing_rules_for
+from optimization.projection import Projection
+from optimization.rules import LOOKBACK_HOURS, shift_instances_around
+from optimization.simulate import LOOKAHEAD, Observation
+from optimization.staffing import HourAhead, StaffingState, decide, hours_ahead
+from predictions.models import ForecastModel
+from predictions.selectors import census_outlook_points, epoch_hour
+from predictions.services import ForecastUnavailable, workload_outlook
 
 
-def planned_nurses(department: Department, *, first: datetime, last: datetime) -> dict[datetime, int]:
-    """Nurses planned for each hour first .. last (UTC, on the hour) that some plan covers.
+def rostered_nurses(department: Department, *, first: datetime, last: datetime) -> dict[datetime, int]:
+    """Nurses the roster in force puts on duty each hour first .. last (UTC, on the hour) it covers.
 
-    Each hour takes the newest plan (latest planned_from) that covers it: a newer plan
-    replaces an older one for the hours it covers; after a short newer plan ends, the
-    older plan's later hours still stand. Hours no plan covers are absent.
+    The roster in force is made of the plans someone put in force, each from its in_force_from
+    hour on. Each hour takes the plan put in force last that covers it: a plan put in force later
+    replaces an earlier one for the hours it covers; after a shorter later plan ends, the earlier
+    plan's hours still stand. Plans never put in force are proposals and count nowhere. Hours no
+    plan in force covers are absent.
     """
     runs = (
         OptimizationRun.objects.filter(
             department=department,
-            status=RunStatus.SUCCEEDED,
-            planned_from__lte=last,
+            in_force_from__isnull=False,
+            in_force_from__lte=last,
             # A plan covers at most 168 hours, so older ones cannot reach `first`.
             planned_from__gt=first - timedelta(hours=168),
         )
-        .order_by("planned_from", "finished_at")
-        .values_list("result__hours", flat=True)  # not the whole result: rosters, baselines, reviews
+        .order_by("put_in_force_at", "id")
+        .values_list("in_force_from", "result__hours")  # not the whole result: rosters, baselines, reviews
     )
-    planned: dict[datetime, int] = {}
-    for hours in runs:  # oldest first: later plans overwrite the hours they cover
+    rostered: dict[datetime, int] = {}
+    for in_force_from, hours in runs:  # earliest first: later ones overwrite the hours they cover
         for hour in hours or []:
             moment = datetime.fromisoformat(hour["hour"])
-            if first <= moment <= last:
-                planned[moment] = hour["planned_nurses"]
-    return planned
+            if first <= moment <= last and moment >= in_force_from:
+                rostered[moment] = hour["planned_nurses"]
+    return rostered
+
+
+def duty_changes_by_hour(department: Department, *, first: datetime, last: datetime) -> dict[datetime, int]:
+    """The nurses recorded call-ins add and releases and absences take off, per hour first .. last
+    (hours with no change are absent). Cancelled changes count nowhere."""
+    changes = DutyChange.objects.filter(
+        department=department, cancelled_at__isnull=True, starts_at__lte=last, ends_at__gt=first
+    ).values_list("kind", "nurses", "starts_at", "ends_at")
+    by_hour: dict[datetime, int] = {}
+    for kind, nurses, starts_at, ends_at in changes:
+        signed = nurses if kind == DutyChangeKind.CALL_IN else -nurses
+        moment = max(starts_at, first)
+        while moment < ends_at and moment <= last:
+            by_hour[moment] = by_hour.get(moment, 0) + signed
+            moment += timedelta(hours=1)
+    return by_hour
+
+
+def nurses_on_duty(department: Department, *, first: datetime, last: datetime) -> dict[datetime, int]:
+    """Nurses on duty each hour first .. last that the roster in force covers: the roster plus the
+    call-ins confirmed, less the releases and absences recorded (never below zero)."""
+    rostered = rostered_nurses(department, first=first, last=last)
+    if not rostered:
+        return {}
+    changes = duty_changes_by_hour(department, first=first, last=last)
+    return {hour: max(nurses + changes.get(hour, 0), 0) for hour, nurses in rostered.items()}
+
+
+def oncall_used(department: Department, *, day_of: datetime) -> int:
+    """On-call nurses called in for blocks that start on the department's local day of `day_of`
+    (what the daily cap counts against, as in the simulator and the hindsight plans)."""
+    zone = ZoneInfo(department.timezone)
+    local = day_of.astimezone(zone)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    start, end = midnight.astimezone(UTC), (midnight + timedelta(days=1)).astimezone(UTC)
+    used = DutyChange.objects.filter(
+        department=department,
+        kind=DutyChangeKind.CALL_IN,
+        cancelled_at__isnull=True,
+        starts_at__gte=start,
+        starts_at__lt=end,
+    ).aggregate(total=Sum("nurses"))["total"]
+    return used or 0
 
 
 @dataclass(frozen=True)
@@ -51,13 +110,13 @@ class StaffedHour:
 def staffed_hours(
     department: Department, *, first: datetime, last: datetime, planned: dict[datetime, int] | None = None
 ) -> list[StaffedHour]:
-    """Past hours first .. last that a plan staffed, with the census recorded for them.
+    """Past hours first .. last that the roster in force staffed, with the census recorded for them.
 
-    planned: planned_nurses() over a span that includes first .. last, when the caller already
+    planned: nurses_on_duty() over a span that includes first .. last, when the caller already
     has it. An hour with a plan but no workload row had no patient (the hourly picture is sparse).
     """
     if planned is None:
-        planned = planned_nurses(department, first=first, last=last)
+        planned = nurses_on_duty(department, first=first, last=last)
     planned = {hour: nurses for hour, nurses in planned.items() if first <= hour <= last}
     if not planned:
         return []
@@ -84,7 +143,7 @@ def compliance_share(hours: list[StaffedHour]) -> float | None:
 
 
 def compliance_recent(department: Department, *, now: datetime, planned: dict[datetime, int]) -> dict:
-    """compliance_24h and compliance_7d up to the hour `now`, from planned_nurses() over at least the week."""
+    """compliance_24h and compliance_7d up to the hour `now`, from nurses_on_duty() over at least the week."""
     return {
         "compliance_24h": compliance_share(
             staffed_hours(department, first=now - timedelta(hours=23), last=now, planned=planned)
@@ -97,8 +156,6 @@ def compliance_recent(department: Department, *, now: datetime, planned: dict[da
 
 def compliance_by_hour_of_day(hours: list[StaffedHour], timezone_name: str) -> list[dict]:
     """Per local hour of day 0-23: patient-hours, share covered, and hours with someone uncovered."""
-    from zoneinfo import ZoneInfo
-
     zone = ZoneInfo(timezone_name)
     buckets: list[list[StaffedHour]] = [[] for _ in range(24)]
     for hour in hours:
@@ -141,19 +198,124 @@ def worst_periods(hours: list[StaffedHour], *, limit: int = 10) -> list[dict]:
     ]
 
 
-def hours_beyond_ratio(
-    points: list[dict], planned: dict[datetime, int], patients_per_nurse: int, *, bound: str = "census_upper"
-) -> list[tuple[dict, int]]:
-    """(point, planned nurses) of the forecast hours whose census `bound` exceeds what the planned
-    nurses may care for at the ratio.
+# --- Staffing state -------------------------------------------------------------------------------
 
-    points are census outlook points ({hour, census_mean, census_upper, ...}); bound is
-    census_upper (at risk: the top of the interval) or census_mean (expected). Hours without
-    a plan are not judged.
+# The coming hours a staffing state judges: the dashboard's 72-hour chart.
+STATE_HOURS = 72
+# Intervals of the census outlook points are 90 %: mean + this many sd is their upper bound.
+OUTLOOK_Z = float(stats.norm.ppf(0.95))
+
+
+def staffing_state(
+    department: Department,
+    *,
+    now: datetime | None = None,
+    hours: int = STATE_HOURS,
+    census_now: int | None = None,
+    on_duty: int | None = None,
+    oncall_left: int | None = None,
+    releasable: int | None = None,
+    release_hours: int | None = None,
+) -> StaffingState:
+    """Is the department safe at the hour `now`, what should be done, and how likely is each of the
+    next `hours` - 1 hours to be short? The one reading of "are we safe" every page, alert, API
+    answer and metric uses.
+
+    census_now and on_duty replace what is recorded (the census of this hour; the roster in force
+    with the duty changes) for this answer only; oncall_left, releasable and release_hours replace
+    what the rules and records give. The coming hours need the active forecaster: without one the
+    decision covers the current hour only. Never trains or writes anything.
     """
-    beyond = []
-    for point in points:
-        nurses = planned.get(datetime.fromisoformat(point["hour"]))
-        if nurses is not None and point[bound] > patients_per_nurse * nurses:
-            beyond.append((point, nurses))
-    return beyond
+    now = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    rules = staffing_rules_for(department)
+    version, policy, _ = active_policy(department)
+    last = now + timedelta(hours=hours - 1)
+    on_duty_hours = nurses_on_duty(department, first=now, last=last)
+    recorded_census = (
+        WorkloadHour.objects.filter(department=department, hour=now).values_list("census", flat=True).first()
+    )
+    census = recorded_census if census_now is None else census_now
+    staff = on_duty_hours.get(now) if on_duty is None else on_duty
+    left = max(
+        rules.oncall_cap_per_day - oncall_used(department, day_of=now + timedelta(hours=rules.oncall_lead_hours)), 0
+    )
+    left = left if oncall_left is None else min(oncall_left, rules.oncall_cap_per_day)
+    threshold = risk_threshold_for(department)
+    if census is None or staff is None:
+        return StaffingState(now, census, staff, None, (), left, threshold)
+
+    outlook = _census_outlook(department, now, hours, None if census == recorded_census else census)
+    hour = epoch_hour(now)
+    instances, calendar = shift_instances_around(
+        rules, start_hour=hour, horizon=LOOKAHEAD, timezone=department.timezone
+    )
+    planned = np.array(
+        [staff] + [on_duty_hours.get(now + timedelta(hours=index), staff) for index in range(1, hours)], dtype=np.int64
+    )
+    observation = None
+    if outlook is not None:
+        running_end = max((instance.end for instance in instances if instance.start < 0), default=1)
+        observation = Observation(
+            hour=0,
+            local_hour=int(calendar.hour_of_day[LOOKBACK_HOURS]),
+            projection=Projection(outlook[0][:LOOKAHEAD], outlook[1][:LOOKAHEAD]),
+            planned=planned[:LOOKAHEAD],
+            census_now=census,
+            oncall_left=left,
+            releasable=max(staff - rules.floor, 0)
+            if releasable is None
+            else min(releasable, max(staff - rules.floor, 0)),
+            release_hours=running_end if release_hours is None else release_hours,
+            rules=rules,
+        )
+    decision = decide(
+        rules=rules, census_now=census, on_duty=staff, oncall_left=left, observation=observation, policy=policy
+    )
+    ahead: tuple[HourAhead, ...] = ()
+    if outlook is not None:
+        z_recourse = (version.parameters if version else DEFAULT_POLICY)["z_call"]
+        judged = hours_ahead(
+            rules=rules,
+            mean=outlook[0],
+            std=outlook[1],
+            planned=planned[: len(outlook[0])],
+            call_in=decision.call_in,
+            oncall_left=left,
+            z_recourse=z_recourse,
+        )
+        ahead = tuple(judged[1:])
+    # Hours no roster in force covers are not flagged: nobody has said who works them yet.
+    unplanned = frozenset(hour.offset for hour in ahead if now + timedelta(hours=hour.offset) not in on_duty_hours)
+    return StaffingState(now, census, staff, decision, ahead, left, threshold, unplanned)
+
+
+def _census_outlook(
+    department: Department, now: datetime, hours: int, census_override: int | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(mean, sd) of the census for the hours now .. now + hours - 1, or None without a forecast.
+
+    The outlook the dashboard draws (a forecast job's, or the active model's, cached per hour);
+    with census_override, the active model's outlook anchored to that census instead.
+    """
+    if census_override is None:
+        points, _ = census_outlook_points(department, now=now, hours=hours)
+        if not points:
+            return None
+        mean = np.array([point["census_mean"] for point in points], dtype=np.float64)
+        upper = np.array([point["census_upper"] for point in points], dtype=np.float64)
+        return mean, np.maximum(upper - mean, 0.0) / OUTLOOK_Z
+    model = ForecastModel.objects.filter(department=department, is_active=True, training_end__lte=now).first()
+    if model is None:
+        return None
+    try:
+        outlook = workload_outlook(
+            department=department,
+            model=model,
+            issue_hour=epoch_hour(now),
+            horizon=hours,
+            confidence=0.9,
+            census_now=census_override,
+        )
+    except ForecastUnavailable:
+        return None
+    return np.asarray(outlook.census.mean, dtype=np.float64), np.asarray(outlook.census.std, dtype=np.float64)

@@ -18,13 +18,14 @@ from healthcare.encounters.selectors import workload_last_hour
 from healthcare.encounters.services.departments import department_update
 from healthcare.hours import iso_utc
 from healthcare.jobs import job_claim, job_enqueue, jobs_sweep
-from monitoring_app.services import alerts_after_job, job_failed_alert_raise, understaffing_check
-from optimization.baselines import ReactiveRule
+from monitoring_app.services import alerts_after_job, job_failed_alert_raise
 from optimization.models import OptimizationRun, RunStatus, StaffingPolicy, StaffingRuleSet
-from optimization.projection import Projection
+from optimization.on_duty import on_duty_at_start
+from optimization.policies import DEFAULT_POLICY, PolicyUnavailable, active_policy, staffing_rules_for
 from optimization.roster import PlanInfeasible, hindsight_plan, roster_plan
-from optimization.rules import Shift, StaffingRules, shift_instances
-from optimization.simulate import LOOKAHEAD, Observation
+from optimization.rules import Shift, StaffingRules, shift_instances_around
+from optimization.selectors import staffing_state
+from optimization.simulate import LOOKAHEAD
 from predictions.features import Calendar
 from predictions.selectors import epoch_hour, hour_start
 from predictions.services import ForecastUnavailable, forecast_model_for, workload_outlook
@@ -32,31 +33,14 @@ from predictions.services import ForecastUnavailable, forecast_model_for, worklo
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
-# Without a trained policy: the rule and roster quantile tuned on the UIHC ED (see README).
-DEFAULT_POLICY = {"z_roster": 1.0, "z_call": 1.0, "z_release": 2.0}
 RISK_LEVELS = {"low": 2.0, "medium": 1.0, "high": 0.0}  # roster quantile z by the risk the planner accepts
-LOOKBACK_HOURS = 16  # a shift that started this long ago may still be running
 
 
 class PlanUnavailable(Exception):
     """The plan cannot be made (no data, no forecast, infeasible rules); the message says why."""
 
 
-# --- Rules and policies ----------------------------------------------------------------------
-
-
-def staffing_rules_for(department: Department, overrides: dict | None = None) -> StaffingRules:
-    """The department's rules (defaults when none were set), with per-run overrides applied.
-
-    Raises ValueError naming the field when the result is not valid.
-    """
-    ruleset = StaffingRuleSet.objects.filter(department=department).first()
-    rules = (
-        ruleset.to_rules(department)
-        if ruleset
-        else StaffingRules(patients_per_nurse=department.patients_per_nurse, min_nurses=department.min_nurses)
-    )
-    return dataclasses.replace(rules, **overrides) if overrides else rules
+# --- Rules ------------------------------------------------------------------------------------
 
 
 def staffing_rules_save(
@@ -78,30 +62,6 @@ def staffing_rules_save(
         ruleset.full_clean()
         ruleset.save()
     return ruleset
-
-
-def active_policy(department: Department):
-    """(StaffingPolicy or None, a policy with decide(), roster quantile z) for the department."""
-    from optimization.rl import LearnedPolicy, Shield, model_from_bytes
-
-    version = StaffingPolicy.objects.filter(department=department, is_active=True).first()
-    parameters = version.parameters if version else DEFAULT_POLICY
-    rule = ReactiveRule(parameters["z_call"], parameters["z_release"])
-    if version is None or version.algorithm != "ppo":
-        return version, rule, parameters["z_roster"]
-    cached = _loaded_policies.get(version.artifact_sha256)
-    if cached is None:
-        if not version.artifact_intact():
-            raise PlanUnavailable(f"the artifact of policy v{version.version} fails its checksum")
-        cached = LearnedPolicy(model_from_bytes(bytes(version.artifact)), rule, Shield(parameters["shield_z"]))
-        if len(_loaded_policies) >= LOADED_POLICIES_MAX:
-            _loaded_policies.pop(next(iter(_loaded_policies)))
-        _loaded_policies[version.artifact_sha256] = cached
-    return version, cached, parameters["z_roster"]
-
-
-_loaded_policies: dict = {}  # LearnedPolicy by artifact checksum
-LOADED_POLICIES_MAX = 16
 
 
 # --- Plans ----------------------------------------------------------------------------------
@@ -212,18 +172,6 @@ def _census_outlook(department: Department, start_hour: int, horizon: int, curre
     return model, outlook
 
 
-def _shift_instances_around(department: Department, rules: StaffingRules, start_hour: int, horizon: int):
-    """(shift instances still running at start_hour or starting in the horizon, the local calendar
-    from LOOKBACK_HOURS before start_hour). Instance hours count from start_hour."""
-    calendar = Calendar.build(start_hour - LOOKBACK_HOURS, horizon + LOOKBACK_HOURS, timezone=department.timezone)
-    instances = [
-        instance
-        for instance in shift_instances(rules, calendar.hour_of_day, lookback=LOOKBACK_HOURS)
-        if instance.end > 0
-    ]
-    return instances, calendar
-
-
 def _plan_shifts(
     department: Department, rules: StaffingRules, start_hour: int, horizon: int, current_staff: int | None
 ) -> tuple[list, np.ndarray]:
@@ -232,7 +180,7 @@ def _plan_shifts(
     Without current_staff the shift running at start_hour is planned too; with it, those
     nurses stay until their shift ends and only later shifts are planned.
     """
-    instances, _ = _shift_instances_around(department, rules, start_hour, horizon)
+    instances, _ = shift_instances_around(rules, start_hour=start_hour, horizon=horizon, timezone=department.timezone)
     fixed = np.zeros(horizon, dtype=np.int64)
     if current_staff is not None:
         running = [instance for instance in instances if instance.start < 0]
@@ -296,6 +244,10 @@ def optimization_run(*, run_id, task_id: str | None = None) -> OptimizationRun |
         rules = staffing_rules_for(department, params.get("rule_overrides"))
         version, _, z_default = active_policy(department)
         z_roster = _roster_z(params, z_default)
+        # The shift on duty is a recorded fact: the plan keeps it unless the request overrides it.
+        current_staff = params.get("current_staff")
+        if current_staff is None:
+            current_staff = on_duty_at_start(department, first=run.planned_from)
         computing = timezone.now()
         result = plan_compute(
             department=department,
@@ -304,8 +256,9 @@ def optimization_run(*, run_id, task_id: str | None = None) -> OptimizationRun |
             rules=rules,
             z_roster=z_roster,
             current_patients=params.get("current_patients"),
-            current_staff=params.get("current_staff"),
+            current_staff=current_staff,
         )
+        result["on_duty_at_start"] = current_staff
         result["policy"] = {
             "version": version.version if version else None,
             "algorithm": version.algorithm if version else "rule",
@@ -313,7 +266,7 @@ def optimization_run(*, run_id, task_id: str | None = None) -> OptimizationRun |
         }
     except OperationalError:
         raise
-    except (PlanUnavailable, ValueError) as exc:
+    except (PlanUnavailable, PolicyUnavailable, ValueError) as exc:
         return optimization_fail(run=run, reason=str(exc))
     except Exception as exc:  # noqa: BLE001 - a run must end with a status, whatever broke
         logger.exception("optimization run %s failed", run.id)
@@ -332,7 +285,6 @@ def optimization_run(*, run_id, task_id: str | None = None) -> OptimizationRun |
         }
         run.save(update_fields=["result", "status", "finished_at", "failure_reason", "timings"])
         broadcast_department_event(department.code, "plan.ready", {"optimization_id": str(run.id)})
-    alerts_after_job(understaffing_check, department=department)
     return run
 
 
@@ -456,71 +408,67 @@ def optimization_runs_review(*, now: datetime | None = None) -> int:
 def recommendation(
     *,
     department: Department,
-    current_patients: int,
-    current_staff: int,
+    current_patients: int | None = None,
+    current_staff: int | None = None,
     oncall_left: int | None = None,
     releasable: int | None = None,
     release_hours: int | None = None,
+    now: datetime | None = None,
 ) -> dict:
-    """The real-time policy's decision for the current hour: how many to call in, whether to release one.
+    """The decision for the current hour: cover the shortfall now, then the policy's look-ahead.
 
-    Synchronous and fast: the projection comes from the cached arrival forecast of the hour.
+    current_patients and current_staff replace the census recorded this hour and the nurses
+    recorded on duty, for this answer only. Without a forecast the current hour is still
+    decided (lookahead False). Synchronous and fast; never trains or writes anything.
+    Raises PlanUnavailable when the census or the nurses on duty are neither given nor recorded.
     """
-    rules = staffing_rules_for(department)
-    version, policy, _ = active_policy(department)
-    hour = epoch_hour(timezone.now())
-    _, outlook = _census_outlook(department, hour, LOOKAHEAD, current_patients)
-    instances, calendar = _shift_instances_around(department, rules, hour, LOOKAHEAD)
-    running_end = max((instance.end for instance in instances if instance.start < 0), default=1)
-    observation = Observation(
-        hour=0,
-        local_hour=int(calendar.hour_of_day[LOOKBACK_HOURS]),
-        projection=Projection(outlook.census.mean, outlook.census.std),
-        planned=_planned_staff(department, hour, current_staff),
+    state = staffing_state(
+        department,
+        now=now,
+        hours=LOOKAHEAD,
         census_now=current_patients,
-        oncall_left=min(rules.oncall_cap_per_day, rules.oncall_cap_per_day if oncall_left is None else oncall_left),
-        releasable=min(max(current_staff - rules.floor, 0), current_staff if releasable is None else releasable),
-        release_hours=running_end if release_hours is None else release_hours,
-        rules=rules,
+        on_duty=current_staff,
+        oncall_left=oncall_left,
+        releasable=releasable,
+        release_hours=release_hours,
     )
-    call, release = policy.decide(observation)
+    if state.decision is None:
+        missing = (
+            "current_patients (no census is recorded this hour)"
+            if state.census_now is None
+            else ("current_staff (no roster is in force this hour)")
+        )
+        raise PlanUnavailable(f"give {missing}")
+    version, _, _ = active_policy(department)
+    decision = state.decision
+    hour = epoch_hour(state.hour)
+    rules = staffing_rules_for(department)
     return {
-        "call_in": int(call),
-        "release": int(release),
+        **dataclasses.asdict(decision),
+        "status": decision.status,
+        "oncall_left": state.oncall_left,
         "policy": {
             "version": version.version if version else None,
             "algorithm": version.algorithm if version else "rule",
         },
         "projection": [
             {
-                "hour": _iso(hour + index),
-                "census_mean": round(float(outlook.census.mean[index]), 2),
-                "census_std": round(float(outlook.census.std[index]), 2),
-                "required_nurses_at_mean": int(rules.required(outlook.census.mean[index : index + 1])[0]),
+                "hour": _iso(hour + ahead.offset),
+                "census_mean": round(ahead.census_mean, 2),
+                "census_std": round(ahead.census_std, 2),
+                "required_nurses_at_mean": ahead.required,
+                "p_short": round(ahead.p_short, 3),
             }
-            for index in range(LOOKAHEAD)
+            for ahead in state.ahead
         ],
+        "rules": {
+            "patients_per_nurse": rules.patients_per_nurse,
+            "min_nurses": rules.min_nurses,
+            "oncall_lead_hours": rules.oncall_lead_hours,
+            "oncall_block_hours": rules.oncall_block_hours,
+            "oncall_cap_per_day": rules.oncall_cap_per_day,
+        },
     }
-
-
-def _planned_staff(department: Department, hour: int, current_staff: int) -> np.ndarray:
-    """Nurses planned for this hour and the next LOOKAHEAD - 1: the latest plan's, else today's level."""
-    planned = np.full(LOOKAHEAD, current_staff, dtype=np.int64)
-    latest = (
-        OptimizationRun.objects.filter(
-            department=department, status=RunStatus.SUCCEEDED, planned_from__lte=hour_start(hour)
-        )
-        .order_by("-planned_from", "-finished_at")
-        .only("planned_from", "result")
-        .first()
-    )
-    if latest is not None:
-        offset = hour - epoch_hour(latest.planned_from)
-        hours = latest.result.get("hours", [])
-        for index in range(1, LOOKAHEAD):
-            if 0 <= offset + index < len(hours):
-                planned[index] = hours[offset + index]["planned_nurses"]
-    return planned
 
 
 # --- Policy versions -------------------------------------------------------------------------------

@@ -259,7 +259,8 @@ def workload_outlook(
 
     When the latest data ends before the issue hour (up to MAX_STALENESS_HOURS), the
     forecast starts where the data ends and covers the gap too. census_now replaces the
-    last observed census as the anchor of the patients already present.
+    last observed census as the anchor of the patients already present (it is the latest
+    census known, even when the recorded data ends earlier).
     """
     forecaster = forecaster_load(model)
     history, arrivals = _arrival_basis(department, model, forecaster, issue_hour, horizon, confidence)
@@ -269,7 +270,7 @@ def workload_outlook(
     census = census_forecast(
         issue_hour=start,
         past_arrivals=history.arrivals,
-        last_census=census_now if census_now is not None and gap == 0 else last_census,
+        last_census=census_now if census_now is not None else last_census,
         arrival_mean=arrivals.mean,
         arrival_dispersion=forecaster.calibration.dispersion,
         stays=StayModel(model.stay_model["median_hours"], model.stay_model["sigma"]),

@@ -67,13 +67,13 @@ def fresh_caches():
     """Each test starts with empty caches: rolled-back databases reuse ids that caches key on."""
     from django.core.cache import cache
 
-    from optimization import services as optimization_services
+    from optimization import policies as optimization_policies
     from predictions import services as prediction_services
 
     for store in (
         prediction_services._loaded,
         prediction_services._arrival_bases,
-        optimization_services._loaded_policies,
+        optimization_policies._loaded_policies,
     ):
         store.clear()
     cache.clear()

@@ -84,21 +84,25 @@ def current_hour() -> datetime:
     return timezone.now().replace(minute=0, second=0, microsecond=0)
 
 
-def plan_make(department, first, nurses=(), *, status=RunStatus.SUCCEEDED, finished_at=None, **result):
+def plan_make(department, first, nurses=(), *, status=RunStatus.SUCCEEDED, finished_at=None, in_force=True, **result):
     """A staffing plan written by hand from `first` on, with these nurses per hour (and any other result keys).
 
-    Only a succeeded plan has a result; a queued or running one is not finished.
+    Only a succeeded plan has a result; a queued or running one is not finished. A succeeded
+    plan is put in force from its first hour when it finished, unless in_force is False.
     """
     hours = [
         {"hour": iso(first + timedelta(hours=index)), "planned_nurses": count} for index, count in enumerate(nurses)
     ]
     finished = status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+    put_in_force = in_force and status == RunStatus.SUCCEEDED
     return OptimizationRun.objects.create(
         department=department,
         planned_from=first,
         status=status,
         finished_at=(finished_at or first) if finished else None,
         result={"hours": hours, **result} if status == RunStatus.SUCCEEDED else {},
+        in_force_from=first if put_in_force else None,
+        put_in_force_at=(finished_at or first) if put_in_force else None,
     )
 
 

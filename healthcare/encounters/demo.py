@@ -118,13 +118,26 @@ def demo_planning_seed(*, end: datetime, days: int = 7, progress: Progress | Non
                 continue
         if progress:
             progress(f"{department.code}: a forecast and a plan each morning for {days} days, then from now")
+        # Each morning's plan was put in force that morning by the charge nurse, as she would have.
         for morning in mornings:
             forecast_request(department=department, horizon_hours=48, confidence_level=0.9, issued_at=morning)
-            optimization_request(department=department, params={"horizon_hours": 24}, planned_from=morning)
+            run = optimization_request(department=department, params={"horizon_hours": 24}, planned_from=morning)
+            _demo_plan_put_in_force(run, at=morning)
         forecast_request(department=department, horizon_hours=72, confidence_level=0.9, issued_at=end)
-        optimization_request(department=department, params={"horizon_hours": 72}, planned_from=end)
+        run = optimization_request(department=department, params={"horizon_hours": 72}, planned_from=end)
+        _demo_plan_put_in_force(run, at=end)
     optimization_runs_review()
     alerts_check(now=end)
+
+
+def _demo_plan_put_in_force(run, *, at: datetime) -> None:
+    """Put a demo plan in force at `at` (recorded as by nobody: the seed did it); skipped if it failed."""
+    from optimization.models import RunStatus
+    from optimization.on_duty import plan_put_in_force
+
+    run.refresh_from_db()
+    if run.status == RunStatus.SUCCEEDED:
+        plan_put_in_force(run=run, by=None, now=at)
 
 
 def demo_users_ensure(*, password: str) -> list[tuple[str, str, list[str]]]:

@@ -22,6 +22,15 @@ FORECAST_READ = [
     "monitoring_app.change_alert",
 ]
 
+# Who is on duty: everyone who plans staffing records call-ins, releases and absences and reads
+# them; charge nurses and admins also put a plan in force (integrators only record).
+DUTY_RECORD = [
+    "optimization.view_dutychange",
+    "optimization.add_dutychange",
+    "optimization.change_dutychange",
+]
+PLAN_IN_FORCE = ["optimization.change_optimizationrun"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "staff": [
         "encounters.view_department",
@@ -29,6 +38,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "encounters.view_workloadhour",
         "encounters.view_arrivalcount",
         *FORECAST_READ,
+        *DUTY_RECORD,
+        *PLAN_IN_FORCE,
     ],
     "integrator": [
         "encounters.view_department",
@@ -40,6 +51,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "encounters.add_arrivalcount",
         "encounters.change_arrivalcount",
         *FORECAST_READ,
+        *DUTY_RECORD,
     ],
     "admin": [
         "encounters.view_all_departments",
@@ -55,6 +67,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "encounters.add_arrivalcount",
         "encounters.change_arrivalcount",
         *FORECAST_READ,
+        *DUTY_RECORD,
+        *PLAN_IN_FORCE,
         "predictions.change_forecastmodel",
         "optimization.change_staffingpolicy",
         "optimization.add_staffingruleset",

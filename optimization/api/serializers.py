@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from optimization.models import OptimizationRun
+from optimization.models import DutyChange, DutyChangeKind, OptimizationRun
 from optimization.services import RISK_LEVELS
 
 # Rules a plan request may override: type and allowed range.
@@ -73,6 +73,7 @@ class OptimizationRunSerializer(serializers.ModelSerializer):
     optimization_id = serializers.UUIDField(source="id", read_only=True)
     department = serializers.SlugRelatedField(slug_field="code", read_only=True)
     links = serializers.SerializerMethodField()
+    put_in_force_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = OptimizationRun
@@ -89,6 +90,9 @@ class OptimizationRunSerializer(serializers.ModelSerializer):
             "created_at",
             "started_at",
             "finished_at",
+            "in_force_from",
+            "put_in_force_at",
+            "put_in_force_by",
         ]
         read_only_fields = fields
 
@@ -99,12 +103,21 @@ class OptimizationRunSerializer(serializers.ModelSerializer):
 
 
 class RecommendRequestSerializer(serializers.Serializer):
-    """POST /optimize/recommend: the situation now."""
+    """POST /optimize/recommend: the situation now; what is left out is read from the records."""
 
     department = DepartmentCodeField()
-    current_patients = serializers.IntegerField(min_value=0, max_value=10_000)
-    current_staff = serializers.IntegerField(min_value=0, max_value=1_000)
-    oncall_left = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    current_patients = serializers.IntegerField(
+        min_value=0, max_value=10_000, required=False, help_text="Census now; default: the census recorded this hour."
+    )
+    current_staff = serializers.IntegerField(
+        min_value=0,
+        max_value=1_000,
+        required=False,
+        help_text="Nurses on duty now, for this answer only; default: the roster in force and the duty changes.",
+    )
+    oncall_left = serializers.IntegerField(
+        min_value=0, max_value=100, required=False, help_text="Default: the daily cap less today's call-ins."
+    )
     releasable = serializers.IntegerField(min_value=0, max_value=1_000, required=False)
     release_hours = serializers.IntegerField(
         min_value=0, max_value=16, required=False, help_text="Hours left in the shift of a nurse who could go home."
@@ -116,10 +129,65 @@ class ProjectionHourSerializer(serializers.Serializer):
     census_mean = serializers.FloatField()
     census_std = serializers.FloatField()
     required_nurses_at_mean = serializers.IntegerField()
+    p_short = serializers.FloatField(help_text="Chance that the hour is short after the policy's recourse.")
 
 
 class RecommendationSerializer(serializers.Serializer):
+    required_now = serializers.IntegerField(help_text="Nurses the ratio (and the minimum) requires for the census now.")
+    on_duty = serializers.IntegerField(help_text="Nurses on duty now.")
+    short_now = serializers.IntegerField(help_text="Nurses fewer on duty than required now (0: covered).")
     call_in = serializers.IntegerField(help_text="On-call nurses to call now (they arrive after the lead time).")
     release = serializers.IntegerField(help_text="Rostered nurses to send home now.")
+    short_after_call_in = serializers.IntegerField(help_text="Nurses still missing once the call-ins have come.")
+    escalate = serializers.BooleanField(help_text="On-call cannot cover the gap: the house supervisor must.")
+    reason = serializers.CharField(help_text="The decision in one plain sentence.")
+    lookahead = serializers.BooleanField(help_text="False: no forecast, only the current hour was judged.")
+    status = serializers.ChoiceField(choices=["safe", "short", "surplus"])
+    oncall_left = serializers.IntegerField(help_text="On-call nurses that may still be called today.")
     policy = serializers.DictField()
     projection = ProjectionHourSerializer(many=True)
+    rules = serializers.DictField()
+
+
+class DutyChangeSerializer(serializers.ModelSerializer):
+    """A recorded call-in, release or absence, with who recorded (or cancelled) it and when."""
+
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    cancelled_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = DutyChange
+        fields = [
+            "id",
+            "department",
+            "kind",
+            "nurses",
+            "starts_at",
+            "ends_at",
+            "note",
+            "recorded_by",
+            "recorded_at",
+            "cancelled_by",
+            "cancelled_at",
+        ]
+        read_only_fields = fields
+
+
+class DutyChangeCreateSerializer(serializers.Serializer):
+    """POST /optimize/duty-changes: record nurses called in, released or absent."""
+
+    department = DepartmentCodeField()
+    kind = serializers.ChoiceField(choices=DutyChangeKind.choices)
+    nurses = serializers.IntegerField(min_value=1, max_value=100)
+    starts_at = serializers.DateTimeField(
+        required=False,
+        help_text="Default: after the on-call lead time for a call-in, this hour for a release or an absence.",
+    )
+    hours = serializers.IntegerField(
+        min_value=1,
+        max_value=24,
+        required=False,
+        help_text="Default: the on-call block for a call-in; until the running shift ends otherwise.",
+    )
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

@@ -1,4 +1,5 @@
 from django.urls import re_path
+from rest_framework.routers import SimpleRouter
 
 from optimization.api import views
 
@@ -6,10 +7,18 @@ app_name = "optimization-api"
 
 run_detail = views.OptimizationRunViewSet.as_view({"get": "retrieve"})
 run_list = views.OptimizationRunViewSet.as_view({"get": "list"})
+run_put_in_force = views.OptimizationRunViewSet.as_view({"post": "put_in_force"})
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("optimize/duty-changes", views.DutyChangeViewSet, basename="duty-change")
 
 urlpatterns = [
     re_path(r"^optimize/workload/?$", views.OptimizationRequestView.as_view(), name="optimization-request"),
     re_path(r"^optimize/status/(?P<pk>[0-9a-f-]{36})/?$", run_detail, name="optimization-status"),
+    re_path(
+        r"^optimize/status/(?P<pk>[0-9a-f-]{36})/put-in-force/?$", run_put_in_force, name="optimization-put-in-force"
+    ),
     re_path(r"^optimize/history/?$", run_list, name="optimization-history"),
     re_path(r"^optimize/recommend/?$", views.RecommendView.as_view(), name="optimization-recommend"),
+    *router.urls,
 ]

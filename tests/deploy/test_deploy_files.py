@@ -39,7 +39,7 @@ SUFFIXES = {
 DEPARTMENT_METRICS = {
     "hospital_census_now",
     "hospital_nurses_required_now",
-    "hospital_nurses_planned_now",
+    "hospital_nurses_on_duty_now",
     "hospital_compliance_24h",
     "hospital_compliance_7d",
     "hospital_open_alerts",

@@ -29,7 +29,7 @@ def test_ops_read_request_latency_with_the_200_ms_bucket_and_the_product_figures
     page = client.get("/metrics").content.decode()
     assert 'django_http_requests_latency_seconds_by_view_method_bucket{le="0.2"' in page
     assert 'hospital_census_now{department="ED"} 9.0' in page
-    assert 'hospital_nurses_planned_now{department="ED"} 2.0' in page
+    assert 'hospital_nurses_on_duty_now{department="ED"} 2.0' in page
     assert 'hospital_nurses_required_now{department="ED"} 3.0' in page
     assert 'hospital_compliance_24h{department="ED"} 0.8889' in page  # 8 of 9 patient-hours
 
@@ -52,7 +52,7 @@ def test_the_same_figures_as_json_for_ops(ed):
     assert set(department) >= {
         "census_now",
         "nurses_required_now",
-        "nurses_planned_now",
+        "nurses_on_duty_now",
         "compliance_24h",
         "compliance_7d",
         "forecast_error",

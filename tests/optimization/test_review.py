@@ -9,7 +9,7 @@ import pytest
 
 from healthcare.encounters import services as encounter_services
 from healthcare.encounters.models import WorkloadHour
-from optimization import services
+from optimization import policies, services
 from optimization.models import OptimizationRun, RunStatus
 from tests import factories
 from tests.factories import current_hour, encounter_record, hour, iso
@@ -37,7 +37,7 @@ def plan_make(department, first, nurses, *, roster_cost=0.0, status=RunStatus.SU
         nurses,
         status=status,
         expected={"roster_cost": roster_cost},
-        rules=dataclasses.asdict(services.staffing_rules_for(department)),
+        rules=dataclasses.asdict(policies.staffing_rules_for(department)),
     )
 
 

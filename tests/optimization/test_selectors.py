@@ -8,8 +8,7 @@ from optimization.selectors import (
     StaffedHour,
     compliance_by_hour_of_day,
     compliance_share,
-    hours_beyond_ratio,
-    planned_nurses,
+    rostered_nurses,
     staffed_hours,
     worst_periods,
 )
@@ -27,13 +26,13 @@ def census_rows(department, censuses: dict) -> None:
     )
 
 
-# --- planned_nurses ------------------------------------------------------------------------------------
+# --- rostered_nurses ------------------------------------------------------------------------------------
 
 
 def test_a_later_plan_overrides_an_earlier_one_from_its_first_hour(ed):
     plan_make(ed, hour(10, 0), [3] * 6)
     plan_make(ed, hour(10, 3), [5] * 4)
-    planned = planned_nurses(ed, first=hour(10, 0), last=hour(10, 9))
+    planned = rostered_nurses(ed, first=hour(10, 0), last=hour(10, 9))
     assert planned == {
         hour(10, 0): 3,
         hour(10, 1): 3,
@@ -47,21 +46,21 @@ def test_a_later_plan_overrides_an_earlier_one_from_its_first_hour(ed):
 
 def test_hours_outside_the_range_are_absent(ed):
     plan_make(ed, hour(10, 0), [2, 3, 4, 5, 6, 7])
-    assert planned_nurses(ed, first=hour(10, 2), last=hour(10, 4)) == {hour(10, 2): 4, hour(10, 3): 5, hour(10, 4): 6}
-    assert planned_nurses(ed, first=hour(11, 0), last=hour(11, 5)) == {}
+    assert rostered_nurses(ed, first=hour(10, 2), last=hour(10, 4)) == {hour(10, 2): 4, hour(10, 3): 5, hour(10, 4): 6}
+    assert rostered_nurses(ed, first=hour(11, 0), last=hour(11, 5)) == {}
 
 
 def test_a_plan_made_after_the_range_does_not_count(ed):
     plan_make(ed, hour(10, 0), [3] * 6)
     plan_make(ed, hour(10, 6), [9] * 6)
-    assert set(planned_nurses(ed, first=hour(10, 0), last=hour(10, 5)).values()) == {3}
+    assert set(rostered_nurses(ed, first=hour(10, 0), last=hour(10, 5)).values()) == {3}
 
 
 @pytest.mark.parametrize("status", [RunStatus.FAILED, RunStatus.QUEUED, RunStatus.RUNNING])
 def test_runs_that_did_not_succeed_are_ignored(ed, status):
     plan_make(ed, hour(10, 0), [3] * 4)
     plan_make(ed, hour(10, 1), [9] * 4, status=status)
-    assert planned_nurses(ed, first=hour(10, 0), last=hour(10, 3)) == {
+    assert rostered_nurses(ed, first=hour(10, 0), last=hour(10, 3)) == {
         hour(10, 0): 3,
         hour(10, 1): 3,
         hour(10, 2): 3,
@@ -72,17 +71,17 @@ def test_runs_that_did_not_succeed_are_ignored(ed, status):
 def test_of_two_plans_from_the_same_hour_the_one_finished_last_counts(ed):
     plan_make(ed, hour(10, 0), [7] * 2, finished_at=hour(10, 0, 30))
     plan_make(ed, hour(10, 0), [4] * 2, finished_at=hour(10, 0, 10))
-    assert planned_nurses(ed, first=hour(10, 0), last=hour(10, 1)) == {hour(10, 0): 7, hour(10, 1): 7}
+    assert rostered_nurses(ed, first=hour(10, 0), last=hour(10, 1)) == {hour(10, 0): 7, hour(10, 1): 7}
 
 
 def test_plans_of_other_departments_do_not_count(ed, icu):
     plan_make(icu, hour(10, 0), [6] * 3)
-    assert planned_nurses(ed, first=hour(10, 0), last=hour(10, 2)) == {}
+    assert rostered_nurses(ed, first=hour(10, 0), last=hour(10, 2)) == {}
 
 
 def test_a_week_old_plan_still_reaches_into_the_range(ed):
     plan_make(ed, hour(3, 1), [4] * 168)  # its last hour is 10 January 00:00
-    assert planned_nurses(ed, first=hour(10, 0), last=hour(10, 3)) == {hour(10, 0): 4}
+    assert rostered_nurses(ed, first=hour(10, 0), last=hour(10, 3)) == {hour(10, 0): 4}
 
 
 # --- staffed_hours and compliance -------------------------------------------------------------------------
@@ -189,24 +188,3 @@ def test_a_period_running_to_the_last_hour_is_kept():
     hours = [staffed(10, 0, census=4, nurses=2), staffed(10, 1, census=12, nurses=2)]
     [period] = worst_periods(hours)
     assert (period["start"], period["end"], period["uncovered_patient_hours"]) == (hour(10, 1), hour(10, 2), 4.0)
-
-
-# --- hours_beyond_ratio -------------------------------------------------------------------------------------
-
-
-def at_risk(points, planned, ratio, **bound):
-    return [(point["hour"], nurses) for point, nurses in hours_beyond_ratio(points, planned, ratio, **bound)]
-
-
-def test_hours_at_risk_are_those_whose_upper_bound_exceeds_the_planned_nurses():
-    points = [
-        {"hour": "2024-01-10T00:00:00Z", "census_upper": 12.5, "census_mean": 9.0},  # beyond 3 x 4
-        {"hour": "2024-01-10T01:00:00Z", "census_upper": 12.0, "census_mean": 9.0},  # exactly 3 x 4
-        {"hour": "2024-01-10T02:00:00Z", "census_upper": 30.0, "census_mean": 25.0},  # no plan: not judged
-        {"hour": "2024-01-10T03:00:00Z", "census_upper": 16.1, "census_mean": 16.5},  # beyond 4 x 4
-    ]
-    planned = {hour(10, 0): 3, hour(10, 1): 3, hour(10, 3): 4}
-    assert at_risk(points, planned, 4) == [("2024-01-10T00:00:00Z", 3), ("2024-01-10T03:00:00Z", 4)]
-    assert at_risk(points, planned, 6) == []
-    # Judged on the mean instead: only the hour whose mean is beyond the nurses.
-    assert at_risk(points, planned, 4, bound="census_mean") == [("2024-01-10T03:00:00Z", 4)]

@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from optimization.evaluation import DepartmentData, staffing_evaluation
-from optimization.services import staffing_rules_for
+from optimization.policies import staffing_rules_for
 from predictions.census import StayModel
 from predictions.features import Calendar
 from predictions.management.commands._arguments import department_by_code, parse_moment
