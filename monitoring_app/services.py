@@ -156,7 +156,10 @@ def understaffing_check(*, department: Department, now: datetime | None = None) 
         for hour in soon
     ]
     if decision.short_now:
-        title = f"Short {nurses(decision.short_now)} now: {state.census_now} patients need {decision.required_now}, {decision.on_duty} on duty"
+        title = (
+            f"Short {nurses(decision.short_now)} now: {state.census_now} patients need"
+            f" {decision.required_now}, {decision.on_duty} on duty"
+        )
         severity = AlertSeverity.CRITICAL
     else:
         first = soon[0]

@@ -1,4 +1,5 @@
-"""Reads across plans and duty records: who was (or will be) on duty each hour, and how well that covered the patients."""
+"""Reads across plans and duty records: who is on duty each hour, how well that covered the patients, and
+whether a department is safe now and in the coming hours (staffing_state)."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -236,9 +237,9 @@ def staffing_state(
     )
     census = recorded_census if census_now is None else census_now
     staff = on_duty_hours.get(now) if on_duty is None else on_duty
-    left = max(
-        rules.oncall_cap_per_day - oncall_used(department, day_of=now + timedelta(hours=rules.oncall_lead_hours)), 0
-    )
+    # A call made now counts against the day its block starts, as in the simulator.
+    called_today = oncall_used(department, day_of=now + timedelta(hours=rules.oncall_lead_hours))
+    left = max(rules.oncall_cap_per_day - called_today, 0)
     left = left if oncall_left is None else min(oncall_left, rules.oncall_cap_per_day)
     threshold = risk_threshold_for(department)
     if census is None or staff is None:
@@ -254,6 +255,7 @@ def staffing_state(
     )
     observation = None
     if outlook is not None:
+        spare = max(staff - rules.floor, 0)
         running_end = max((instance.end for instance in instances if instance.start < 0), default=1)
         observation = Observation(
             hour=0,
@@ -262,9 +264,7 @@ def staffing_state(
             planned=planned[:LOOKAHEAD],
             census_now=census,
             oncall_left=left,
-            releasable=max(staff - rules.floor, 0)
-            if releasable is None
-            else min(releasable, max(staff - rules.floor, 0)),
+            releasable=spare if releasable is None else min(releasable, spare),
             release_hours=running_end if release_hours is None else release_hours,
             rules=rules,
         )
