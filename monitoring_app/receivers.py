@@ -20,7 +20,7 @@ def understaffing_recheck(sender, department_id: int, **kwargs) -> None:
     """
     from monitoring_app.tasks import understaffing_check_task
 
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if understaffing_check_task.app.conf.task_always_eager:
         # No worker to defer to: the check runs in this request, so the alert is there when it answers.
         job_enqueue(understaffing_check_task, department_id)
         return

@@ -425,7 +425,7 @@ def recommendation(
     state = staffing_state(
         department,
         now=now,
-        hours=LOOKAHEAD,
+        hours=LOOKAHEAD + 1,
         census_now=current_patients,
         on_duty=current_staff,
         oncall_left=oncall_left,

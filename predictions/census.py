@@ -68,11 +68,14 @@ def census_forecast(
     arrival_dispersion: float,
     stays: StayModel,
     confidence: float,
+    anchor_limits: tuple[float, float] = ANCHOR_LIMITS,
 ) -> CensusForecast:
     """Census of the hours issue_hour .. issue_hour + len(arrival_mean) - 1.
 
     past_arrivals: arrivals of the hours just before issue_hour (last element = issue_hour - 1);
-    last_census: census of issue_hour - 1, if observed.
+    last_census: census of issue_hour - 1, if observed. The patients still expected from past
+    arrivals are scaled to it, within anchor_limits (a recorded census may be off; one a person
+    counted and gives is believed whole).
     """
     horizon = len(arrival_mean)
     past = np.nan_to_num(np.asarray(past_arrivals, dtype=np.float64)[-LOOKBACK_HOURS:])
@@ -84,7 +87,7 @@ def census_forecast(
     if last_census is not None and len(past):
         expected_last = float(presence_probability(past_hours, np.array([issue_hour - 1]), stays)[0] @ past)
         if expected_last > 0:
-            anchor = float(np.clip(last_census / expected_last, *ANCHOR_LIMITS))
+            anchor = float(np.clip(last_census / expected_last, *anchor_limits))
     staying = present * past * anchor
     coming = presence_probability(targets, targets, stays) * arrival_mean
 

@@ -17,7 +17,7 @@ from healthcare.encounters.models import Department
 from healthcare.hours import iso_utc
 from healthcare.jobs import job_claim, job_enqueue, jobs_sweep
 from monitoring_app.services import alerts_after_job, job_failed_alert_raise, understaffing_check
-from predictions.census import CensusForecast, StayModel, census_forecast
+from predictions.census import ANCHOR_LIMITS, CensusForecast, StayModel, census_forecast
 from predictions.features import Calendar
 from predictions.ml import (
     MAX_HORIZON,
@@ -271,6 +271,7 @@ def workload_outlook(
         issue_hour=start,
         past_arrivals=history.arrivals,
         last_census=census_now if census_now is not None else last_census,
+        anchor_limits=(0.0, np.inf) if census_now is not None else ANCHOR_LIMITS,
         arrival_mean=arrivals.mean,
         arrival_dispersion=forecaster.calibration.dispersion,
         stays=StayModel(model.stay_model["median_hours"], model.stay_model["sigma"]),

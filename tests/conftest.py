@@ -132,6 +132,14 @@ def ed_history(ed):
     return ed
 
 
+@pytest.fixture
+def ed_forecaster(ed_history):
+    """ed_history with an active forecaster trained on all of it (what the look-ahead reads)."""
+    from predictions.services import forecast_model_train
+
+    return forecast_model_train(department=ed_history, until=current_hour(), activate=True)
+
+
 @pytest.fixture(scope="session")
 def asgi_server(django_db_setup, django_db_blocker):
     """Base URL of a daphne process serving the full ASGI stack (HTTP, websockets, static files)

@@ -15,7 +15,9 @@ from healthcare.encounters.models import WorkloadHour
 from monitoring_app import services
 from monitoring_app.models import Alert, AlertKind, AlertSeverity
 from optimization import services as optimization_services
-from optimization.models import OptimizationRun, RunStatus
+from optimization.models import OptimizationRun, RunStatus, StaffingRuleSet
+from optimization.on_duty import duty_change_record
+from optimization.selectors import staffing_state
 from predictions import services as prediction_services
 from predictions.models import Forecast
 from tests.factories import current_hour, department_make, hour
@@ -81,17 +83,18 @@ def test_an_alert_that_turns_critical_is_raised_again_even_if_acknowledged(ed, e
     broadcast.assert_called_once_with("ED", "alert.raised", services.alert_payload(again))
 
 
-def test_a_lasting_shortage_is_one_alert_that_resolves_when_covered(ed):
+def test_a_lasting_shortage_is_one_alert_that_resolves_when_covered(ed, ed_staff):
     plan_make(ed, NOW, [3] * 30)
-    forecast_make(ed, NOW, [14.0] * 30)  # every hour 2 patients beyond 3 nurses x 4
+    census_make(ed, NOW, 14)  # 14 patients need 4 nurses at 1:4; 3 are on duty
+    forecast_make(ed, NOW, [14.0] * 30)
     first = services.understaffing_check(department=ed, now=NOW)
-    # An hour later the shortage goes on, now starting an hour later: the same alert, refreshed.
-    later = services.understaffing_check(department=ed, now=NOW + timedelta(hours=1))
+    # The next hour the unit is still short: the same alert, refreshed.
+    census_make(ed, LATER, 14)
+    later = services.understaffing_check(department=ed, now=LATER)
     assert later.id == first.id and Alert.objects.count() == 1
-    assert later.detail["hours"][0]["hour"] == "2024-01-10T07:00:00Z"
-    # A new plan covers it: the alert resolves by itself and leaves the open list.
-    plan_make(ed, NOW + timedelta(hours=1), [4] * 29)
-    assert services.understaffing_check(department=ed, now=NOW + timedelta(hours=1)) is None
+    # A nurse called in arrives at 07:00 and covers the hours ahead too: the alert resolves by itself.
+    duty_change_record(department=ed, kind="call_in", nurses=1, by=ed_staff, starts_at=LATER, hours=12)
+    assert services.understaffing_check(department=ed, now=LATER) is None
     first.refresh_from_db()
     assert first.resolved_at is not None and not first.is_open
     assert not Alert.objects.open().exists()
@@ -209,116 +212,138 @@ def test_alerts_after_job_swallows_a_failing_check_and_logs_it(ed, caplog):
     assert record.levelno == logging.ERROR and record.exc_info[0] is RuntimeError
 
 
-def test_a_failing_understaffing_check_does_not_fail_the_finished_plan(ed_history, django_capture_on_commit_callbacks):
-    with (
-        mock.patch.object(
-            optimization_services, "understaffing_check", autospec=True, side_effect=RuntimeError("boom")
-        ) as check,
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        run = optimization_services.optimization_request(department=ed_history, params={"horizon_hours": 24})
-    run.refresh_from_db()
-    assert run.status == RunStatus.SUCCEEDED, run.failure_reason
-    check.assert_called_once_with(department=ed_history)
-    assert not Alert.objects.exists()
-
-
 # --- Understaffing ---------------------------------------------------------------------------------------
 
 
-def test_understaffing_check_raises_when_the_mean_census_exceeds_planned_nurses_times_ratio(ed):
-    assert ed.patients_per_nurse == 4
-    plan_make(ed, NOW, [3] * 24)  # 3 nurses care for 12 patients at most
-    mean = [10.0] * 24
-    mean[5], mean[6] = 13.0, 14.5
-    forecast_make(ed, NOW, mean, spread=3.0)
-    alert = services.understaffing_check(department=ed, now=NOW + timedelta(minutes=25))
-    assert Alert.objects.get() == alert
-    assert (alert.kind, alert.key) == (AlertKind.UNDERSTAFFING, "understaffing:2024-01-10T11:00:00Z")
-    assert alert.severity == AlertSeverity.WARNING  # 5 hours ahead: there is time to call someone in
-    assert alert.title.startswith("2 hour(s) expected under-staffed, first at ")
-    assert alert.detail == {
-        "hours": [
-            {
-                "hour": "2024-01-10T11:00:00Z",
-                "census_mean": 13.0,
-                "census_upper": 16.0,
-                "planned_nurses": 3,
-                "nurses_needed": 4,
-            },
-            {
-                "hour": "2024-01-10T12:00:00Z",
-                "census_mean": 14.5,
-                "census_upper": 17.5,
-                "planned_nurses": 3,
-                "nurses_needed": 4,
-            },
-        ]
-    }
+def census_make(department, moment, census: int) -> WorkloadHour:
+    return WorkloadHour.objects.create(department=department, hour=moment, arrivals=1, discharges=0, census=census)
 
 
-def test_understaffing_check_names_the_first_hour_in_the_departments_local_time(db):
-    chicago = department_make(code="PEDS", unit_type="ed", timezone="America/Chicago")
-    plan_make(chicago, NOW, [3] * 24)
-    forecast_make(chicago, NOW, [10.0] * 5 + [13.0] + [10.0] * 18)
-    alert = services.understaffing_check(department=chicago, now=NOW)
-    # 11:00 UTC is 05:00 in Chicago in January.
-    assert alert.title == "1 hour(s) expected under-staffed, first at Wed 05:00"
+def no_oncall(department) -> None:
+    """Nobody on call: no recourse can cover an hour ahead, so what is planned is what there will be."""
+    StaffingRuleSet.objects.create(department=department, oncall_cap_per_day=0)
 
 
-def test_understaffing_within_four_hours_is_critical(ed):
-    plan_make(ed, NOW, [3] * 24)
-    forecast_make(ed, NOW, [10.0, 10.0, 13.0] + [10.0] * 21)
+def test_a_unit_short_now_raises_a_critical_alert_at_once(ed):
+    # The issue's plain case: 41 patients at 1:4 need 11 nurses; 10 are on duty.
+    plan_make(ed, NOW, [10] * 24)
+    census_make(ed, NOW, 41)
+    alert = services.understaffing_check(department=ed, now=NOW)
+    assert (alert.kind, alert.severity) == (AlertKind.UNDERSTAFFING, AlertSeverity.CRITICAL)
+    assert alert.title == "Short 1 nurse now: 41 patients need 11, 10 on duty"
+    assert (alert.detail["required_now"], alert.detail["on_duty"], alert.detail["short_now"]) == (11, 10, 1)
+    assert alert.detail["status"] == "short" and alert.detail["call_in"] == 1
+
+
+def test_a_unit_short_now_is_judged_without_any_forecast(ed):
+    plan_make(ed, NOW, [2] * 24)
+    census_make(ed, NOW, 60)
     alert = services.understaffing_check(department=ed, now=NOW)
     assert alert.severity == AlertSeverity.CRITICAL
-    assert alert.key == "understaffing:2024-01-10T08:00:00Z"
+    assert alert.detail["short_now"] == 13 and alert.detail["escalate"] is True
+    assert alert.detail["lookahead"] is False
 
 
-def test_understaffing_check_raises_nothing_when_the_plan_covers_the_mean_census(ed):
+def test_an_hour_ahead_left_short_is_a_warning_named_in_local_time(db):
+    chicago = department_make(code="PEDS", unit_type="ed", timezone="America/Chicago")
+    no_oncall(chicago)
+    plan_make(chicago, NOW, [3] * 24)
+    census_make(chicago, NOW, 10)
+    forecast_make(chicago, NOW, [10.0] * 5 + [15.0] + [10.0] * 18, spread=1.0)
+    alert = services.understaffing_check(department=chicago, now=NOW)
+    assert alert.severity == AlertSeverity.WARNING
+    # 11:00 UTC is 05:00 in Chicago in January; 15 patients against 3 nurses x 4 is all but certain.
+    assert alert.title.startswith("At risk of being short at Wed 05:00 (100% chance)")
+    assert [hour["hour"] for hour in alert.detail["hours_at_risk"]] == ["2024-01-10T11:00:00Z"]
+
+
+def test_an_hour_ahead_the_policy_can_still_cover_is_not_at_risk(ed):
+    # The same surge with on-call nurses left: the policy calls in now, and the alert stays quiet.
     plan_make(ed, NOW, [3] * 24)
-    # Exactly what 3 nurses may care for; only the upper bound (15) is beyond it.
-    forecast_make(ed, NOW, [12.0] * 24, spread=3.0)
+    census_make(ed, NOW, 10)
+    forecast_make(ed, NOW, [10.0] * 5 + [15.0] + [10.0] * 18, spread=1.0)
     assert services.understaffing_check(department=ed, now=NOW) is None
-    assert not Alert.objects.exists()
+    state = staffing_state(ed, now=NOW)
+    assert state.decision.call_in >= 1 and state.status == "safe"
 
 
-def test_understaffing_check_ignores_hours_past_the_next_24(ed):
+def test_a_covered_unit_with_a_steady_census_has_no_hour_at_risk(icu):
+    # The issue's ICU: 13 nurses on duty for 22 patients at 1:2 (11 required), census steady.
+    plan_make(icu, NOW, [13] * 72)
+    census_make(icu, NOW, 22)
+    forecast_make(icu, NOW, [22.0] * 72, spread=2.0)
+    assert services.understaffing_check(department=icu, now=NOW) is None
+    state = staffing_state(icu, now=NOW)
+    assert state.hours_at_risk == [] and state.decision.short_now == 0
+
+
+def test_the_risk_threshold_is_set_per_department(ed):
+    StaffingRuleSet.objects.create(department=ed, oncall_cap_per_day=0, risk_threshold=0.6)
+    plan_make(ed, NOW, [3] * 24)
+    census_make(ed, NOW, 10)
+    # 12.0 at the hour three nurses cover 12 patients: short with a chance of about 40 %.
+    forecast_make(ed, NOW, [10.0] * 5 + [12.0] + [10.0] * 18, spread=1.645)
+    assert services.understaffing_check(department=ed, now=NOW) is None
+    StaffingRuleSet.objects.filter(department=ed).update(risk_threshold=0.3)
+    assert services.understaffing_check(department=ed, now=NOW).severity == AlertSeverity.WARNING
+
+
+def test_hours_past_the_next_12_raise_no_alert(ed):
+    no_oncall(ed)
     plan_make(ed, NOW, [3] * 30)
+    census_make(ed, NOW, 10)
     mean = [10.0] * 30
-    mean[24] = 40.0  # beyond the 24 hours a charge nurse can act on
-    forecast_make(ed, NOW, mean)
+    mean[13] = 40.0
+    forecast_make(ed, NOW, mean, spread=1.0)
     assert services.understaffing_check(department=ed, now=NOW) is None
+    assert staffing_state(ed, now=NOW).hours_at_risk[0].offset == 13  # still drawn on the dashboard
 
 
-def test_understaffing_check_does_not_judge_hours_without_a_plan(ed):
-    plan_make(ed, NOW, [3] * 12)
+def test_hours_without_a_roster_in_force_are_not_judged(ed):
+    no_oncall(ed)
+    plan_make(ed, NOW, [3] * 4)
+    census_make(ed, NOW, 10)
     mean = [10.0] * 24
-    mean[15] = 40.0
-    forecast_make(ed, NOW, mean)
-    assert services.understaffing_check(department=ed, now=NOW) is None
-    assert not Alert.objects.exists()
-
-
-def test_understaffing_check_ignores_a_failed_plan(ed):
-    plan_make(ed, NOW, [1] * 24, status=RunStatus.FAILED)
-    forecast_make(ed, NOW, [30.0] * 24)
+    mean[6] = 40.0
+    forecast_make(ed, NOW, mean, spread=1.0)
     assert services.understaffing_check(department=ed, now=NOW) is None
 
 
-def test_understaffing_check_without_a_plan_or_forecast_raises_nothing(ed):
+def test_a_plan_never_put_in_force_counts_nowhere(ed):
+    plan_make(ed, NOW, [3] * 24)
+    plan_make(ed, NOW, [1] * 24, finished_at=LATER, in_force=False)
+    census_make(ed, NOW, 10)
     assert services.understaffing_check(department=ed, now=NOW) is None
-    forecast_make(ed, NOW, [50.0] * 24)
+
+
+def test_understaffing_check_without_a_roster_or_census_raises_nothing(ed):
+    assert services.understaffing_check(department=ed, now=NOW) is None
+    census_make(ed, NOW, 50)
     assert services.understaffing_check(department=ed, now=NOW) is None
     assert not Alert.objects.exists()
 
 
 def test_understaffing_check_run_twice_keeps_one_alert(ed):
     plan_make(ed, NOW, [3] * 24)
-    forecast_make(ed, NOW, [13.0] * 24)
+    census_make(ed, NOW, 13)
     first = services.understaffing_check(department=ed, now=NOW)
     second = services.understaffing_check(department=ed, now=NOW)
     assert first.id == second.id and Alert.objects.count() == 1
-    assert len(second.detail["hours"]) == 24
+
+
+def test_understaffing_check_pushes_the_staffing_state_to_the_dashboards(ed, django_capture_on_commit_callbacks):
+    plan_make(ed, NOW, [10] * 24)
+    census_make(ed, NOW, 41)
+    with mock.patch.object(services, "broadcast_department_event", autospec=True) as broadcast:
+        services.understaffing_check(department=ed, now=NOW)
+    staffing = [call.args[2]["staffing"] for call in broadcast.call_args_list if call.args[1] == "staffing.changed"]
+    assert len(staffing) == 1
+    assert {key: staffing[0][key] for key in ("required_now", "on_duty", "short_now", "status")} == {
+        "required_now": 11,
+        "on_duty": 10,
+        "short_now": 1,
+        "status": "short",
+    }
 
 
 # --- Forecast drift ---------------------------------------------------------------------------------------
@@ -392,7 +417,7 @@ def test_forecast_drift_check_scores_the_real_forecasts_of_the_week(ed, upper, d
 
 def test_alerts_check_runs_every_check_for_every_department_and_counts_open_alerts(ed, icu, ed_staff):
     plan_make(ed, NOW, [3] * 24)
-    forecast_make(ed, NOW, [13.0] * 24)
+    census_make(ed, NOW, 13)
     with mock.patch("predictions.selectors.forecast_live_accuracy", autospec=True, return_value=drift_bands(0.5)):
         assert services.alerts_check(now=NOW) == 3
         drift = Alert.objects.get(department=ed, kind=AlertKind.FORECAST_DRIFT)
@@ -405,30 +430,39 @@ def test_alerts_check_runs_every_check_for_every_department_and_counts_open_aler
     ]
 
 
-def test_understaffing_check_counts_the_patients_already_here_this_hour_when_more_than_forecast(ed):
-    plan_make(ed, NOW, [3] * 24)
-    forecast_make(ed, NOW, [12.0] * 24, spread=3.0)  # the plan covers the forecast...
-    WorkloadHour.objects.create(department=ed, hour=NOW, arrivals=6, discharges=0, census=14)  # ...not the ward
-
-    alert = services.understaffing_check(department=ed, now=NOW)
-
-    assert alert is not None and alert.severity == AlertSeverity.CRITICAL
-    assert alert.detail["hours"] == [
-        {
-            "hour": "2024-01-10T06:00:00Z",
-            "census_mean": 14,
-            "census_upper": 15.0,
-            "planned_nurses": 3,
-            "nurses_needed": 4,
-        }
-    ]
-
-
-def test_new_census_rechecks_the_departments_staffing_once_a_minute_at_most(ed):
+def test_new_census_rechecks_the_departments_staffing_in_the_same_request_on_the_embedded_default(ed):
     from healthcare.encounters.signals import workload_changed
 
     with mock.patch("monitoring_app.tasks.understaffing_check", autospec=True) as check:
         workload_changed.send(sender=None, department_id=ed.id)
         workload_changed.send(sender=None, department_id=ed.id)
 
+    assert check.call_args_list == [mock.call(department=ed)] * 2
+
+
+def test_with_workers_a_burst_of_census_changes_costs_one_check_seconds_later(ed):
+    from healthcare.celery import app
+    from healthcare.encounters.signals import workload_changed
+    from monitoring_app import receivers
+
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    try:
+        with mock.patch.object(receivers, "job_enqueue", autospec=True) as enqueue:
+            workload_changed.send(sender=None, department_id=ed.id)
+            workload_changed.send(sender=None, department_id=ed.id)
+    finally:
+        app.conf.task_always_eager = eager
+
+    [call] = enqueue.call_args_list
+    assert call.args[1] == ed.id and call.kwargs == {"countdown": receivers.UNDERSTAFFING_RECHECK_SECONDS}
+    assert receivers.UNDERSTAFFING_RECHECK_SECONDS <= 5
+
+
+def test_a_recorded_duty_change_rechecks_the_staffing_at_once(ed, ed_staff, django_capture_on_commit_callbacks):
+    plan_make(ed, NOW, [3] * 24)
+    with (
+        mock.patch("monitoring_app.tasks.understaffing_check", autospec=True) as check,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        duty_change_record(department=ed, kind="absence", nurses=1, by=ed_staff, now=NOW)
     check.assert_called_once_with(department=ed)

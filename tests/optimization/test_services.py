@@ -133,7 +133,7 @@ def test_an_unexpected_error_fails_the_run_without_details(ed_history, request_p
     assert run.status == RunStatus.FAILED and run.failure_reason == "internal error: RuntimeError"
 
 
-def test_the_recommendation_calls_in_when_the_unit_is_overrun(ed_history):
+def test_the_recommendation_calls_in_when_the_unit_is_overrun(ed_history, ed_forecaster):
     crowded = services.recommendation(department=ed_history, current_patients=60, current_staff=3)
     assert crowded["call_in"] >= 1 and crowded["release"] == 0
     assert len(crowded["projection"]) == 12

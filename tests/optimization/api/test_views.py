@@ -60,7 +60,7 @@ def test_runs_of_foreign_departments_do_not_exist(post, api_client, ed_staff, ic
     assert api_client.get("/api/v1/optimize/history").json()["results"] == []
 
 
-def test_recommend_answers_synchronously(post, ed_staff, ed_history):
+def test_recommend_answers_synchronously(post, ed_staff, ed_history, ed_forecaster):
     response = post(
         ed_staff, "/api/v1/optimize/recommend", {"department": "ED", "current_patients": 70, "current_staff": 3}
     )
@@ -69,18 +69,72 @@ def test_recommend_answers_synchronously(post, ed_staff, ed_history):
     assert body["call_in"] >= 1 and body["release"] == 0 and len(body["projection"]) == 12
 
 
-def test_recommend_validates_and_explains_missing_data(post, ed_staff, ed, icu):
-    assert post(ed_staff, "/api/v1/optimize/recommend", {"department": "ED", "current_staff": 3}).status_code == 400
+def test_recommend_validates_its_input(post, ed_staff, ed, icu):
+    assert post(ed_staff, "/api/v1/optimize/recommend", {"department": "ED", "current_staff": -1}).status_code == 400
     assert (
         "department"
         in post(
             ed_staff, "/api/v1/optimize/recommend", {"department": "ICU", "current_patients": 1, "current_staff": 1}
         ).json()
     )
+
+
+def test_recommend_without_history_still_decides_the_current_hour(post, ed_staff, ed):
     response = post(
-        ed_staff, "/api/v1/optimize/recommend", {"department": "ED", "current_patients": 1, "current_staff": 1}
+        ed_staff, "/api/v1/optimize/recommend", {"department": "ED", "current_patients": 41, "current_staff": 10}
     )
-    assert response.status_code == 409 and "no workload data" in response.json()["detail"]
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["required_now"], body["on_duty"], body["short_now"], body["call_in"]) == (11, 10, 1, 1)
+    assert body["lookahead"] is False and body["projection"] == []
+    assert "Look-ahead off" in body["reason"]
+
+
+def test_recommend_says_what_is_missing_when_nothing_is_recorded(post, ed_staff, ed):
+    response = post(ed_staff, "/api/v1/optimize/recommend", {"department": "ED", "current_patients": 5})
+    assert response.status_code == 409 and "current_staff" in response.json()["detail"]
+    response = post(ed_staff, "/api/v1/optimize/recommend", {"department": "ED"})
+    assert response.status_code == 409 and "current_patients" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("patients", "staff", "required", "call_in", "short_after"),
+    [(80, 10, 20, 4, 6), (60, 2, 15, 4, 9), (41, 10, 11, 1, 0)],
+)
+def test_recommend_covers_the_shortfall_now_and_escalates_what_on_call_cannot(
+    post, ed_staff, ed_history, ed_forecaster, patients, staff, required, call_in, short_after
+):
+    # The cases at the ED (1:4, on-call capped at 4 a day): never a silent 0.
+    body = post(
+        ed_staff,
+        "/api/v1/optimize/recommend",
+        {"department": "ED", "current_patients": patients, "current_staff": staff},
+    ).json()
+    assert (body["required_now"], body["on_duty"], body["short_now"]) == (required, staff, required - staff)
+    # Never fewer than the shortfall now allows; the look-ahead may call more for the hours coming.
+    assert body["call_in"] >= call_in and body["release"] == 0 and body["status"] == "short"
+    assert body["short_after_call_in"] >= short_after
+    assert body["escalate"] is (body["short_after_call_in"] > 0)
+    if short_after:
+        assert "escalate" in body["reason"]
+    assert body["lookahead"] is True and len(body["projection"]) == 12
+
+
+def test_recommend_projects_from_the_patients_given(post, ed_staff, ed_history, ed_forecaster):
+    def first_hour_mean(patients: int) -> float:
+        situation = {"department": "ED", "current_patients": patients, "current_staff": 20}
+        body = post(ed_staff, "/api/v1/optimize/recommend", situation).json()
+        return body["projection"][0]["census_mean"]
+
+    # Most of 80 patients are still there an hour later (a 3.5-hour median stay).
+    assert first_hour_mean(80) - first_hour_mean(20) > 20
+
+
+def test_recommend_never_releases_below_the_ratio(post, ed_staff, ed_history, ed_forecaster):
+    body = post(
+        ed_staff, "/api/v1/optimize/recommend", {"department": "ED", "current_patients": 40, "current_staff": 10}
+    ).json()
+    assert body["short_now"] == 0 and body["release"] == 0
 
 
 def test_anonymous_callers_are_refused(api_client, db):
