@@ -3,8 +3,24 @@
 from django import forms
 
 from healthcare.encounters.models import Department
-from optimization.models import StaffingRuleSet
+from optimization.models import DutyChangeKind, StaffingRuleSet
 from optimization.services import RISK_LEVELS
+
+
+class DutyChangeForm(forms.Form):
+    """Record on the department page: a call-in confirmed, a nurse sent home, a sick call."""
+
+    ARRIVES_AFTER_LEAD, ARRIVES_NOW = "lead", "now"
+
+    kind = forms.ChoiceField(label="What happened", choices=DutyChangeKind.choices)
+    nurses = forms.IntegerField(label="Nurses", min_value=1, max_value=100, initial=1)
+    starts = forms.ChoiceField(
+        label="From",
+        choices=[(ARRIVES_AFTER_LEAD, "after the on-call lead time"), (ARRIVES_NOW, "this hour")],
+        initial=ARRIVES_AFTER_LEAD,
+        help_text="A call-in counts from when the nurse is there; a release or an absence from this hour.",
+    )
+    note = forms.CharField(label="Note", max_length=200, required=False)
 
 
 class PlanRequestForm(forms.Form):

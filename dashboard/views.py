@@ -16,13 +16,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from dashboard.forms import DepartmentRulesForm, PlanRequestForm, StaffingRulesForm, shifts_format
+from dashboard.forms import DepartmentRulesForm, DutyChangeForm, PlanRequestForm, StaffingRulesForm, shifts_format
 from healthcare.encounters.selectors import departments_visible_to, departments_with_latest_workload
 from monitoring_app.selectors import alerts_visible_to
 from monitoring_app.services import alert_acknowledge
-from optimization.models import OptimizationRun, StaffingRuleSet
+from optimization.models import DutyChange, DutyChangeKind, OptimizationRun, StaffingRuleSet
+from optimization.on_duty import duty_change_record, plan_put_in_force
 from optimization.policies import staffing_rules_for
-from optimization.selectors import compliance_by_hour_of_day, compliance_share, staffed_hours, worst_periods
+from optimization.selectors import (
+    compliance_by_hour_of_day,
+    compliance_share,
+    staffed_hours,
+    staffing_state,
+    worst_periods,
+)
 from optimization.services import optimization_request, staffing_rules_save
 from predictions.models import ForecastModel
 from predictions.selectors import forecast_live_accuracy, forecasts_against_actuals
@@ -40,22 +47,102 @@ def _department_or_404(request: HttpRequest, code: str):
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The user's departments with their latest recorded hour and the nurses it required."""
+    """The user's departments at a glance: safe, short or with a nurse to spare now, and the first
+    hour at risk, each in the department's local time; then their latest recorded hour."""
     departments = list(departments_with_latest_workload(request.user))
     for department in departments:
-        if department.latest_census is not None:
-            department.nurses_required_now = department.nurses_required(department.latest_census)
+        state = staffing_state(department)
+        department.staffing = state.as_dict()
+        department.verdict = state.verdict(department.timezone)
+        department.local_now = timezone.now().astimezone(ZoneInfo(department.timezone))
     open_alerts = alerts_visible_to(request.user).open().count()
-    return render(request, "dashboard/home.html", {"departments": departments, "open_alerts": open_alerts})
+    return render(
+        request,
+        "dashboard/home.html",
+        {"departments": departments, "open_alerts": open_alerts, "updated_at": timezone.now()},
+    )
 
 
 @login_required
 def department_dashboard(request: HttpRequest, code: str) -> HttpResponse:
-    """One department, live: tiles, census and staffing chart, arrivals chart, open alerts."""
+    """One department, live: the verdict and what to do, tiles, census and staffing chart, arrivals
+    chart, open alerts, and today's recorded call-ins, releases and absences."""
     department, visible = _department_or_404(request, code)
-    return render(
-        request, "dashboard/department.html", {"department": department, "departments": visible, "tab": "now"}
+    zone = ZoneInfo(department.timezone)
+    midnight = timezone.now().astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    recorded = (
+        DutyChange.objects.filter(department=department, ends_at__gt=midnight)
+        .select_related("recorded_by", "cancelled_by")
+        .order_by("starts_at", "id")
     )
+    return render(
+        request,
+        "dashboard/department.html",
+        {
+            "department": department,
+            "departments": visible,
+            "tab": "now",
+            "duty_form": DutyChangeForm(initial={"kind": DutyChangeKind.CALL_IN}),
+            "may_record": request.user.has_perm("optimization.add_dutychange"),
+            "recorded": recorded,
+        },
+    )
+
+
+@login_required
+@require_POST
+def duty_change_view(request: HttpRequest, code: str) -> HttpResponse:
+    """Record a call-in, a release or an absence from the department page, then back to it.
+
+    Every open page of the department follows within seconds (the alert check pushes the new state).
+    """
+    department, _ = _department_or_404(request, code)
+    if not request.user.has_perm("optimization.add_dutychange"):
+        raise PermissionDenied
+    form = DutyChangeForm(request.POST)
+    if not form.is_valid():
+        problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+        messages.error(request, f"Nothing was recorded: {problems}")
+        return redirect("dashboard:department", code=department.code)
+    data = form.cleaned_data
+    arrives_now = data["starts"] == DutyChangeForm.ARRIVES_NOW or data["kind"] != DutyChangeKind.CALL_IN
+    try:
+        change = duty_change_record(
+            department=department,
+            kind=data["kind"],
+            nurses=data["nurses"],
+            starts_at=timezone.now() if arrives_now else None,
+            note=data["note"],
+            by=request.user,
+        )
+    except ValidationError as exc:
+        messages.error(request, f"Nothing was recorded: {'; '.join(exc.messages)}")
+    else:
+        zone = ZoneInfo(department.timezone)
+        messages.success(
+            request,
+            f"Recorded: {change.get_kind_display().lower()}, {change.nurses} nurse(s),"
+            f" {change.starts_at.astimezone(zone):%H:00} to {change.ends_at.astimezone(zone):%H:00}.",
+        )
+    return redirect("dashboard:department", code=department.code)
+
+
+@login_required
+@require_POST
+def plan_put_in_force_view(request: HttpRequest, run_id) -> HttpResponse:
+    """Put a plan in force from the next shift start (the shift on duty keeps its nurses)."""
+    visible = departments_visible_to(request.user)
+    run = get_object_or_404(OptimizationRun.objects.select_related("department"), id=run_id, department__in=visible)
+    if not request.user.has_perm("optimization.change_optimizationrun"):
+        raise PermissionDenied
+    try:
+        run = plan_put_in_force(run=run, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, f"Not put in force: {'; '.join(exc.messages)}")
+    else:
+        local = run.in_force_from.astimezone(ZoneInfo(run.department.timezone))
+        messages.success(request, f"In force from {local:%a %H:00}: the roster of the coming shifts is this plan's.")
+    return redirect("dashboard:plan", run_id=run.id)
 
 
 @login_required

@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "monitoring_app.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "dashboard.middleware.RefusalPagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "healthcare.accounts.middleware.ApiPagesCspMiddleware",

@@ -137,7 +137,11 @@ def understaffing_check(*, department: Department, now: datetime | None = None) 
     from optimization.selectors import staffing_state
 
     state = staffing_state(department, now=now)
-    broadcast_department_event(department.code, "staffing.changed", {"staffing": state.as_dict()})
+    broadcast_department_event(
+        department.code,
+        "staffing.changed",
+        {"staffing": state.as_dict(), "verdict": state.verdict(department.timezone)},
+    )
     episode = _episode(department, AlertKind.UNDERSTAFFING)
     decision = state.decision
     soon = [hour for hour in state.hours_at_risk if hour.offset < UNDERSTAFFING_LOOKAHEAD_HOURS]

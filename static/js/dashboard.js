@@ -1,4 +1,6 @@
 // One department's dashboard: draws the snapshot (REST or websocket) and follows the live feed.
+// Whether the unit is safe comes from the server's staffing state (snapshot.staffing, and the
+// staffing.changed event that follows every census or duty change); the page never judges it itself.
 // Every websocket message is numbered. A workload change carries the hours it changed: the page
 // patches them in at once and re-reads the snapshot a few seconds later (for the tiles only the
 // server computes); any other event, or a gap in the numbers, re-reads the snapshot at once.
@@ -70,26 +72,15 @@ function scheduleRefetch(delay = 150) {
 }
 
 // Patch the hours a workload.changed event carries; false when one is outside the drawn window
-// (a new hour began since the snapshot), and the snapshot must be re-read instead.
+// (a new hour began since the snapshot), and the snapshot must be re-read instead. Only the census
+// is patched: whether the unit is short is the server's to say (the staffing.changed event).
 function applyHours(hours) {
   const index = new Map(current.actual.map((hour, position) => [hour.hour, position]));
   if (!hours.every((hour) => index.has(hour.hour))) return false;
   for (const hour of hours) {
     Object.assign(current.actual[index.get(hour.hour)], { census: hour.census, arrivals: hour.arrivals });
   }
-  const { patients_per_nurse: ratio, min_nurses: minimum } = current.department;
-  const censusNow = current.actual[current.actual.length - 1].census;
-  const staff = current.tiles.staff_on_duty;
-  Object.assign(current.tiles, {
-    census_now: censusNow,
-    nurses_required_now: required(censusNow, ratio, minimum),
-    patients_per_nurse_now: staff && censusNow !== null ? Math.round((100 * censusNow) / staff) / 100 : null,
-  });
   return true;
-}
-
-function required(census, ratio, minimum) {
-  return census === null ? null : Math.max(minimum, Math.ceil(census / ratio - 1e-9));
 }
 
 let shownAlerts = null;
@@ -115,22 +106,61 @@ function renderAlerts(alerts) {
   );
 }
 
+const timeLabel = new Intl.DateTimeFormat(undefined, { timeZone: timezone, hour: "2-digit", minute: "2-digit" });
+const nurses = (count) => (count === 1 ? "1 nurse" : `${count} nurses`);
+
+function setFlag(id, flagged) {
+  document.getElementById(id).classList.toggle("flagged", Boolean(flagged));
+}
+
+// The verdict, the tiles and the confirm button: all from the server's staffing state, so the page
+// says exactly what the alerts, the API and the metrics say.
+function renderStaffing(snapshot) {
+  const staffing = snapshot.staffing;
+  const verdict = document.getElementById("verdict");
+  verdict.dataset.status = staffing.status ?? "unknown";
+  setText("verdict-text", snapshot.verdict);
+  setText("verdict-reason", staffing.reason ?? "");
+  setText("local-now", timeLabel.format(new Date()));
+  setText("updated-at", timeLabel.format(new Date(snapshot.generated_at)));
+
+  const { tiles } = snapshot;
+  const ratio = snapshot.department.patients_per_nurse;
+  setText("tile-census", tiles.census_now ?? "no data this hour");
+  setText("tile-required", staffing.required_now ?? "–");
+  setText("tile-staff", staffing.on_duty ?? "no roster in force");
+  setText("tile-ratio", tiles.patients_per_nurse_now ?? "–");
+  setFlag("tile-staff-box", staffing.short_now > 0);
+  setFlag("tile-required-box", staffing.short_now > 0);
+  setFlag("tile-ratio-box", tiles.patients_per_nurse_now !== null && tiles.patients_per_nurse_now > ratio);
+  setFlag("tile-risk-box", staffing.next_hour_at_risk !== null);
+  setText("tile-compliance-24h", percent(tiles.compliance_24h));
+  setText("tile-compliance-7d", percent(tiles.compliance_7d));
+  setText("tile-risk", staffing.next_hour_at_risk ? hourLabel.format(new Date(staffing.next_hour_at_risk)) : "none in 72 h");
+
+  const form = document.getElementById("confirm-form");
+  if (!form) return; // this user may not record
+  const action = staffing.call_in ? "call_in" : staffing.release ? "release" : null;
+  form.hidden = action === null;
+  if (action) {
+    const count = action === "call_in" ? staffing.call_in : staffing.release;
+    document.getElementById("confirm-kind").value = action;
+    document.getElementById("confirm-nurses").value = String(count);
+    setText("confirm-button", action === "call_in" ? `Confirm call-in of ${nurses(count)}` : `Confirm release of ${nurses(count)}`);
+  }
+}
+
 function render(snapshot) {
   current = snapshot;
   sequence = snapshot.seq;
-  const { tiles } = snapshot;
-  const { patients_per_nurse: ratio, min_nurses: minimum } = snapshot.department;
-  setText("tile-census", tiles.census_now ?? "no data this hour");
-  setText("tile-required", tiles.nurses_required_now ?? "–");
-  setText("tile-staff", tiles.staff_on_duty ?? "no plan");
-  setText("tile-ratio", tiles.patients_per_nurse_now ?? "–");
-  setText("tile-compliance-24h", percent(tiles.compliance_24h));
-  setText("tile-compliance-7d", percent(tiles.compliance_7d));
+  const { tiles, staffing } = snapshot;
+  const { patients_per_nurse: ratio } = snapshot.department;
+  renderStaffing(snapshot);
   renderAlerts(snapshot.alerts);
-  setText("tile-risk", tiles.next_hour_at_risk ? hourLabel.format(new Date(tiles.next_hour_at_risk)) : "none in 72 h");
 
   const future = snapshot.forecast ? snapshot.forecast.points : [];
-  const planned = new Map((snapshot.plan ? snapshot.plan.hours : []).map((hour) => [hour.hour, hour.planned_nurses]));
+  const onDuty = new Map((snapshot.plan ? snapshot.plan.hours : []).map((hour) => [hour.hour, hour.planned_nurses]));
+  const risky = new Map(staffing.hours_at_risk.map((hour) => [hour.hour, hour]));
   const hours = [...snapshot.actual.map((hour) => hour.hour), ...future.map((point) => point.hour)];
   const blank = (count) => Array(count).fill(null);
   const past = snapshot.actual.length;
@@ -138,16 +168,13 @@ function render(snapshot) {
   const forecastMean = [...blank(past), ...future.map((point) => point.census_mean)];
   const forecastLower = [...blank(past), ...future.map((point) => point.census_lower)];
   const forecastUpper = [...blank(past), ...future.map((point) => point.census_upper)];
-  const plannedNurses = hours.map((hour) => planned.get(hour) ?? null);
-  const requiredNurses = hours.map((hour, index) =>
-    required(index < past ? censusActual[index] : forecastMean[index], ratio, minimum),
-  );
-  const atRisk = hours.map((hour, index) => {
-    const nurses = plannedNurses[index];
-    const upper = index < past ? censusActual[index] : forecastUpper[index];
-    return nurses !== null && upper !== null && upper > ratio * nurses ? upper : null;
-  });
+  const nursesOnDuty = hours.map((hour) => onDuty.get(hour) ?? null);
+  // Nurses drawn as the patients they may care for, so the line sits where the unit turns short.
+  const capacity = nursesOnDuty.map((count) => (count === null ? null : count * ratio));
+  const atRisk = hours.map((hour, index) => (risky.has(hour) ? forecastMean[index] : null));
   const labels = hours.map((hour) => hourLabel.format(new Date(hour)));
+  const values = [...censusActual, ...forecastUpper, ...capacity].filter((value) => value !== null);
+  const top = Math.max(ratio * 2, Math.ceil((Math.max(0, ...values) * 1.1) / ratio) * ratio);
 
   draw("census-chart", {
     type: "line",
@@ -156,7 +183,7 @@ function render(snapshot) {
       datasets: [
         { label: "Forecast lower", data: forecastLower, borderWidth: 0, pointRadius: 0, yAxisID: "patients" },
         {
-          label: "Forecast interval",
+          label: "Upper 90 %",
           data: forecastUpper,
           borderWidth: 0,
           pointRadius: 0,
@@ -164,9 +191,9 @@ function render(snapshot) {
           fill: "-1",
           yAxisID: "patients",
         },
-        { label: "Census", data: censusActual, borderColor: COLOURS.census, pointRadius: 0, yAxisID: "patients" },
+        { label: "Patients", data: censusActual, borderColor: COLOURS.census, pointRadius: 0, yAxisID: "patients" },
         {
-          label: "Forecast census",
+          label: "Patients expected",
           data: forecastMean,
           borderColor: COLOURS.forecast,
           borderDash: [6, 4],
@@ -174,27 +201,18 @@ function render(snapshot) {
           yAxisID: "patients",
         },
         {
-          label: "Nurses planned",
-          data: plannedNurses,
+          label: `Nurses on duty × ${ratio}`,
+          data: capacity,
           borderColor: COLOURS.planned,
           stepped: true,
           pointRadius: 0,
-          yAxisID: "nurses",
+          yAxisID: "patients",
         },
         {
-          label: "Nurses required",
-          data: requiredNurses,
-          borderColor: COLOURS.required,
-          stepped: true,
-          borderDash: [2, 3],
-          pointRadius: 0,
-          yAxisID: "nurses",
-        },
-        {
-          label: "Hour at risk",
+          label: "Likely short",
           data: atRisk,
           showLine: false,
-          pointRadius: 4,
+          pointRadius: 5,
           pointStyle: "triangle",
           backgroundColor: COLOURS.risk,
           borderColor: COLOURS.risk,
@@ -204,11 +222,23 @@ function render(snapshot) {
     },
     options: {
       scales: {
-        patients: { position: "left", beginAtZero: true, title: { display: true, text: "patients" } },
-        nurses: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: "nurses" } },
+        patients: { position: "left", min: 0, max: top, title: { display: true, text: "patients" } },
+        nurses: {
+          position: "right",
+          display: true,
+          min: 0,
+          max: top / ratio,
+          grid: { drawOnChartArea: false },
+          title: { display: true, text: `nurses (1 per ${ratio} patients)` },
+        },
       },
-      plugins: { legend: { labels: { filter: (item) => item.text !== "Forecast lower" } } },
+      plugins: {
+        legend: { labels: { filter: (item) => item.text !== "Forecast lower" } },
+        tooltip: { filter: (item) => item.dataset.label !== "Forecast lower", callbacks: { label: tooltipLabel(ratio, risky, hours) } },
+        nowLine: { index: past - 1 },
+      },
     },
+    plugins: [nowLinePlugin],
   });
   draw("arrivals-chart", {
     type: "bar",
@@ -218,7 +248,7 @@ function render(snapshot) {
         { label: "Arrivals", data: [...snapshot.actual.map((hour) => hour.arrivals), ...blank(future.length)], backgroundColor: COLOURS.arrivals },
         {
           type: "line",
-          label: "Forecast arrivals",
+          label: "Arrivals expected",
           data: [...blank(past), ...future.map((point) => point.arrivals_mean)],
           borderColor: COLOURS.forecast,
           borderDash: [6, 4],
@@ -226,25 +256,77 @@ function render(snapshot) {
         },
       ],
     },
-    options: { scales: { y: { beginAtZero: true } } },
+    options: {
+      scales: { y: { beginAtZero: true, title: { display: true, text: "patients arriving" } } },
+      plugins: { tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${Math.round(item.parsed.y * 10) / 10}` } }, nowLine: { index: past - 1 } },
+    },
+    plugins: [nowLinePlugin],
   });
 
-  const riskHours = atRisk.filter((value, index) => value !== null && index >= past).length;
+  const riskHours = staffing.hours_at_risk.length;
   setText(
     "census-summary",
-    (tiles.census_now === null ? "No data for this hour yet" : `Census now ${tiles.census_now}, ${tiles.nurses_required_now} nurses required`) +
-      (tiles.staff_on_duty ? `, ${tiles.staff_on_duty} planned on duty` : ", no plan yet") +
-      (future.length ? `. Forecast for the next ${future.length} hours; ${riskHours} hours at risk.` : ". No forecast yet."),
+    `${snapshot.verdict}. ` +
+      (tiles.census_now === null ? "No census recorded this hour yet" : `${tiles.census_now} patients now, ${nurses(staffing.required_now ?? 0)} required`) +
+      (staffing.on_duty !== null ? `, ${staffing.on_duty} on duty` : ", no roster in force") +
+      (future.length ? `. Forecast for the next ${future.length} hours; ${riskHours} hour${riskHours === 1 ? "" : "s"} likely short.` : ". No forecast yet."),
   );
   const arrivalsToday = snapshot.actual.slice(-24).reduce((total, hour) => total + (hour.arrivals ?? 0), 0);
   setText("arrivals-summary", `${arrivalsToday} arrivals in the last 24 hours.`);
   root.dataset.rendered = String(sequence);
 }
 
+// Tooltips in whole patients and plain words.
+function tooltipLabel(ratio, risky, hours) {
+  return (item) => {
+    const value = item.parsed.y;
+    if (value === null || value === undefined) return null;
+    switch (item.dataset.label) {
+      case "Patients":
+        return `Patients: ${value}`;
+      case "Patients expected":
+        return `Patients expected: about ${Math.round(value)}`;
+      case "Upper 90 %":
+        return `Upper 90 %: up to ${Math.ceil(value)} patients`;
+      case "Likely short": {
+        const hour = risky.get(hours[item.dataIndex]);
+        return `Likely short: ${Math.round(100 * hour.p_short)} % chance, ${nurses(hour.staffed)} for about ${Math.round(value)} patients`;
+      }
+      default:
+        return `Nurses on duty: ${nurses(value / ratio)} (care for ${value} patients)`;
+    }
+  };
+}
+
+// A vertical line at the current hour, labelled "now".
+const nowLinePlugin = {
+  id: "nowLine",
+  afterDatasetsDraw(chart, _args, options) {
+    if (options.index === undefined || options.index < 0) return;
+    const x = chart.scales.x.getPixelForValue(options.index);
+    const { top, bottom } = chart.chartArea;
+    const context = chart.ctx;
+    context.save();
+    context.strokeStyle = "#1a1a1a";
+    context.setLineDash([4, 3]);
+    context.beginPath();
+    context.moveTo(x, top);
+    context.lineTo(x, bottom);
+    context.stroke();
+    context.setLineDash([]);
+    context.fillStyle = "#1a1a1a";
+    context.font = "12px system-ui, sans-serif";
+    context.fillText("now", x + 4, top + 12);
+    context.restore();
+  },
+};
+
 function draw(id, config) {
   const base = { animation: false, responsive: true, maintainAspectRatio: false, interaction: { mode: "index", intersect: false } };
   if (charts[id]) {
     charts[id].data = config.data;
+    charts[id].options.scales = config.options.scales;
+    charts[id].options.plugins = { ...charts[id].options.plugins, ...config.options.plugins };
     charts[id].update("none");
     return;
   }
@@ -266,6 +348,14 @@ function connect() {
     }
     if (data.seq <= sequence) return; // already in the snapshot
     const next = data.seq === sequence + 1;
+    if (next && current && data.event === "staffing.changed") {
+      // The server judged the unit again: show its verdict at once, then re-read the rest.
+      Object.assign(current, { seq: data.seq, staffing: data.payload.staffing, verdict: data.payload.verdict });
+      sequence = data.seq;
+      renderStaffing(current);
+      scheduleRefetch();
+      return;
+    }
     if (next && current && data.event === "workload.changed" && data.payload.hours && applyHours(data.payload.hours)) {
       current.seq = data.seq;
       render(current);

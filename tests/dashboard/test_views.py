@@ -1,9 +1,13 @@
 """The departments overview page: sign-in required, own departments only."""
 
+from unittest import mock
+
 import pytest
+from django.utils import timezone
 
 from healthcare.encounters import services
-from tests.factories import encounter_record, hour
+from healthcare.encounters.models import Department
+from tests.factories import encounter_record, hour, plan_make
 
 
 def test_the_overview_asks_anonymous_visitors_to_sign_in(client, db):
@@ -11,16 +15,21 @@ def test_the_overview_asks_anonymous_visitors_to_sign_in(client, db):
     assert response.status_code == 302 and response.url.startswith("/accounts/login/")
 
 
-def test_staff_see_their_department_with_census_and_nurses_required(client, ed_staff, icu):
-    # Nine patients who are all still in the ED at the current hour, 12:00.
+def test_staff_see_their_department_with_its_status_now(client, ed_staff, icu):
+    # Nine patients who are all still in the ED at the current hour, 12:00, and two nurses on duty.
     records = [encounter_record(f"e{i}", start=hour(1, 9), hours=20) for i in range(9)]
     records.append(encounter_record("icu", start=hour(1, 9), hours=20, department="ICU"))
     services.encounters_ingest(records=records, source="s", now=hour(1, 12))
+    plan_make(Department.objects.get(code="ED"), hour(1, 7), [2] * 24)
     client.force_login(ed_staff)
-    page = client.get("/").content.decode()
+    with mock.patch.object(timezone, "now", return_value=hour(1, 12, 20)):
+        page = client.get("/").content.decode()
     assert "ED unit" in page and "ICU unit" not in page
-    # 9 patients at 1:4 need 3 nurses.
-    assert '<td class="num">9</td>' in page and '<td class="num">3</td>' in page
+    # 9 patients at 1:4 need 3 nurses: one short.
+    assert '<span class="status-pill" data-status="short">Short</span>' in page
+    assert "Short 1 nurse now" in page
+    assert '<td class="num">9</td>' in page and '<td class="num">2</td>' in page and '<td class="num">3</td>' in page
+    assert "Mon 12:20" in page  # the department's local time (UTC here)
 
 
 @pytest.mark.django_db
