@@ -181,7 +181,9 @@ def plan_detail(request: HttpRequest, run_id) -> HttpResponse:
     and once its hours have passed, its cost against the hindsight oracle."""
     visible = departments_visible_to(request.user).order_by("code")
     run = get_object_or_404(
-        OptimizationRun.objects.select_related("department", "requested_by"), id=run_id, department__in=visible
+        OptimizationRun.objects.select_related("department", "requested_by", "put_in_force_by"),
+        id=run_id,
+        department__in=visible,
     )
     result = run.result or {}
     zone = ZoneInfo(run.department.timezone)
@@ -211,6 +213,7 @@ def plan_detail(request: HttpRequest, run_id) -> HttpResponse:
             "review": result.get("review"),
             "roster": roster,
             "hours": hours,
+            "may_put_in_force": request.user.has_perm("optimization.change_optimizationrun"),
         },
     )
 

@@ -17,7 +17,8 @@ from healthcare.encounters.models import Department, WorkloadHour
 from healthcare.encounters.services import department_update
 from monitoring_app.models import Alert, AlertKind
 from monitoring_app.services import alert_acknowledge, alert_raise
-from optimization.models import OptimizationRun, RunStatus, StaffingRuleSet
+from optimization.models import DutyChange, OptimizationRun, RunStatus, StaffingRuleSet
+from optimization.selectors import nurses_on_duty
 from predictions.models import Forecast, ForecastStatus
 from tests.factories import PASSWORD, current_hour, hour, iso, plan_make
 
@@ -539,3 +540,77 @@ def test_a_bad_ratio_shows_the_error_and_changes_nothing(client, ed, hospital_ad
 def test_settings_of_an_unknown_department_are_a_404(client, hospital_admin):
     client.force_login(hospital_admin)
     assert client.get("/settings/NOPE/").status_code == 404
+
+
+# --- Who is on duty, from the department page and a plan's page -----------------------------------------------
+
+
+def test_staff_see_the_record_form_and_a_viewer_does_not(client, ed_staff, viewer):
+    client.force_login(ed_staff)
+    page = client.get("/departments/ED/").content.decode()
+    assert 'id="record-form"' in page and 'id="confirm-form"' in page and 'id="verdict"' in page
+    client.force_login(viewer)
+    page = client.get("/departments/ED/").content.decode()
+    assert 'id="record-form"' not in page and 'id="verdict"' in page
+    assert client.post("/departments/ED/duty-changes/", {"kind": "call_in", "nurses": "1"}).status_code == 403
+
+
+def test_recording_a_call_in_from_the_page_names_who_and_changes_who_is_on_duty(client, ed, ed_staff):
+    now = current_hour()
+    plan_make(ed, now, [3] * 24)
+    client.force_login(ed_staff)
+    response = client.post(
+        "/departments/ED/duty-changes/", {"kind": "call_in", "nurses": "2", "starts": "now", "note": "Kim, Lee"}
+    )
+    assert response.status_code == 302 and response.url == "/departments/ED/"
+    [change] = DutyChange.objects.all()
+    assert (change.kind, change.nurses, change.recorded_by, change.note) == ("call_in", 2, ed_staff, "Kim, Lee")
+    assert nurses_on_duty(ed, first=now + timedelta(hours=1), last=now + timedelta(hours=1)) == {
+        now + timedelta(hours=1): 5
+    }
+    page = client.get("/departments/ED/").content.decode()
+    assert "Recorded: call-in confirmed, 2 nurse(s)" in page and "Kim, Lee" in page
+
+
+def test_a_bad_record_changes_nothing_and_says_why(client, ed, ed_staff):
+    client.force_login(ed_staff)
+    response = client.post("/departments/ED/duty-changes/", {"kind": "call_in", "nurses": "0"}, follow=True)
+    assert "Nothing was recorded: nurses" in response.content.decode()
+    assert not DutyChange.objects.exists()
+
+
+def test_a_plan_is_put_in_force_from_its_page_by_who_may(client, ed, ed_staff, viewer):
+    run = plan_make(ed, current_hour(), [4] * 24, in_force=False)
+    client.force_login(viewer)
+    assert client.post(f"/plans/{run.id}/put-in-force/").status_code == 403
+    client.force_login(ed_staff)
+    assert "Put in force from the next shift" in client.get(f"/plans/{run.id}/").content.decode()
+    page = client.post(f"/plans/{run.id}/put-in-force/", follow=True).content.decode()
+    run.refresh_from_db()
+    assert run.put_in_force_by == ed_staff and run.in_force_from == current_hour()
+    assert "In force from" in page and "by ed_staff" in page
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_another_departments_page_is_the_sites_own_404_even_in_debug(client, settings, ed, icu_staff, debug):
+    settings.DEBUG = debug
+    client.force_login(icu_staff)
+    for path in ("/departments/ED/", "/no/such/page/"):
+        response = client.get(path)
+        page = response.content.decode()
+        assert response.status_code == 404
+        assert "This page does not exist, or is not one of yours" in page and 'href="/"' in page
+        assert "URLconf" not in page
+
+
+def test_a_refused_page_is_the_sites_own_403(client, ed_staff):
+    response = client.get("/settings/")
+    client.force_login(ed_staff)
+    response = client.get("/settings/")
+    assert response.status_code == 403 and "Your role does not allow this" in response.content.decode()
+
+
+def test_the_api_keeps_its_own_json_refusals(api_client, ed_staff, icu):
+    api_client.force_authenticate(ed_staff)
+    response = api_client.get("/api/v1/departments/ICU/snapshot/")
+    assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
