@@ -26,9 +26,9 @@ Two data sets:
   `--demo-seed`), each unit with its unit type's default ratio and its length-of-stay profile;
   its forecaster is trained before the last `--weeks` whole weeks, which are replayed.
 
-Variants of hours_ahead (copies in this file, labelled as such, not the product) are scored the
-same way to show what would meet the goal. Progress goes to stderr; the Markdown tables, then
-the JSON report, to stdout.
+The product's estimate is also scored without the recourse the policy can take after the
+decision made now, to show what modelling it is worth. Progress goes to stderr; the Markdown
+tables, then the JSON report, to stdout.
 """
 
 import argparse
@@ -51,8 +51,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "healthcare.settings")
 import django  # noqa: E402
 
 django.setup()
-
-from scipy import stats  # noqa: E402
 
 from bench.forecast import ZONE, load_history, local_hour  # noqa: E402
 from bench.staffing import END, TRAIN_UNTIL  # noqa: E402
@@ -101,7 +99,7 @@ class WeekRun:
     mean, std, planned: (hours, HORIZON) arrays, the projection and the planned staff as known at
     the start of each hour (planned before that hour's decision); call_in, oncall_left: per hour,
     the decision's call-ins and the on-call nurses left when it was made; day: the local day of
-    each hour (the on-call cap is per day; only a variant reads it); short: whether each hour
+    each hour (the on-call cap is per day); short: whether each hour
     of the finished week was short (staff below the ratio for the hour's census); short_now:
     decide()'s verdict; short_at_start: the finished week's staff against the census at the hour's
     start; census_hour, census_start: the two censuses.
@@ -176,17 +174,20 @@ def run_week(case: WeekCase, *, z_roster: float, policy: ReactiveRule) -> WeekRu
     )
 
 
-# --- What is scored: the product's hours_ahead, and variants -----------------------------------
+# --- What is scored: the product's hours_ahead ----------------------------------------------------
 
 # An estimator gives p_short for offsets 0 .. HORIZON - 1, from what was known at the start of
 # one hour of a simulated week (run, hour).
 Estimator = Callable[[WeekRun, int], np.ndarray]
 
 
-def product_estimator(z_recourse: float | None) -> Estimator:
-    """optimization.staffing.hours_ahead as the product calls it (z_recourse: the policy's z_call)."""
+def product_estimator(z_recourse: float | None, max_call: int) -> Estimator:
+    """optimization.staffing.hours_ahead as the product calls it (z_recourse: the policy's z_call;
+    None: no recourse after the decision made now, for comparison)."""
 
     def estimate(run: WeekRun, hour: int) -> np.ndarray:
+        last = len(run.day) - 1
+        day = run.day[np.minimum(hour + np.arange(HORIZON), last)]
         ahead = hours_ahead(
             rules=run.rules,
             mean=run.mean[hour],
@@ -195,59 +196,10 @@ def product_estimator(z_recourse: float | None) -> Estimator:
             call_in=int(run.call_in[hour]),
             oncall_left=int(run.oncall_left[hour]),
             z_recourse=z_recourse,
+            max_call=max_call,
+            day=day,
         )
         return np.array([hour_ahead.p_short for hour_ahead in ahead])
-
-    return estimate
-
-
-def _p_short_at(rules: StaffingRules, expected: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """A copy of hours_ahead's last step: P(census > ratio x staff), census ~ normal(mean, std)."""
-    p_short = stats.norm.sf((rules.patients_per_nurse * expected + 0.5 - mean) / std)
-    return np.where(expected < rules.min_nurses, 1.0, p_short)
-
-
-def variant_block_recourse(z_recourse: float, max_call: int, *, daily_cap: bool) -> Estimator:
-    """VARIANT (a copy in this script, not the product): the on-call nurses left are a budget.
-
-    The product lets every hour past the lead time draw on all the on-call nurses left at once,
-    as if each of them could stand in every coming hour. A call-in works one block, and the cap
-    is shared by the day, so over the coming hours those nurses cover far fewer nurse-hours.
-    Here the policy's rule is replayed on the projection as seen now: the call made at each
-    coming hour s arrives at s + lead and covers its block; it is the largest gap, over that
-    block, between what the census at mean + z_recourse sd requires and the staff already
-    planned and called, at most max_call and the nurses left, which it then uses up. The chance
-    of being short is then the product's, at that staff.
-
-    daily_cap False: like the product, the nurses left today are all there is. True: a call
-    counts against the local day its block starts (as in the simulator), and each day has the
-    whole cap; this needs the day of each coming hour, which hours_ahead is not given today.
-    """
-
-    def estimate(run: WeekRun, hour: int) -> np.ndarray:
-        rules = run.rules
-        mean, std = run.mean[hour], np.maximum(run.std[hour], 1e-6)
-        lead, block, cap = rules.oncall_lead_hours, rules.oncall_block_hours, rules.oncall_cap_per_day
-        call_in = int(run.call_in[hour])
-        staffed = run.planned[hour].copy()
-        staffed[lead : lead + block] += call_in
-        last = len(run.day) - 1
-
-        def day_of_call(called_at: int) -> int:
-            return int(run.day[min(hour + called_at + lead, last)])
-
-        today = day_of_call(0)
-        used = {today: cap - int(run.oncall_left[hour]) + call_in}
-        wanted = rules.required(np.maximum(mean + z_recourse * std, 0.0))
-        # The next call can be made an hour from now; its nurses arrive after the lead time.
-        for called_at in range(1, len(mean) - lead):
-            day = day_of_call(called_at) if daily_cap else today
-            left = max(cap - used.get(day, 0), 0)
-            window = slice(called_at + lead, min(called_at + lead + block, len(mean)))
-            call = min(max(int(np.max(wanted[window] - staffed[window], initial=0)), 0), left, max_call)
-            staffed[window] += call
-            used[day] = used.get(day, 0) + call
-        return _p_short_at(rules, staffed, mean, std)
 
     return estimate
 
@@ -544,7 +496,7 @@ def print_tables(reports: list[dict]) -> None:
             cells = [str(row["pairs"]), _percent(row["mean_p"], ".2%"), _percent(row["short_rate"], ".2%")]
             print(f"| {row['p_from']:g}-{row['p_to']:g} | {' | '.join(cells)} |")
         print()
-        print("All estimators, 1-12 h ahead (variants are copies in this script, not the product):")
+        print("The product with and without the recourse after the decision now, 1-12 h ahead:")
         print()
         print("| estimator | threshold | flagged | hits | precision | recall | goal |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -611,10 +563,8 @@ def main() -> None:
     z_call = DEFAULT_POLICY["z_call"]
     policy = default_policy()
     estimators: dict[str, Estimator] = {
-        PRODUCT: product_estimator(z_call),
-        "product, no recourse": product_estimator(None),
-        "VARIANT block recourse": variant_block_recourse(z_call, policy.max_call, daily_cap=False),
-        "VARIANT block recourse, daily cap": variant_block_recourse(z_call, policy.max_call, daily_cap=True),
+        PRODUCT: product_estimator(z_call, policy.max_call),
+        "product, no recourse": product_estimator(None, policy.max_call),
     }
     reports = []
     if not args.skip_uihc:

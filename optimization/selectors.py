@@ -11,6 +11,7 @@ from django.utils import timezone
 from scipy import stats
 
 from healthcare.encounters.models import Department, WorkloadHour
+from optimization.baselines import ReactiveRule
 from optimization.models import DutyChange, DutyChangeKind, OptimizationRun
 from optimization.policies import DEFAULT_POLICY, active_policy, risk_threshold_for, staffing_rules_for
 from optimization.projection import Projection
@@ -274,6 +275,10 @@ def staffing_state(
     ahead: tuple[HourAhead, ...] = ()
     if outlook is not None:
         z_recourse = (version.parameters if version else DEFAULT_POLICY)["z_call"]
+        zone = ZoneInfo(department.timezone)
+        local_day = np.array(
+            [(now + timedelta(hours=index)).astimezone(zone).toordinal() for index in range(len(outlook[0]))]
+        )
         judged = hours_ahead(
             rules=rules,
             mean=outlook[0],
@@ -282,6 +287,8 @@ def staffing_state(
             call_in=decision.call_in,
             oncall_left=left,
             z_recourse=z_recourse,
+            max_call=ReactiveRule.max_call,
+            day=local_day,
         )
         ahead = tuple(judged[1:])
     # Hours no roster in force covers are not flagged: nobody has said who works them yet.

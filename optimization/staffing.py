@@ -219,26 +219,42 @@ def hours_ahead(
     call_in: int = 0,
     oncall_left: int = 0,
     z_recourse: float | None = None,
+    max_call: int = 3,
+    day: np.ndarray | None = None,
 ) -> list[HourAhead]:
     """The chance that each hour 0 .. len(mean) - 1 from now is short, census ~ normal(mean, std).
 
     planned: nurses planned on duty in those hours (roster in force plus recorded changes).
-    The call-ins decided now arrive after the lead time and stay a block. An hour later than the
-    lead time can still be reached by a call made later: the policy then brings the staff up to
-    what the census at mean + z_recourse sd requires, within the on-call nurses left. Without
-    z_recourse (no policy), only what is planned and decided counts.
+    The call-ins decided now arrive after the lead time and stay a block. Then the policy's
+    recourse is replayed on the projection as seen now: a call made at each coming hour arrives
+    after the lead time and covers its block; it brings the staff of that block up to what the
+    census at mean + z_recourse sd requires, at most max_call at a time and within the on-call
+    nurses left. day: the local day of each hour, when the daily cap renews at midnight (a call
+    counts against the day its block starts); without it the nurses left today are all there
+    is. Without z_recourse (no policy), only what is planned and decided counts.
     """
     mean = np.asarray(mean, dtype=np.float64)
     std = np.maximum(np.asarray(std, dtype=np.float64), 1e-6)
     staffed = np.asarray(planned, dtype=np.int64).copy()
-    lead, block = rules.oncall_lead_hours, rules.oncall_block_hours
+    lead, block, cap = rules.oncall_lead_hours, rules.oncall_block_hours, rules.oncall_cap_per_day
     staffed[lead : lead + block] += call_in
-    left = max(oncall_left - call_in, 0)
     expected = staffed.copy()
-    if z_recourse is not None and left:
-        reachable = np.arange(len(mean)) > lead
+    if z_recourse is not None:
+        last = len(mean) - 1
+
+        def day_of_call(called_at: int) -> int:
+            return int(day[min(called_at + lead, last)]) if day is not None else 0
+
+        used = {day_of_call(0): cap - max(oncall_left, 0) + call_in}
         wanted = rules.required(np.maximum(mean + z_recourse * std, 0.0))
-        expected = np.where(reachable, np.maximum(staffed, np.minimum(wanted, staffed + left)), staffed)
+        # The next call can be made an hour from now; its nurses come after the lead time.
+        for called_at in range(1, len(mean) - lead):
+            counted = day_of_call(called_at)
+            left = max(cap - used.get(counted, 0), 0)
+            window = slice(called_at + lead, min(called_at + lead + block, len(mean)))
+            call = min(max(int(np.max(wanted[window] - expected[window], initial=0)), 0), left, max_call)
+            expected[window] += call
+            used[counted] = used.get(counted, 0) + call
     # Short when the census exceeds what the staff may care for: the census is whole patients.
     p_short = stats.norm.sf((rules.patients_per_nurse * expected + 0.5 - mean) / std)
     p_short = np.where(expected < rules.min_nurses, 1.0, p_short)
