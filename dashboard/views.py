@@ -111,7 +111,8 @@ def duty_change_view(request: HttpRequest, code: str) -> HttpResponse:
             department=department,
             kind=data["kind"],
             nurses=data["nurses"],
-            starts_at=timezone.now() if arrives_now else None,
+            # "This hour": the nurse is here now, so the whole hour counts.
+            starts_at=timezone.now().replace(minute=0, second=0, microsecond=0) if arrives_now else None,
             note=data["note"],
             by=request.user,
         )

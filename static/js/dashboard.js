@@ -20,11 +20,13 @@ const COLOURS = {
   arrivals: "#CC79A7",
 };
 
+// Hospitals keep a 24-hour clock, in the department's own zone whatever the browser's.
 const hourLabel = new Intl.DateTimeFormat(undefined, {
   timeZone: timezone,
   weekday: "short",
   hour: "2-digit",
   minute: "2-digit",
+  hourCycle: "h23",
 });
 
 let sequence = 0;
@@ -106,7 +108,7 @@ function renderAlerts(alerts) {
   );
 }
 
-const timeLabel = new Intl.DateTimeFormat(undefined, { timeZone: timezone, hour: "2-digit", minute: "2-digit" });
+const timeLabel = new Intl.DateTimeFormat(undefined, { timeZone: timezone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 const nurses = (count) => (count === 1 ? "1 nurse" : `${count} nurses`);
 
 function setFlag(id, flagged) {
@@ -136,7 +138,8 @@ function renderStaffing(snapshot) {
   setFlag("tile-risk-box", staffing.next_hour_at_risk !== null);
   setText("tile-compliance-24h", percent(tiles.compliance_24h));
   setText("tile-compliance-7d", percent(tiles.compliance_7d));
-  setText("tile-risk", staffing.next_hour_at_risk ? hourLabel.format(new Date(staffing.next_hour_at_risk)) : "none in 72 h");
+  const risk = staffing.next_hour_at_risk;
+  setText("tile-risk", risk ? hourLabel.format(new Date(risk)) : staffing.lookahead ? "none in 72 h" : "no forecast yet");
 
   const form = document.getElementById("confirm-form");
   if (!form) return; // this user may not record
