@@ -315,6 +315,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EncounterStatusEnum": "healthcare.encounters.choices.EncounterStatus",
         "ForecastStatusEnum": "predictions.models.ForecastStatus",
+        "DutyChangeKindEnum": "optimization.models.DutyChangeKind",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
