@@ -1,6 +1,7 @@
 """Reads across plans and duty records: who is on duty each hour, how well that covered the patients, and
 whether a department is safe now and in the coming hours (staffing_state)."""
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,8 +13,14 @@ from scipy import stats
 
 from healthcare.encounters.models import Department, WorkloadHour
 from optimization.baselines import ReactiveRule
-from optimization.models import DutyChange, DutyChangeKind, OptimizationRun
-from optimization.policies import DEFAULT_POLICY, active_policy, risk_threshold_for, staffing_rules_for
+from optimization.models import DutyChange, DutyChangeKind, OptimizationRun, StaffingPolicy
+from optimization.policies import (
+    DEFAULT_POLICY,
+    PolicyUnavailable,
+    active_policy,
+    risk_threshold_for,
+    staffing_rules_for,
+)
 from optimization.projection import Projection
 from optimization.rules import LOOKBACK_HOURS, shift_instances_around
 from optimization.simulate import LOOKAHEAD, Observation
@@ -21,6 +28,8 @@ from optimization.staffing import HourAhead, StaffingState, decide, hours_ahead
 from predictions.models import ForecastModel
 from predictions.selectors import census_outlook_points, epoch_hour
 from predictions.services import ForecastUnavailable, workload_outlook
+
+logger = logging.getLogger(__name__)
 
 
 def rostered_nurses(department: Department, *, first: datetime, last: datetime) -> dict[datetime, int]:
@@ -230,7 +239,7 @@ def staffing_state(
     """
     now = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
     rules = staffing_rules_for(department)
-    version, policy, _ = active_policy(department)
+    version, policy = policy_in_use(department)
     last = now + timedelta(hours=hours - 1)
     on_duty_hours = nurses_on_duty(department, first=now, last=last)
     recorded_census = (
@@ -294,6 +303,19 @@ def staffing_state(
     # Hours no roster in force covers are not flagged: nobody has said who works them yet.
     unplanned = frozenset(hour.offset for hour in ahead if now + timedelta(hours=hour.offset) not in on_duty_hours)
     return StaffingState(now, census, staff, decision, ahead, left, threshold, unplanned)
+
+
+def policy_in_use(department: Department):
+    """(active version or None, its policy); a learned policy whose network cannot be loaded gives way
+    to its own tuned rule, so that "are we safe" is always answered (and the failure logged)."""
+    try:
+        version, policy, _ = active_policy(department)
+    except PolicyUnavailable:
+        logger.exception("the active policy of %s cannot be loaded; its tuned rule decides", department.code)
+        version = StaffingPolicy.objects.filter(department=department, is_active=True).first()
+        parameters = version.parameters if version else DEFAULT_POLICY
+        policy = ReactiveRule(parameters["z_call"], parameters["z_release"])
+    return version, policy
 
 
 def _census_outlook(

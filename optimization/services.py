@@ -24,7 +24,7 @@ from optimization.on_duty import on_duty_at_start
 from optimization.policies import DEFAULT_POLICY, PolicyUnavailable, active_policy, staffing_rules_for
 from optimization.roster import PlanInfeasible, hindsight_plan, roster_plan
 from optimization.rules import Shift, StaffingRules, shift_instances_around
-from optimization.selectors import staffing_state
+from optimization.selectors import policy_in_use, staffing_state
 from optimization.simulate import LOOKAHEAD
 from predictions.features import Calendar
 from predictions.selectors import epoch_hour, hour_start
@@ -439,7 +439,7 @@ def recommendation(
             else ("current_staff (no roster is in force this hour)")
         )
         raise PlanUnavailable(f"give {missing}")
-    version, _, _ = active_policy(department)
+    version, _ = policy_in_use(department)
     decision = state.decision
     hour = epoch_hour(state.hour)
     rules = staffing_rules_for(department)

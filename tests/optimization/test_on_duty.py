@@ -7,9 +7,16 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from healthcare.encounters.models import WorkloadHour
 from optimization import services
-from optimization.models import DutyChangeKind, OptimizationRun, RunStatus
-from optimization.on_duty import duty_change_cancel, duty_change_record, next_shift_start, plan_put_in_force
+from optimization.models import DutyChangeKind, OptimizationRun, RunStatus, StaffingPolicy
+from optimization.on_duty import (
+    duty_change_cancel,
+    duty_change_record,
+    next_shift_start,
+    plan_put_in_force,
+    running_shift_end,
+)
 from optimization.selectors import nurses_on_duty, oncall_used, rostered_nurses, staffing_state
 from tests.factories import current_hour, hour, plan_make
 
@@ -62,16 +69,21 @@ def test_a_plan_whose_hours_are_over_cannot_be_put_in_force(ed, ed_staff):
 def test_a_plan_request_without_current_staff_keeps_the_shift_on_duty(
     ed_history, ed_staff, ed_forecaster, django_capture_on_commit_callbacks
 ):
-    now = current_hour()
-    plan_make(ed_history, now - timedelta(hours=1), [7] * 30)
+    # Plan from the second hour of the latest shift that has started (a shift is running then).
+    first = next_shift_start(ed_history, now=current_hour() - timedelta(hours=9)) + timedelta(hours=1)
+    plan_make(ed_history, first - timedelta(hours=1), [7] * 30)
     with django_capture_on_commit_callbacks(execute=True):
-        run = services.optimization_request(department=ed_history, params={"horizon_hours": 24}, requested_by=ed_staff)
+        run = services.optimization_request(
+            department=ed_history, params={"horizon_hours": 24}, requested_by=ed_staff, planned_from=first
+        )
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED, run.failure_reason
     assert run.result["on_duty_at_start"] == 7 and run.in_force_from is None
     # Its roster starts after the shift on duty, whose seven nurses stay in its hours.
-    assert run.result["hours"][0]["planned_nurses"] == 7
-    assert on_duty(ed_history, now) == [7]
+    kept = int((running_shift_end(ed_history, now=first) - first) / timedelta(hours=1))
+    assert kept == 7  # 8-hour shifts
+    assert [hour["planned_nurses"] for hour in run.result["hours"][:kept]] == [7] * kept
+    assert on_duty(ed_history, first) == [7]
 
 
 def test_a_confirmed_call_in_counts_from_the_hour_the_nurse_is_there_for_the_block(ed, ed_staff):
@@ -127,3 +139,24 @@ def test_the_roster_in_force_is_the_plan_put_in_force_last(ed):
     plan_make(ed, NOON, [3] * 6, finished_at=NOON + timedelta(minutes=30))
     plan_make(ed, NOON, [8] * 6, finished_at=NOON + timedelta(minutes=10))
     assert set(rostered_nurses(ed, first=NOON, last=NOON + timedelta(hours=5)).values()) == {3}
+
+
+def test_a_learned_policy_that_cannot_be_loaded_gives_way_to_its_rule(ed, caplog):
+    from optimization.services import staffing_policy_store
+
+    staffing_policy_store(
+        department=ed,
+        algorithm="ppo",
+        parameters={"z_roster": 1.0, "z_call": 1.0, "z_release": 2.0, "shield_z": 1.0},
+        hyperparameters={},
+        training_start=NOON,
+        training_end=NOON,
+        metrics={},
+        artifact=b"not a network",
+    )
+    StaffingPolicy.objects.filter(department=ed).update(artifact_sha256="0" * 64)  # damaged in storage
+    plan_make(ed, hour(10, 7), [2] * 24)
+    WorkloadHour.objects.create(department=ed, hour=NOON, arrivals=1, discharges=0, census=9)
+    state = staffing_state(ed, now=NOON)
+    assert state.decision.short_now == 1 and state.decision.call_in == 1
+    assert "cannot be loaded" in caplog.text
