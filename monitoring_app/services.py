@@ -16,8 +16,6 @@ from optimization.staffing import nurses
 
 logger = logging.getLogger(__name__)
 
-# Understaffing ahead is judged over the hours a charge nurse can still act on (call in, move staff).
-UNDERSTAFFING_LOOKAHEAD_HOURS = 12
 # Forecast drift: the next-24-hour interval should hold ~90% of actual arrivals.
 DRIFT_WINDOW = timedelta(days=7)
 DRIFT_MIN_HOURS = 48
@@ -129,7 +127,7 @@ def understaffing_check(*, department: Department, now: datetime | None = None) 
     push the state to its dashboards (`staffing.changed`).
 
     Critical while the unit is short now (fewer nurses on duty than the census requires); a
-    warning while some hour of the next UNDERSTAFFING_LOOKAHEAD_HOURS is at risk (left short,
+    warning while some hour of the next staffing.ACTION_HOURS is at risk (left short,
     after the policy's recourse, with a probability above the department's threshold). While
     the shortage lasts it is one alert, raised again when it turns critical; it resolves as soon
     as the unit is covered now and no coming hour is at risk.
@@ -144,7 +142,7 @@ def understaffing_check(*, department: Department, now: datetime | None = None) 
     )
     episode = _episode(department, AlertKind.UNDERSTAFFING)
     decision = state.decision
-    soon = [hour for hour in state.hours_at_risk if hour.offset < UNDERSTAFFING_LOOKAHEAD_HOURS]
+    soon = state.hours_to_act_on
     if decision is None or not (decision.short_now or soon):
         if episode is not None:
             alert_resolve(alert=episode)

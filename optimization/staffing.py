@@ -20,6 +20,9 @@ from optimization.rules import StaffingRules
 from optimization.simulate import Observation
 
 SAFE, SHORT, SURPLUS = "safe", "short", "surplus"
+# The coming hours a charge nurse can still act on (call in, move staff): the verdict and the alert
+# name an hour at risk within them; later ones are shown on the chart and the tiles only.
+ACTION_HOURS = 12
 
 
 def nurses(count: int) -> str:
@@ -295,6 +298,11 @@ class StaffingState:
         return self.decision.status if self.decision else None
 
     @property
+    def hours_to_act_on(self) -> list[HourAhead]:
+        """The hours at risk within the next ACTION_HOURS."""
+        return [hour for hour in self.hours_at_risk if hour.offset < ACTION_HOURS]
+
+    @property
     def hours_at_risk(self) -> list[HourAhead]:
         """The coming hours left short with a probability above the department's threshold."""
         return [hour for hour in self.ahead if hour.p_short > self.risk_threshold and hour.offset not in self.unplanned]
@@ -316,7 +324,7 @@ class StaffingState:
             if decision.escalate:
                 text += f"{',' if decision.call_in else ':'} escalate for {decision.short_after_call_in}"
             return text
-        at_risk = self.hours_at_risk
+        at_risk = self.hours_to_act_on
         if at_risk:
             first = at_risk[0]
             local = self.hour_at(first.offset).astimezone(ZoneInfo(zone))

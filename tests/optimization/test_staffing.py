@@ -177,3 +177,12 @@ def test_an_unrecorded_census_or_roster_is_said_plainly():
     nobody = StaffingState(NOON, 12, None, None, (), 4, 0.1)
     assert "no roster is in force" in nobody.verdict("UTC")
     assert nobody.as_dict()["status"] is None
+
+
+def test_the_verdict_names_only_hours_a_charge_nurse_can_still_act_on():
+    safe = decide(rules=ED, census_now=36, on_duty=10, oncall_left=0)
+    mean = [36.0] * 20 + [60.0]
+    ahead = hours_ahead(rules=ED, mean=mean, std=[1.0] * 21, planned=[10] * 21)[1:]
+    later = state(safe, ahead)
+    assert later.hours_at_risk[0].offset == 20 and later.hours_to_act_on == []
+    assert later.verdict("UTC") == "Safe: 10 on duty for 9 required"
