@@ -12,7 +12,7 @@ from healthcare.hours import iso_utc
 from monitoring_app.models import Alert
 from monitoring_app.services import alert_payload
 from optimization.models import OptimizationRun
-from optimization.selectors import compliance_recent, nurses_on_duty, staffing_state
+from optimization.selectors import OUTLOOK_Z, compliance_recent, nurses_on_duty, staffing_state
 from predictions.selectors import census_outlook_points
 
 PAST_HOURS = LIVE_WINDOW_HOURS  # the hours workload.changed events carry
@@ -20,8 +20,20 @@ FUTURE_HOURS = 72
 MAX_ALERTS = 10
 
 
+def _as_judged(point: dict, hour) -> dict:
+    """A forecast point with the census the staffing state judged the hour on (90 % interval)."""
+    spread = OUTLOOK_Z * hour.census_std
+    return {
+        **point,
+        "census_mean": round(hour.census_mean, 2),
+        "census_lower": round(max(hour.census_mean - spread, 0.0), 2),
+        "census_upper": round(hour.census_mean + spread, 2),
+    }
+
+
 def department_snapshot(department: Department, *, now: datetime | None = None) -> dict:
-    """The department now: the last 48 h, the next 72 h (forecast and plan), open alerts and the headline tiles.
+    """The department now: the last 48 h, the next 71 h (forecast and nurses on duty), the staffing state
+    and its verdict, open alerts and the headline tiles.
 
     seq is read first: a page applies only the events numbered after it, so none is lost
     between the snapshot and the live feed.
@@ -44,6 +56,14 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
 
     future_points, forecast_info = census_outlook_points(department, now=now, hours=FUTURE_HOURS)
     state = staffing_state(department, now=now, hours=FUTURE_HOURS)
+    # The coming hours are drawn as the staffing state judges them: from the patients there now.
+    # The current hour is in `actual`; the forecast is drawn from the next one.
+    judged = {hour.offset: hour for hour in state.ahead}
+    future_points = [
+        _as_judged(point, judged[offset]) if offset in judged else point
+        for offset, point in enumerate(future_points)
+        if offset > 0
+    ]
 
     week_ago = now - timedelta(days=7)
     on_duty = nurses_on_duty(department, first=min(first, week_ago), last=now + timedelta(hours=FUTURE_HOURS))

@@ -31,6 +31,7 @@ from optimization.selectors import (
     worst_periods,
 )
 from optimization.services import optimization_request, staffing_rules_save
+from optimization.staffing import nurses
 from predictions.models import ForecastModel
 from predictions.selectors import forecast_live_accuracy, forecasts_against_actuals
 
@@ -54,12 +55,12 @@ def home(request: HttpRequest) -> HttpResponse:
         state = staffing_state(department)
         department.staffing = state.as_dict()
         department.verdict = state.verdict(department.timezone)
-        department.local_now = timezone.now().astimezone(ZoneInfo(department.timezone))
+        department.local_now = f"{timezone.now().astimezone(ZoneInfo(department.timezone)):%a %H:%M}"
     open_alerts = alerts_visible_to(request.user).open().count()
     return render(
         request,
         "dashboard/home.html",
-        {"departments": departments, "open_alerts": open_alerts, "updated_at": timezone.now()},
+        {"departments": departments, "open_alerts": open_alerts},
     )
 
 
@@ -122,7 +123,7 @@ def duty_change_view(request: HttpRequest, code: str) -> HttpResponse:
         zone = ZoneInfo(department.timezone)
         messages.success(
             request,
-            f"Recorded: {change.get_kind_display().lower()}, {change.nurses} nurse(s),"
+            f"Recorded: {change.get_kind_display().lower()}, {nurses(change.nurses)},"
             f" {change.starts_at.astimezone(zone):%H:00} to {change.ends_at.astimezone(zone):%H:00}.",
         )
     return redirect("dashboard:department", code=department.code)

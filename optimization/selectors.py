@@ -255,7 +255,7 @@ def staffing_state(
     if census is None or staff is None:
         return StaffingState(now, census, staff, None, (), left, threshold)
 
-    outlook = _census_outlook(department, now, hours, None if census == recorded_census else census)
+    outlook = _census_outlook(department, now, hours, census)
     hour = epoch_hour(now)
     instances, calendar = shift_instances_around(
         rules, start_hour=hour, horizon=LOOKAHEAD, timezone=department.timezone
@@ -319,32 +319,32 @@ def policy_in_use(department: Department):
 
 
 def _census_outlook(
-    department: Department, now: datetime, hours: int, census_override: int | None
+    department: Department, now: datetime, hours: int, census: int
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """(mean, sd) of the census for the hours now .. now + hours - 1, or None without a forecast.
 
-    The outlook the dashboard draws (a forecast job's, or the active model's, cached per hour);
-    with census_override, the active model's outlook anchored to that census instead.
+    The active model's outlook from this hour, anchored to the patients there now (recorded or
+    given): a surge in progress carries into the coming hours. Without an active model, what a
+    forecast job still covers (not anchored).
     """
-    if census_override is None:
-        points, _ = census_outlook_points(department, now=now, hours=hours)
-        if not points:
-            return None
-        mean = np.array([point["census_mean"] for point in points], dtype=np.float64)
-        upper = np.array([point["census_upper"] for point in points], dtype=np.float64)
-        return mean, np.maximum(upper - mean, 0.0) / OUTLOOK_Z
     model = ForecastModel.objects.filter(department=department, is_active=True, training_end__lte=now).first()
-    if model is None:
+    if model is not None:
+        try:
+            outlook = workload_outlook(
+                department=department,
+                model=model,
+                issue_hour=epoch_hour(now),
+                horizon=hours,
+                confidence=0.9,
+                census_now=census,
+            )
+        except ForecastUnavailable:
+            outlook = None
+        if outlook is not None:
+            return np.asarray(outlook.census.mean, dtype=np.float64), np.asarray(outlook.census.std, dtype=np.float64)
+    points, _ = census_outlook_points(department, now=now, hours=hours)
+    if not points:
         return None
-    try:
-        outlook = workload_outlook(
-            department=department,
-            model=model,
-            issue_hour=epoch_hour(now),
-            horizon=hours,
-            confidence=0.9,
-            census_now=census_override,
-        )
-    except ForecastUnavailable:
-        return None
-    return np.asarray(outlook.census.mean, dtype=np.float64), np.asarray(outlook.census.std, dtype=np.float64)
+    mean = np.array([point["census_mean"] for point in points], dtype=np.float64)
+    upper = np.array([point["census_upper"] for point in points], dtype=np.float64)
+    return mean, np.maximum(upper - mean, 0.0) / OUTLOOK_Z

@@ -20,6 +20,8 @@ from optimization.rules import StaffingRules
 from optimization.simulate import Observation
 
 SAFE, SHORT, SURPLUS = "safe", "short", "surplus"
+# Hours in answers as everywhere else in the API: "2026-12-02T14:00:00Z".
+ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
 # The coming hours a charge nurse can still act on (call in, move staff): the verdict and the alert
 # name an hour at risk within them; later ones are shown on the chart and the tiles only.
 ACTION_HOURS = 12
@@ -166,9 +168,10 @@ def _reason(
         if call:
             sentence += f": call in {call}, who arrive {arrive}"
         if short_after:
+            left = oncall_left - call
             sentence += (
                 f"{';' if call else ':'} on call cannot cover {nurses(short_after)} more"
-                f" ({oncall_left} left today), escalate to the house supervisor"
+                f" ({left} left on call today{' after them' if call else ''}), escalate to the house supervisor"
             )
         sentence += "."
     elif call:
@@ -338,7 +341,7 @@ class StaffingState:
         decision = self.decision
         at_risk = self.hours_at_risk
         return {
-            "hour": self.hour.astimezone(UTC).isoformat(),
+            "hour": self.hour.astimezone(UTC).strftime(ISO_UTC),
             "census_now": self.census_now,
             "on_duty": self.on_duty,
             "required_now": decision.required_now if decision else None,
@@ -354,12 +357,12 @@ class StaffingState:
             "risk_threshold": self.risk_threshold,
             "hours_at_risk": [
                 {
-                    "hour": self.hour_at(hour.offset).astimezone(UTC).isoformat(),
+                    "hour": self.hour_at(hour.offset).astimezone(UTC).strftime(ISO_UTC),
                     "p_short": round(hour.p_short, 3),
                     "staffed": hour.staffed,
                     "required_at_mean": hour.required,
                 }
                 for hour in at_risk
             ],
-            "next_hour_at_risk": self.hour_at(at_risk[0].offset).astimezone(UTC).isoformat() if at_risk else None,
+            "next_hour_at_risk": self.hour_at(at_risk[0].offset).astimezone(UTC).strftime(ISO_UTC) if at_risk else None,
         }

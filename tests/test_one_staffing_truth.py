@@ -122,3 +122,25 @@ def test_admits_that_make_the_unit_short_open_the_alert_within_the_request(
         )
     alert = Alert.objects.open().get(kind=AlertKind.UNDERSTAFFING)
     assert alert.severity == AlertSeverity.CRITICAL and alert.title == "Short 1 nurse now: 9 patients need 3, 2 on duty"
+
+
+def test_the_hours_at_risk_are_drawn_on_the_forecasts_own_hours(api_client, ed, ed_staff):
+    # No on-call, three nurses, and a surge of 15 patients expected in five hours: the chart marks it.
+    from optimization.models import StaffingRuleSet
+    from tests.monitoring_app.conftest import forecast_make
+
+    now = current_hour()
+    StaffingRuleSet.objects.create(department=ed, oncall_cap_per_day=0)
+    WorkloadHour.objects.create(department=ed, hour=now, arrivals=2, discharges=0, census=10)
+    plan_make(ed, now, [3] * 24)
+    forecast_make(ed, now, [10.0] * 5 + [15.0] + [10.0] * 66, spread=1.0)
+    api_client.force_authenticate(ed_staff)
+    snapshot = api_client.get("/api/v1/departments/ED/snapshot/").json()
+    at_risk = [hour["hour"] for hour in snapshot["staffing"]["hours_at_risk"]]
+    drawn = {point["hour"] for point in snapshot["forecast"]["points"]}
+    assert at_risk and set(at_risk) <= drawn
+    assert (
+        snapshot["staffing"]["next_hour_at_risk"]
+        == at_risk[0]
+        == (now + timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )

@@ -104,9 +104,11 @@ def demo_planning_seed(*, end: datetime, days: int = 7, progress: Progress | Non
         if OptimizationRun.objects.filter(department=department).exists():
             continue
         mornings = []
-        for back in range(days, 0, -1):
+        # This morning too when it has begun, so that no hour before `end` is left without a roster.
+        for back in range(days, -1, -1):
             local = (end - timedelta(days=back)).astimezone(zone).replace(hour=7)
-            mornings.append(local.astimezone(end.tzinfo))
+            if local.astimezone(end.tzinfo) < end:
+                mornings.append(local.astimezone(end.tzinfo))
         if not ForecastModel.objects.filter(department=department).exists():
             if progress:
                 progress(f"{department.code}: training the forecaster on data before {mornings[0]:%Y-%m-%d}")

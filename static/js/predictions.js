@@ -3,7 +3,7 @@
 
 const rows = JSON.parse(document.getElementById("past-data").textContent);
 const { timezone } = document.getElementById("predictions").dataset;
-const hourLabel = new Intl.DateTimeFormat(undefined, { timeZone: timezone, weekday: "short", hour: "2-digit", minute: "2-digit" });
+const hourLabel = new Intl.DateTimeFormat(undefined, { timeZone: timezone, weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 
 const forecastHours = rows.filter((row) => row.census_mean !== null && row.census !== null);
 const summary = document.getElementById("past-summary");

@@ -574,7 +574,7 @@ def test_recording_a_call_in_from_the_page_names_who_and_changes_who_is_on_duty(
         now + timedelta(hours=1): 5
     }
     page = client.get("/departments/ED/").content.decode()
-    assert "Recorded: call-in confirmed, 2 nurse(s)" in page and "Kim, Lee" in page
+    assert "Recorded: call-in confirmed, 2 nurses," in page and "Kim, Lee" in page
 
 
 def test_a_bad_record_changes_nothing_and_says_why(client, ed, ed_staff):

@@ -69,4 +69,6 @@ def test_without_a_recent_forecast_job_the_snapshot_shows_the_models_outlook(api
     snapshot = api_client.get("/api/v1/departments/ED/snapshot").json()
     assert snapshot["forecast"]["source"] == "model v1"
     points = snapshot["forecast"]["points"]
-    assert len(points) == 72 and all(p["census_lower"] <= p["census_mean"] <= p["census_upper"] for p in points)
+    # The next 71 hours (the current one is in `actual`), as the staffing state judges them.
+    assert len(points) == 71 and all(p["census_lower"] <= p["census_mean"] <= p["census_upper"] for p in points)
+    assert points[0]["hour"] > snapshot["actual"][-1]["hour"]

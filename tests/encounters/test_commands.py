@@ -1,6 +1,7 @@
 """Management commands end to end: exit status, messages, and the database afterwards."""
 
 import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -195,6 +196,7 @@ def test_seed_demo_builds_the_hospital_and_the_users_once(monkeypatch):
 @pytest.mark.django_db(transaction=True)  # jobs are queued on commit, as when the command runs for real
 def test_seed_demo_makes_morning_forecasts_and_plans_as_they_would_have_been(monkeypatch):
     from optimization.models import OptimizationRun, RunStatus
+    from optimization.selectors import nurses_on_duty
     from predictions.models import Forecast, ForecastModel
 
     monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")
@@ -202,11 +204,17 @@ def test_seed_demo_makes_morning_forecasts_and_plans_as_they_would_have_been(mon
     assert "a forecast and a plan each morning for 2 days" in output
     for code in ("ED", "ICU", "MEDSURG"):
         model = ForecastModel.objects.get(department__code=code)
-        runs = OptimizationRun.objects.filter(department__code=code).order_by("planned_from")
-        assert [run.status for run in runs] == [RunStatus.SUCCEEDED] * 3  # two mornings, then now
+        runs = list(OptimizationRun.objects.filter(department__code=code).order_by("planned_from"))
+        # Two mornings, this morning too once it has begun, then now; each put in force.
+        assert len(runs) in (3, 4) and all(run.status == RunStatus.SUCCEEDED for run in runs)
+        assert all(run.in_force_from is not None for run in runs)
         # Every plan and forecast was made from a model trained before it.
         assert all(model.training_end <= run.planned_from for run in runs)
-        assert Forecast.objects.filter(department__code=code, status="succeeded").count() == 3
+        assert Forecast.objects.filter(department__code=code, status="succeeded").count() == len(runs)
+        # No hour from the first morning to a day from now is left without a roster.
+        first, last = runs[0].planned_from, runs[-1].planned_from + timedelta(hours=24)
+        on_duty = nurses_on_duty(runs[0].department, first=first, last=last)
+        assert len(on_duty) == (last - first) // timedelta(hours=1) + 1
         # The first morning's 24 hours are over: it was scored against the census that came.
         assert "review" in runs[0].result
         assert runs[0].result["review"]["oracle"]["cost"] <= runs[0].result["review"]["plan"]["cost"]
