@@ -365,4 +365,5 @@ class StaffingState:
                 for hour in at_risk
             ],
             "next_hour_at_risk": self.hour_at(at_risk[0].offset).astimezone(UTC).strftime(ISO_UTC) if at_risk else None,
+            "at_risk_soon": bool(self.hours_to_act_on),
         }

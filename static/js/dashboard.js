@@ -120,7 +120,8 @@ function setFlag(id, flagged) {
 function renderStaffing(snapshot) {
   const staffing = snapshot.staffing;
   const verdict = document.getElementById("verdict");
-  verdict.dataset.status = staffing.status ?? "unknown";
+  // Covered now but likely short within the hours one can act on: amber, not green.
+  verdict.dataset.status = staffing.status === "short" ? "short" : staffing.at_risk_soon ? "risk" : staffing.status ?? "unknown";
   setText("verdict-text", snapshot.verdict);
   setText("verdict-reason", staffing.reason ?? "");
   setText("local-now", timeLabel.format(new Date()));

@@ -72,3 +72,20 @@ def test_without_a_recent_forecast_job_the_snapshot_shows_the_models_outlook(api
     # The next 71 hours (the current one is in `actual`), as the staffing state judges them.
     assert len(points) == 71 and all(p["census_lower"] <= p["census_mean"] <= p["census_upper"] for p in points)
     assert points[0]["hour"] > snapshot["actual"][-1]["hour"]
+
+
+def test_a_unit_covered_now_but_likely_short_soon_is_at_risk_on_the_overview(client, ed_staff, ed):
+    from healthcare.encounters.models import WorkloadHour
+    from optimization.models import StaffingRuleSet
+    from tests.monitoring_app.conftest import forecast_make
+
+    now = hour(1, 12)
+    StaffingRuleSet.objects.create(department=ed, oncall_cap_per_day=0)
+    WorkloadHour.objects.create(department=ed, hour=now, arrivals=2, discharges=0, census=10)
+    plan_make(ed, now, [3] * 24)
+    forecast_make(ed, now, [10.0] * 5 + [15.0] + [10.0] * 66, spread=1.0)
+    client.force_login(ed_staff)
+    with mock.patch.object(timezone, "now", return_value=now):
+        page = client.get("/").content.decode()
+    assert '<span class="status-pill" data-status="risk">At risk</span>' in page
+    assert "Short 1 nurse at 17:00" in page or "Short 2 nurses at 17:00" in page
