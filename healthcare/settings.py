@@ -239,7 +239,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "optimization.tasks.optimization_runs_review_task",
         "schedule": crontab(minute=5),
     },
-    # Hours predicted under-staffed and forecast drift, raised as alerts on the dashboards.
+    # Units short now or likely short soon, and forecast drift, raised as alerts on the dashboards (a safety
+    # net: every census or duty change already rechecks its department).
     "alerts-check": {"task": "monitoring_app.tasks.alerts_check_task", "schedule": 900.0},
     # New data every week: retrain, and keep the new version only if it forecasts better.
     "forecast-retrain": {

@@ -8,7 +8,7 @@ from healthcare.encounters.models import Department
 
 
 class AlertKind(models.TextChoices):
-    UNDERSTAFFING = "understaffing", "Hours predicted under-staffed"
+    UNDERSTAFFING = "understaffing", "Short of nurses, now or soon"
     FORECAST_DRIFT = "forecast_drift", "Forecast drift"
     JOB_FAILED = "job_failed", "Job failed"
     # Raised by Prometheus' rules (deploy/prometheus/rules.yml) through Alertmanager's webhook.
