@@ -156,7 +156,17 @@ def asgi_server(django_db_setup, django_db_blocker):
         for connection in connections.all():
             if hasattr(connection, "close_pool"):  # PostgreSQL: nor the parent's pool
                 connection.close_pool()
-        process.start()
+        # No worker runs beside it: its tasks (alert checks after a census or duty change) run in
+        # the request, as the tests' own do. This session fixture is set up before the per-test
+        # celery_eager, so the fork must not inherit the configured (Redis) broker.
+        from healthcare.celery import app
+
+        saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+        app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+        try:
+            process.start()
+        finally:
+            app.conf.task_always_eager, app.conf.task_eager_propagates = saved
     if not process.ready.wait(timeout=30):
         process.terminate()
         pytest.fail("the test ASGI server did not start within 30 s")

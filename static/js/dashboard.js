@@ -82,6 +82,12 @@ function applyHours(hours) {
   for (const hour of hours) {
     Object.assign(current.actual[index.get(hour.hour)], { census: hour.census, arrivals: hour.arrivals });
   }
+  const censusNow = current.actual[current.actual.length - 1].census;
+  const staff = current.staffing.on_duty;
+  Object.assign(current.tiles, {
+    census_now: censusNow,
+    patients_per_nurse_now: staff && censusNow !== null ? Math.round((100 * censusNow) / staff) / 100 : null,
+  });
   return true;
 }
 
@@ -354,7 +360,13 @@ function connect() {
     const next = data.seq === sequence + 1;
     if (next && current && data.event === "staffing.changed") {
       // The server judged the unit again: show its verdict at once, then re-read the rest.
-      Object.assign(current, { seq: data.seq, staffing: data.payload.staffing, verdict: data.payload.verdict });
+      const staffing = data.payload.staffing;
+      Object.assign(current, { seq: data.seq, staffing, verdict: data.payload.verdict });
+      // Its census is the one it judged: the tiles show the same.
+      if (staffing.census_now !== null) {
+        current.tiles.census_now = staffing.census_now;
+        current.tiles.patients_per_nurse_now = staffing.on_duty ? Math.round((100 * staffing.census_now) / staffing.on_duty) / 100 : null;
+      }
       sequence = data.seq;
       renderStaffing(current);
       scheduleRefetch();
