@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from dashboard.broadcast import department_sequence
 from healthcare.encounters.models import Department, WorkloadHour
-from healthcare.encounters.selectors import workload_last_hour
+from healthcare.encounters.selectors import workload_hour_now, workload_last_hour
 from healthcare.encounters.services.workload import LIVE_WINDOW_HOURS
 from healthcare.hours import iso_utc
 from monitoring_app.models import Alert
@@ -54,8 +54,13 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
         census, arrivals = rows.get(hour, (0, 0)) if last_observed and hour <= last_observed else (None, None)
         actual.append({"hour": iso_utc(hour), "census": census, "arrivals": arrivals})
 
+    # Before the current hour's row is written, its patients are those still here (not "no data").
+    current = workload_hour_now(department, now=now) if actual[-1]["census"] is None else None
+    if current is not None:
+        actual[-1].update(arrivals=current[0], census=current[1])
+
     future_points, forecast_info = census_outlook_points(department, now=now, hours=FUTURE_HOURS)
-    state = staffing_state(department, now=now, hours=FUTURE_HOURS)
+    state = staffing_state(department, now=now, hours=FUTURE_HOURS, census_now=actual[-1]["census"])
     # The coming hours are drawn as the staffing state judges them: from the patients there now.
     # The current hour is in `actual`; the forecast is drawn from the next one.
     judged = {hour.offset: hour for hour in state.ahead}

@@ -130,7 +130,8 @@ def understaffing_check(*, department: Department, now: datetime | None = None) 
     warning while some hour of the next staffing.ACTION_HOURS is at risk (left short,
     after the policy's recourse, with a probability above the department's threshold). While
     the shortage lasts it is one alert, raised again when it turns critical; it resolves as soon
-    as the unit is covered now and no coming hour is at risk.
+    as the unit is covered now and no coming hour is at risk. A unit that cannot be judged (no
+    census, no roster in force) neither opens nor resolves it.
     """
     from optimization.selectors import staffing_state
 
@@ -142,8 +143,10 @@ def understaffing_check(*, department: Department, now: datetime | None = None) 
     )
     episode = _episode(department, AlertKind.UNDERSTAFFING)
     decision = state.decision
+    if decision is None:
+        return episode  # not knowing is not being covered: an open alert stands until the unit is judged
     soon = state.hours_to_act_on
-    if decision is None or not (decision.short_now or soon):
+    if not (decision.short_now or soon):
         if episode is not None:
             alert_resolve(alert=episode)
         return None

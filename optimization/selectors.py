@@ -12,6 +12,7 @@ from django.utils import timezone
 from scipy import stats
 
 from healthcare.encounters.models import Department, WorkloadHour
+from healthcare.encounters.selectors import workload_hour_now
 from optimization.baselines import ReactiveRule
 from optimization.models import DutyChange, DutyChangeKind, OptimizationRun, StaffingPolicy
 from optimization.policies import (
@@ -232,7 +233,8 @@ def staffing_state(
     next `hours` - 1 hours to be short? The one reading of "are we safe" every page, alert, API
     answer and metric uses.
 
-    census_now and on_duty replace what is recorded (the census of this hour; the roster in force
+    census_now and on_duty replace what is recorded (the census of this hour, derived from the
+    patients still here before its row is written: workload_hour_now; the roster in force
     with the duty changes) for this answer only; oncall_left, releasable and release_hours replace
     what the rules and records give. The coming hours need the active forecaster: without one the
     decision covers the current hour only. Never trains or writes anything.
@@ -242,10 +244,11 @@ def staffing_state(
     version, policy = policy_in_use(department)
     last = now + timedelta(hours=hours - 1)
     on_duty_hours = nurses_on_duty(department, first=now, last=last)
-    recorded_census = (
-        WorkloadHour.objects.filter(department=department, hour=now).values_list("census", flat=True).first()
-    )
-    census = recorded_census if census_now is None else census_now
+    if census_now is None:
+        current = workload_hour_now(department, now=now)
+        census = None if current is None else current[1]
+    else:
+        census = census_now
     staff = on_duty_hours.get(now) if on_duty is None else on_duty
     # A call made now counts against the day its block starts, as in the simulator.
     called_today = oncall_used(department, day_of=now + timedelta(hours=rules.oncall_lead_hours))

@@ -144,3 +144,25 @@ def test_the_hours_at_risk_are_drawn_on_the_forecasts_own_hours(api_client, ed, 
         == at_risk[0]
         == (now + timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     )
+
+
+def test_the_hour_before_its_first_event_is_judged_on_the_patients_still_here(api_client, ed, ed_staff):
+    # 41 patients arrived last hour and are still here; nothing has happened this hour yet (no event,
+    # no hourly refresh): the unit is short now all the same, and every reader says so.
+    from healthcare.encounters.services import encounters_ingest
+    from tests.factories import encounter_record
+
+    now = current_hour()
+    last_hour = now - timedelta(hours=1)
+    records = [encounter_record(f"here-{index}", start=last_hour + timedelta(minutes=index)) for index in range(41)]
+    encounters_ingest(records=records, source="test", now=last_hour + timedelta(minutes=50))
+    assert not WorkloadHour.objects.filter(department=ed, hour=now).exists()
+    plan_make(ed, now - timedelta(hours=2), [10] * 30)
+
+    api_client.force_authenticate(ed_staff)
+    snapshot = api_client.get("/api/v1/departments/ED/snapshot/").json()
+    censuses = (snapshot["actual"][-1]["census"], snapshot["tiles"]["census_now"], snapshot["staffing"]["census_now"])
+    assert censuses == (41, 41, 41)
+    assert snapshot["staffing"]["short_now"] == 1 and snapshot["verdict"].startswith("Short 1 nurse now")
+    alert = understaffing_check(department=ed)
+    assert alert.severity == AlertSeverity.CRITICAL and alert.title.startswith("Short 1 nurse now: 41 patients")

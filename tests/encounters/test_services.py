@@ -13,6 +13,7 @@ from healthcare.encounters.ingest.mapping import load_mapping
 from healthcare.encounters.ingest.records import ArrivalRecord
 from healthcare.encounters.models import ArrivalCount, Department, Encounter, WorkloadHour
 from healthcare.encounters.pseudonym import patient_pseudonymizer
+from healthcare.encounters.selectors import workload_hour_now
 from healthcare.encounters.tasks import workload_rebuild_task
 from tests.factories import encounter_record, hour
 
@@ -426,6 +427,35 @@ def test_department_create_applies_unit_defaults_and_validates(db):
 
 def test_nurses_required_follows_the_ratio_and_the_minimum(ed):
     assert [ed.nurses_required(census) for census in (0, 4, 5, 9, 40)] == [2, 2, 2, 3, 10]
+
+
+def test_the_current_hour_before_its_row_counts_the_patients_still_here(ed):
+    # Two still here, one who left at 00:30.
+    ingest(
+        [
+            encounter_record("still-1", start=hour(19, 22)),
+            encounter_record("still-2", start=hour(19, 23, 40)),
+            encounter_record("left", start=hour(19, 21), end=hour(20, 0, 30)),
+        ]
+    )
+    assert max(workload(ed)) == NOW
+    # Three hours on, nothing has written those hours (no event, no refresh yet): the patients are
+    # there all the same, as the hourly refresh then stores them.
+    later = hour(20, 3, 10)
+    assert hour(20, 3) not in workload(ed)
+    assert services.workload_hour_compute(department=ed, hour=hour(20, 3)) == (0, 0, 2)
+    assert workload_hour_now(ed, now=later) == (0, 2)
+    services.workload_refresh_recent(hours=6, now=later)
+    assert workload(ed)[hour(20, 3)] == (0, 0, 2)
+    assert workload_hour_now(ed, now=later) == (0, 2)
+
+
+def test_an_hour_the_data_do_not_reach_has_no_census(ed):
+    assert workload_hour_now(ed, now=NOW) is None  # no data at all
+    ingest([encounter_record("left", start=hour(19, 21), end=hour(19, 23, 30))])
+    # Nobody still here and nothing recorded since: unknown (the feed may have stopped), not zero.
+    assert workload_hour_now(ed, now=NOW) is None
+    assert services.workload_hour_compute(department=ed, hour=hour(19, 23)) == (0, 1, 1)
 
 
 def test_workload_refresh_extends_the_census_of_patients_still_in_the_unit(ed):

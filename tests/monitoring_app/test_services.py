@@ -466,3 +466,15 @@ def test_a_recorded_duty_change_rechecks_the_staffing_at_once(ed, ed_staff, djan
     ):
         duty_change_record(department=ed, kind="absence", nurses=1, by=ed_staff, now=NOW)
     check.assert_called_once_with(department=ed)
+
+
+def test_a_unit_that_cannot_be_judged_keeps_its_open_alert(ed):
+    plan_make(ed, NOW, [3] * 30)
+    census_make(ed, NOW, 14)  # short now
+    forecast_make(ed, NOW, [14.0] * 30)
+    alert = services.understaffing_check(department=ed, now=NOW)
+    # The next hour nothing says how many patients are here: not knowing is not being covered.
+    assert staffing_state(ed, now=LATER).decision is None
+    assert services.understaffing_check(department=ed, now=LATER) == alert
+    alert.refresh_from_db()
+    assert alert.is_open and alert.resolved_at is None

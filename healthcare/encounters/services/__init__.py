@@ -12,6 +12,7 @@ from healthcare.encounters.services.ingest import (
 from healthcare.encounters.services.workload import (
     WorkloadChange,
     department_workload_rebuild,
+    workload_hour_compute,
     workload_rebuild,
     workload_refresh_recent,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "department_update",
     "department_workload_rebuild",
     "encounters_ingest",
+    "workload_hour_compute",
     "workload_rebuild",
     "workload_refresh_recent",
 ]

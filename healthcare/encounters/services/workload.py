@@ -177,6 +177,23 @@ def workload_rebuild(
     return change
 
 
+def workload_hour_compute(*, department: Department, hour: datetime) -> tuple[int, int, int] | None:
+    """(arrivals, discharges, census) of the hour starting at `hour` as workload_rebuild would store
+    them, derived from the department's stays and counts without writing anything; None when its data
+    do not reach that hour (none at all, or nobody still here and nothing recorded since).
+
+    A read: what the current hour holds before its row is written, by its first event or the hourly
+    refresh. The patients still here are there all the same.
+    """
+    epoch = int(hour.timestamp() // 3600)
+    span = _department_span(department, epoch)
+    if span is None or not span.first <= epoch <= span.last:
+        return None
+    starts, ends, discharged = _stays(department, epoch, epoch, with_counts=span.with_counts)
+    workload = hourly_workload(first_hour=epoch, last_hour=epoch, starts=starts, ends=ends, discharged=discharged)
+    return int(workload.arrivals[0]), int(workload.discharges[0]), int(workload.census[0])
+
+
 def workload_apply_stays(
     *,
     department: Department,
