@@ -2,7 +2,7 @@
 whether a department is safe now and in the coming hours (staffing_state)."""
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ from optimization.policies import (
 from optimization.projection import Projection
 from optimization.rules import LOOKBACK_HOURS, shift_instances_around
 from optimization.simulate import LOOKAHEAD, Observation
-from optimization.staffing import HourAhead, StaffingState, decide, hours_ahead
+from optimization.staffing import SAFE, HourAhead, StaffingState, decide, hours_ahead, watch_reason
 from predictions.models import ForecastModel
 from predictions.selectors import census_outlook_points, epoch_hour
 from predictions.services import ForecastUnavailable, workload_outlook
@@ -305,7 +305,12 @@ def staffing_state(
         ahead = tuple(judged[1:])
     # Hours no roster in force covers are not flagged: nobody has said who works them yet.
     unplanned = frozenset(hour.offset for hour in ahead if now + timedelta(hours=hour.offset) not in on_duty_hours)
-    return StaffingState(now, census, staff, decision, ahead, left, threshold, unplanned)
+    state = StaffingState(now, census, staff, decision, ahead, left, threshold, unplanned)
+    soon = state.hours_to_act_on
+    if soon and decision.status == SAFE and not (decision.call_in or decision.short_after_call_in):
+        decision = replace(decision, reason=watch_reason(rules, decision, census, soon[0]))
+        state = replace(state, decision=decision)
+    return state
 
 
 def policy_in_use(department: Department):

@@ -146,6 +146,23 @@ def _release_safe(rules: StaffingRules, observation: Observation, required_now: 
     return bool(np.all(rules.required(observation.projection.mean[:hours]) <= planned[:hours] - 1))
 
 
+def _situation(rules: StaffingRules, census_now: int, required_now: int, on_duty: int) -> str:
+    return f"{census_now} patients need {nurses(required_now)} at 1:{rules.patients_per_nurse}, {on_duty} on duty"
+
+
+def watch_reason(rules: StaffingRules, decision: Decision, census_now: int, hour: "HourAhead") -> str:
+    """The reason when nothing is to be done now (covered, no call, no release) but `hour`, within
+    ACTION_HOURS, is at risk even after the call-ins on call can still make: name it, so the verdict
+    above ("Short 1 nurse at 19:00") and the advice below do not read as opposites."""
+    situation = _situation(rules, census_now, decision.required_now, decision.on_duty)
+    short = nurses(max(hour.required - hour.staffed, 1))
+    return (
+        f"Covered now ({situation}), but {hours_phrase(hour.offset)} the unit may be short {short}"
+        f" ({hour.p_short:.0%} chance) even with the call-ins on call can still make: no call needed yet,"
+        " watch that hour."
+    )
+
+
 def _reason(
     rules: StaffingRules,
     *,
@@ -161,7 +178,7 @@ def _reason(
     gap_in: int,
     observation: Observation | None,
 ) -> str:
-    situation = f"{census_now} patients need {nurses(required_now)} at 1:{rules.patients_per_nurse}, {on_duty} on duty"
+    situation = _situation(rules, census_now, required_now, on_duty)
     arrive = hours_phrase(rules.oncall_lead_hours)
     if short_now:
         sentence = f"Short {nurses(short_now)} now ({situation})"

@@ -166,3 +166,25 @@ def test_the_hour_before_its_first_event_is_judged_on_the_patients_still_here(ap
     assert snapshot["staffing"]["short_now"] == 1 and snapshot["verdict"].startswith("Short 1 nurse now")
     alert = understaffing_check(department=ed)
     assert alert.severity == AlertSeverity.CRITICAL and alert.title.startswith("Short 1 nurse now: 41 patients")
+
+
+def test_an_hour_at_risk_with_nothing_to_do_now_is_named_in_the_reason(api_client, ed, ed_staff):
+    # Three nurses cover 12 patients. In five hours 11.5 are expected (still covered at the mean), but
+    # with a 1-in-5 chance of a 13th and nobody on call: at risk, and nothing to call now.
+    from optimization.models import StaffingRuleSet
+    from tests.monitoring_app.conftest import forecast_make
+
+    now = current_hour()
+    StaffingRuleSet.objects.create(department=ed, oncall_cap_per_day=0)
+    WorkloadHour.objects.create(department=ed, hour=now, arrivals=2, discharges=0, census=10)
+    plan_make(ed, now, [3] * 24)
+    forecast_make(ed, now, [10.0] * 5 + [11.5] + [10.0] * 66, spread=2.0)
+    api_client.force_authenticate(ed_staff)
+    snapshot = api_client.get("/api/v1/departments/ED/snapshot/").json()
+    staffing = snapshot["staffing"]
+    assert (staffing["status"], staffing["call_in"], staffing["short_after_call_in"]) == ("safe", 0, 0)
+    assert snapshot["verdict"].startswith("Short 1 nurse at ")
+    assert staffing["reason"].startswith("Covered now (10 patients need 3 nurses at 1:4, 3 on duty), but in 5 hours")
+    assert staffing["reason"].endswith("no call needed yet, watch that hour.")
+    recommendation = api_client.post("/api/v1/optimize/recommend", {"department": "ED"}, format="json").json()
+    assert recommendation["reason"] == staffing["reason"]
