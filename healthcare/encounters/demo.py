@@ -21,6 +21,9 @@ from healthcare.encounters.synthetic import DEMO_PROFILES, synthetic_stays
 
 DEMO_SOURCE = "demo"
 DEMO_TIME_ZONE = "America/Chicago"
+# Risk thresholds set where bench/staffing_risk.py measured that a department's flags meet the goal
+# (README, Hours at risk); the others keep the default.
+DEMO_RISK_THRESHOLDS = {"ICU": 0.2}
 
 # username -> (role group, departments they are members of, superuser)
 DEMO_USERS = {
@@ -94,7 +97,7 @@ def demo_planning_seed(*, end: datetime, days: int = 7, progress: Progress | Non
     """
     from monitoring_app.services import alerts_check
     from optimization.models import OptimizationRun
-    from optimization.services import optimization_request, optimization_runs_review
+    from optimization.services import optimization_request, optimization_runs_review, staffing_rules_save
     from predictions.models import ForecastModel
     from predictions.services import ForecastUnavailable, forecast_model_train, forecast_request
 
@@ -103,6 +106,13 @@ def demo_planning_seed(*, end: datetime, days: int = 7, progress: Progress | Non
     for department in Department.objects.filter(code__in=[profile.code for profile in DEMO_PROFILES]):
         if OptimizationRun.objects.filter(department=department).exists():
             continue
+        if department.code in DEMO_RISK_THRESHOLDS:
+            staffing_rules_save(
+                department=department,
+                patients_per_nurse=department.patients_per_nurse,
+                min_nurses=department.min_nurses,
+                risk_threshold=DEMO_RISK_THRESHOLDS[department.code],
+            )
         mornings = []
         # This morning too when it has begun, so that no hour before `end` is left without a roster.
         for back in range(days, -1, -1):

@@ -196,6 +196,8 @@ def test_seed_demo_builds_the_hospital_and_the_users_once(monkeypatch):
 @pytest.mark.django_db(transaction=True)  # jobs are queued on commit, as when the command runs for real
 def test_seed_demo_makes_morning_forecasts_and_plans_as_they_would_have_been(monkeypatch):
     from optimization.models import OptimizationRun, RunStatus
+    from optimization.policies import risk_threshold_for
+    from optimization.rules import DEFAULT_RISK_THRESHOLD
     from optimization.selectors import nurses_on_duty
     from predictions.models import Forecast, ForecastModel
 
@@ -218,6 +220,12 @@ def test_seed_demo_makes_morning_forecasts_and_plans_as_they_would_have_been(mon
         # The first morning's 24 hours are over: it was scored against the census that came.
         assert "review" in runs[0].result
         assert runs[0].result["review"]["oracle"]["cost"] <= runs[0].result["review"]["plan"]["cost"]
+    # The ICU's risk threshold is the one measured to meet the goal there; the others keep the default.
+    assert {code: risk_threshold_for(Department.objects.get(code=code)) for code in ("ED", "ICU", "MEDSURG")} == {
+        "ED": DEFAULT_RISK_THRESHOLD,
+        "ICU": 0.2,
+        "MEDSURG": DEFAULT_RISK_THRESHOLD,
+    }
 
 
 @pytest.mark.django_db
