@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from healthcare.accounts.ratelimits import write_limited
 from healthcare.encounters import services
@@ -217,8 +218,11 @@ def _operation_outcome(errors) -> dict:
     }
 
 
-class FhirEncounterView(generics.GenericAPIView):
-    """FHIR R4 Encounter create (POST) and update (PUT /{id}); stored like FHIR file imports (source "fhir")."""
+class FhirEncounterView(APIView):
+    """FHIR R4 Encounter create (POST) and update (PUT /{id}); stored like FHIR file imports (source "fhir").
+
+    A plain APIView: it has no serializer and no object to look up, which OPTIONS would ask a generic view for.
+    """
 
     queryset = Encounter.objects.none()
     permission_classes = [EncounterUpsertPermission]
