@@ -2,6 +2,7 @@
 
 import logging
 
+import pytest
 from rest_framework.test import APIClient
 
 from healthcare.encounters.models import Department, Encounter
@@ -143,3 +144,28 @@ def test_only_the_internal_callers_paths_skip_the_https_redirect(settings, db):
     assert client.post("/api/v1/alerts/prometheus", {}).status_code in (401, 403)
     for path in ("/api/v1/", "/accounts/login/", "/api/v1/encounters/", "/admin/"):
         assert client.get(path).status_code == 301, path
+
+
+LISTS_BY_DEPARTMENT_ID = [
+    "/api/v1/encounters/",
+    "/api/v1/workload-hours/",
+    "/api/v1/predict/jobs/",
+    "/api/v1/predict/models/",
+    "/api/v1/alerts/",
+    "/api/v1/optimize/history/",
+    "/api/v1/optimize/duty-changes/",
+]
+
+
+@pytest.mark.parametrize("path", LISTS_BY_DEPARTMENT_ID)
+def test_a_department_id_beyond_64_bits_is_refused_by_name(integrator, ed, path):
+    client = APIClient()
+    client.force_authenticate(integrator)
+    for value in ("99999999999999999999", "-9223372036854775809", "1e30"):
+        response = client.get(path, {"department_id": value})
+        assert response.status_code == 400, (path, value, response.status_code)
+        assert "department_id" in response.json()
+    # The largest id a column holds is an ordinary filter: it matches nothing.
+    response = client.get(path, {"department_id": str(2**63 - 1)})
+    assert response.status_code == 200 and response.json()["results"] == []
+    assert client.get(path, {"department_id": ed.id}).status_code == 200

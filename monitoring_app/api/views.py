@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from healthcare.encounters.api.filters import FilterSet
+from healthcare.encounters.api.filters import DepartmentIdFilter, FilterSet
 from healthcare.encounters.api.permissions import ModelPermissions
 from monitoring_app.api.metrics import bearer_matches
 from monitoring_app.api.serializers import AlertmanagerWebhookSerializer, AlertSerializer
@@ -25,7 +25,7 @@ class AcknowledgePermission(ModelPermissions):
 
 class AlertFilterSet(FilterSet):
     department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
-    department_id = django_filters.NumberFilter(field_name="department_id")
+    department_id = DepartmentIdFilter()
     kind = django_filters.ChoiceFilter(choices=AlertKind.choices)
     severity = django_filters.ChoiceFilter(choices=AlertSeverity.choices)
     open = django_filters.BooleanFilter(method="filter_open", help_text="true: neither acknowledged nor resolved.")

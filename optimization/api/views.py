@@ -10,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from healthcare.accounts.ratelimits import job_limited
-from healthcare.encounters.api.filters import FilterSet, UtcDateTimeFilter
+from healthcare.encounters.api.filters import DepartmentIdFilter, FilterSet, UtcDateTimeFilter
 from healthcare.encounters.api.permissions import ModelPermissions
 from healthcare.encounters.selectors import departments_visible_to
 from optimization import policies, services
@@ -73,7 +73,7 @@ class OptimizationRequestView(generics.GenericAPIView):
 
 class OptimizationRunFilterSet(FilterSet):
     department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
-    department_id = django_filters.NumberFilter(field_name="department_id")
+    department_id = DepartmentIdFilter()
     status = django_filters.ChoiceFilter(choices=RunStatus.choices)
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
@@ -128,7 +128,7 @@ class RecommendView(generics.GenericAPIView):
 
 class DutyChangeFilterSet(FilterSet):
     department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
-    department_id = django_filters.NumberFilter(field_name="department_id")
+    department_id = DepartmentIdFilter()
     kind = django_filters.ChoiceFilter(choices=DutyChangeKind.choices)
     ends_after = UtcDateTimeFilter(field_name="ends_at", lookup_expr="gt", help_text="Changes still running then.")
     recorded_after = UtcDateTimeFilter(field_name="recorded_at", lookup_expr="gte")

@@ -2,13 +2,13 @@
 
 import django_filters
 
-from healthcare.encounters.api.filters import FilterSet, UtcDateTimeFilter
+from healthcare.encounters.api.filters import DepartmentIdFilter, FilterSet, UtcDateTimeFilter
 from predictions.models import Algorithm, Forecast, ForecastModel, ForecastStatus
 
 
 class ForecastFilterSet(FilterSet):
     department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
-    department_id = django_filters.NumberFilter(field_name="department_id")
+    department_id = DepartmentIdFilter()
     status = django_filters.ChoiceFilter(choices=ForecastStatus.choices)
     issued_after = UtcDateTimeFilter(field_name="issued_at", lookup_expr="gte")
 
@@ -19,7 +19,7 @@ class ForecastFilterSet(FilterSet):
 
 class ForecastModelFilterSet(FilterSet):
     department = django_filters.CharFilter(field_name="department__code", help_text="Department code.")
-    department_id = django_filters.NumberFilter(field_name="department_id")
+    department_id = DepartmentIdFilter()
     algorithm = django_filters.ChoiceFilter(choices=Algorithm.choices)
 
     class Meta:

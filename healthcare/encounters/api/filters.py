@@ -3,7 +3,10 @@
 from datetime import UTC
 
 import django_filters
+from django import forms
 from django.db.models import Subquery
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from healthcare.encounters.choices import EncounterStatus, UnitType
@@ -57,6 +60,17 @@ class DepartmentCodeFilter(django_filters.CharFilter):
         return qs.filter(department_id=Subquery(Department.objects.filter(code=value).values("id")[:1]))
 
 
+@extend_schema_field(OpenApiTypes.INT64)
+class DepartmentIdFilter(django_filters.NumberFilter):
+    """A department's id: a whole number a database column can hold. Beyond 64 bits SQLite raises
+    instead of matching nothing; here such a value is a 400 naming the parameter."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, **kwargs):
+        super().__init__(field_name="department_id", min_value=-(2**63), max_value=2**63 - 1, **kwargs)
+
+
 class DepartmentFilterSet(FilterSet):
     unit_type = django_filters.ChoiceFilter(choices=UnitType.choices)
 
@@ -67,7 +81,7 @@ class DepartmentFilterSet(FilterSet):
 
 class EncounterFilterSet(FilterSet):
     department = DepartmentCodeFilter()
-    department_id = django_filters.NumberFilter(field_name="department_id")
+    department_id = DepartmentIdFilter()
     status = django_filters.ChoiceFilter(choices=EncounterStatus.choices)
     start_after = UtcDateTimeFilter(field_name="start", lookup_expr="gte")
     start_before = UtcDateTimeFilter(field_name="start", lookup_expr="lt")
@@ -79,7 +93,7 @@ class EncounterFilterSet(FilterSet):
 
 class WorkloadHourFilterSet(FilterSet):
     department = DepartmentCodeFilter()
-    department_id = django_filters.NumberFilter(field_name="department_id")
+    department_id = DepartmentIdFilter()
     start = UtcDateTimeFilter(field_name="hour", lookup_expr="gte", help_text="First hour (inclusive).")
     end = UtcDateTimeFilter(field_name="hour", lookup_expr="lt", help_text="Last hour (exclusive).")
 
