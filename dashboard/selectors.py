@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from dashboard.broadcast import department_sequence
 from healthcare.encounters.models import Department, WorkloadHour
-from healthcare.encounters.selectors import workload_hour_now, workload_last_hour
-from healthcare.encounters.services.workload import LIVE_WINDOW_HOURS
+from healthcare.encounters.selectors import workload_last_hour
+from healthcare.encounters.services.workload import LIVE_WINDOW_HOURS, workload_hour_now
 from healthcare.hours import iso_utc
 from monitoring_app.models import Alert
 from monitoring_app.services import alert_payload

@@ -12,7 +12,7 @@ from django.utils import timezone
 from scipy import stats
 
 from healthcare.encounters.models import Department, WorkloadHour
-from healthcare.encounters.selectors import workload_hour_now
+from healthcare.encounters.services.workload import workload_hour_now
 from optimization.baselines import ReactiveRule
 from optimization.models import DutyChange, DutyChangeKind, OptimizationRun, StaffingPolicy
 from optimization.policies import (

@@ -69,17 +69,3 @@ def workload_last_hour(department: Department, *, until: datetime | None = None)
     if until is not None:
         rows = rows.filter(hour__lte=until)
     return rows.aggregate(last=Max("hour"))["last"]
-
-
-def workload_hour_now(department: Department, *, now: datetime) -> tuple[int, int] | None:
-    """(arrivals, census) of the hour `now` falls in: its row, or before the row is written (its first
-    event or the hourly refresh writes it) the same figures derived from the stays, who are there
-    all the same. None when the department's data do not reach this hour."""
-    from healthcare.encounters.services import workload_hour_compute  # services import this module
-
-    hour = now.replace(minute=0, second=0, microsecond=0)
-    row = WorkloadHour.objects.filter(department=department, hour=hour).values_list("arrivals", "census").first()
-    if row is not None:
-        return row
-    computed = workload_hour_compute(department=department, hour=hour)
-    return None if computed is None else (computed[0], computed[2])

@@ -13,7 +13,6 @@ from healthcare.encounters.ingest.mapping import load_mapping
 from healthcare.encounters.ingest.records import ArrivalRecord
 from healthcare.encounters.models import ArrivalCount, Department, Encounter, WorkloadHour
 from healthcare.encounters.pseudonym import patient_pseudonymizer
-from healthcare.encounters.selectors import workload_hour_now
 from healthcare.encounters.tasks import workload_rebuild_task
 from tests.factories import encounter_record, hour
 
@@ -444,17 +443,17 @@ def test_the_current_hour_before_its_row_counts_the_patients_still_here(ed):
     later = hour(20, 3, 10)
     assert hour(20, 3) not in workload(ed)
     assert services.workload_hour_compute(department=ed, hour=hour(20, 3)) == (0, 0, 2)
-    assert workload_hour_now(ed, now=later) == (0, 2)
+    assert services.workload_hour_now(ed, now=later) == (0, 2)
     services.workload_refresh_recent(hours=6, now=later)
     assert workload(ed)[hour(20, 3)] == (0, 0, 2)
-    assert workload_hour_now(ed, now=later) == (0, 2)
+    assert services.workload_hour_now(ed, now=later) == (0, 2)
 
 
 def test_an_hour_the_data_do_not_reach_has_no_census(ed):
-    assert workload_hour_now(ed, now=NOW) is None  # no data at all
+    assert services.workload_hour_now(ed, now=NOW) is None  # no data at all
     ingest([encounter_record("left", start=hour(19, 21), end=hour(19, 23, 30))])
     # Nobody still here and nothing recorded since: unknown (the feed may have stopped), not zero.
-    assert workload_hour_now(ed, now=NOW) is None
+    assert services.workload_hour_now(ed, now=NOW) is None
     assert services.workload_hour_compute(department=ed, hour=hour(19, 23)) == (0, 1, 1)
 
 

@@ -13,6 +13,7 @@ from healthcare.encounters.services.workload import (
     WorkloadChange,
     department_workload_rebuild,
     workload_hour_compute,
+    workload_hour_now,
     workload_rebuild,
     workload_refresh_recent,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "department_workload_rebuild",
     "encounters_ingest",
     "workload_hour_compute",
+    "workload_hour_now",
     "workload_rebuild",
     "workload_refresh_recent",
 ]
