@@ -124,8 +124,9 @@ def test_admits_that_make_the_unit_short_open_the_alert_within_the_request(
     assert alert.severity == AlertSeverity.CRITICAL and alert.title == "Short 1 nurse now: 9 patients need 3, 2 on duty"
 
 
-def test_the_hours_at_risk_are_drawn_on_the_forecasts_own_hours(api_client, ed, ed_staff):
-    # No on-call, three nurses, and a surge of 15 patients expected in five hours: the chart marks it.
+def three_nurses_nobody_on_call(ed, *, in_five_hours: float, spread: float):
+    """The ED now: 10 patients, three nurses, nobody on call; 10 expected each hour but `in_five_hours`
+    five hours from now (the forecast's interval +- spread). Returns the current hour."""
     from optimization.models import StaffingRuleSet
     from tests.monitoring_app.conftest import forecast_make
 
@@ -133,7 +134,13 @@ def test_the_hours_at_risk_are_drawn_on_the_forecasts_own_hours(api_client, ed, 
     StaffingRuleSet.objects.create(department=ed, oncall_cap_per_day=0)
     WorkloadHour.objects.create(department=ed, hour=now, arrivals=2, discharges=0, census=10)
     plan_make(ed, now, [3] * 24)
-    forecast_make(ed, now, [10.0] * 5 + [15.0] + [10.0] * 66, spread=1.0)
+    forecast_make(ed, now, [10.0] * 5 + [in_five_hours] + [10.0] * 66, spread=spread)
+    return now
+
+
+def test_the_hours_at_risk_are_drawn_on_the_forecasts_own_hours(api_client, ed, ed_staff):
+    # No on-call, three nurses, and a surge of 15 patients expected in five hours: the chart marks it.
+    now = three_nurses_nobody_on_call(ed, in_five_hours=15.0, spread=1.0)
     api_client.force_authenticate(ed_staff)
     snapshot = api_client.get("/api/v1/departments/ED/snapshot/").json()
     at_risk = [hour["hour"] for hour in snapshot["staffing"]["hours_at_risk"]]
@@ -171,14 +178,7 @@ def test_the_hour_before_its_first_event_is_judged_on_the_patients_still_here(ap
 def test_an_hour_at_risk_with_nothing_to_do_now_is_named_in_the_reason(api_client, ed, ed_staff):
     # Three nurses cover 12 patients. In five hours 11.5 are expected (still covered at the mean), but
     # with a 1-in-5 chance of a 13th and nobody on call: at risk, and nothing to call now.
-    from optimization.models import StaffingRuleSet
-    from tests.monitoring_app.conftest import forecast_make
-
-    now = current_hour()
-    StaffingRuleSet.objects.create(department=ed, oncall_cap_per_day=0)
-    WorkloadHour.objects.create(department=ed, hour=now, arrivals=2, discharges=0, census=10)
-    plan_make(ed, now, [3] * 24)
-    forecast_make(ed, now, [10.0] * 5 + [11.5] + [10.0] * 66, spread=2.0)
+    three_nurses_nobody_on_call(ed, in_five_hours=11.5, spread=2.0)
     api_client.force_authenticate(ed_staff)
     snapshot = api_client.get("/api/v1/departments/ED/snapshot/").json()
     staffing = snapshot["staffing"]
