@@ -150,19 +150,6 @@ def _situation(rules: StaffingRules, census_now: int, required_now: int, on_duty
     return f"{census_now} patients need {nurses(required_now)} at 1:{rules.patients_per_nurse}, {on_duty} on duty"
 
 
-def watch_reason(rules: StaffingRules, decision: Decision, census_now: int, hour: "HourAhead") -> str:
-    """The reason when nothing is to be done now (covered, no call, no release) but `hour`, within
-    ACTION_HOURS, is at risk even after the call-ins on call can still make: name it, so the verdict
-    above ("Short 1 nurse at 19:00") and the advice below do not read as opposites."""
-    situation = _situation(rules, census_now, decision.required_now, decision.on_duty)
-    short = nurses(max(hour.required - hour.staffed, 1))
-    return (
-        f"Covered now ({situation}), but {hours_phrase(hour.offset)} the unit may be short {short}"
-        f" ({hour.p_short:.0%} chance) even with the call-ins on call can still make: no call needed yet,"
-        " watch that hour."
-    )
-
-
 def _reason(
     rules: StaffingRules,
     *,
@@ -292,6 +279,19 @@ def hours_ahead(
         )
         for offset in range(len(mean))
     ]
+
+
+def watch_reason(rules: StaffingRules, decision: Decision, census_now: int, hour: HourAhead) -> str:
+    """The reason when nothing is to be done now (covered, no call, no release) but `hour`, within
+    ACTION_HOURS, is at risk even after the call-ins on call can still make: name it, so the verdict
+    above ("Short 1 nurse at 19:00") and the advice below do not read as opposites."""
+    situation = _situation(rules, census_now, decision.required_now, decision.on_duty)
+    short = nurses(max(hour.required - hour.staffed, 1))
+    return (
+        f"Covered now ({situation}), but {hours_phrase(hour.offset)} the unit may be short {short}"
+        f" ({hour.p_short:.0%} chance) even with the call-ins on call can still make: no call needed yet,"
+        " watch that hour."
+    )
 
 
 @dataclass(frozen=True)

@@ -82,13 +82,16 @@ function applyHours(hours) {
   for (const hour of hours) {
     Object.assign(current.actual[index.get(hour.hour)], { census: hour.census, arrivals: hour.arrivals });
   }
-  const censusNow = current.actual[current.actual.length - 1].census;
-  const staff = current.staffing.on_duty;
-  Object.assign(current.tiles, {
-    census_now: censusNow,
-    patients_per_nurse_now: staff && censusNow !== null ? Math.round((100 * censusNow) / staff) / 100 : null,
-  });
+  setCensusTiles(current.actual[current.actual.length - 1].census, current.staffing.on_duty);
   return true;
+}
+
+// The census tiles as the server computes them: patients per nurse to two decimals, none without staff.
+function setCensusTiles(census, staff) {
+  Object.assign(current.tiles, {
+    census_now: census,
+    patients_per_nurse_now: staff && census !== null ? Math.round((100 * census) / staff) / 100 : null,
+  });
 }
 
 let shownAlerts = null;
@@ -363,10 +366,7 @@ function connect() {
       const staffing = data.payload.staffing;
       Object.assign(current, { seq: data.seq, staffing, verdict: data.payload.verdict });
       // Its census is the one it judged: the tiles show the same.
-      if (staffing.census_now !== null) {
-        current.tiles.census_now = staffing.census_now;
-        current.tiles.patients_per_nurse_now = staffing.on_duty ? Math.round((100 * staffing.census_now) / staffing.on_duty) / 100 : null;
-      }
+      if (staffing.census_now !== null) setCensusTiles(staffing.census_now, staffing.on_duty);
       sequence = data.seq;
       renderStaffing(current);
       scheduleRefetch();
