@@ -13,7 +13,7 @@ from monitoring_app.models import Alert
 from monitoring_app.services import alert_payload
 from optimization.models import OptimizationRun
 from optimization.selectors import OUTLOOK_Z, compliance_recent, nurses_on_duty, staffing_state
-from predictions.selectors import census_outlook_points
+from predictions.outlook import census_outlook_points
 
 PAST_HOURS = LIVE_WINDOW_HOURS  # the hours workload.changed events carry
 FUTURE_HOURS = 72

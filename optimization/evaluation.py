@@ -7,11 +7,11 @@ The oracle solves the same week with the census known.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from healthcare.hours import hour_start
 from optimization.roster import hindsight_plan
 from optimization.rules import StaffingRules, shift_instances
 from optimization.simulate import LOOKAHEAD, WEEK_HOURS, Episode, PatientFlow
@@ -23,7 +23,7 @@ WEEK_START_HOUR = 7  # local Monday 07:00: shifts of 8 h (07/15/23) and 12 h (07
 
 
 def _is_week_start(hour: int, zone: ZoneInfo) -> bool:
-    moment = datetime.fromtimestamp(hour * 3600, tz=UTC).astimezone(zone)
+    moment = hour_start(hour).astimezone(zone)
     return moment.weekday() == 0 and moment.hour == WEEK_START_HOUR and moment.minute == 0
 
 

@@ -12,12 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from healthcare.encounters.models import Department
+from healthcare.hours import epoch_hour, hour_start
 from optimization.models import DutyChange, DutyChangeKind, OptimizationRun, RunStatus
 from optimization.policies import staffing_rules_for
 from optimization.rules import shift_instances_around
 from optimization.selectors import nurses_on_duty, rostered_nurses
 from optimization.signals import staffing_changed
-from predictions.selectors import epoch_hour, hour_start
 
 
 def _announce(department: Department) -> None:

@@ -13,6 +13,7 @@ from scipy import stats
 
 from healthcare.encounters.models import Department, WorkloadHour
 from healthcare.encounters.services.workload import workload_hour_now
+from healthcare.hours import epoch_hour
 from optimization.baselines import ReactiveRule
 from optimization.models import DutyChange, DutyChangeKind, OptimizationRun, StaffingPolicy
 from optimization.policies import (
@@ -27,8 +28,7 @@ from optimization.rules import LOOKBACK_HOURS, shift_instances_around
 from optimization.simulate import LOOKAHEAD, Observation
 from optimization.staffing import SAFE, HourAhead, StaffingState, decide, hours_ahead, watch_reason
 from predictions.models import ForecastModel
-from predictions.selectors import census_outlook_points, epoch_hour
-from predictions.services import ForecastUnavailable, workload_outlook
+from predictions.outlook import ForecastUnavailable, census_outlook_points, workload_outlook
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from dashboard.broadcast import broadcast_department_event
 from healthcare.encounters.models import Department, WorkloadHour
 from healthcare.encounters.selectors import workload_last_hour
 from healthcare.encounters.services.departments import department_update
-from healthcare.hours import iso_utc
+from healthcare.hours import epoch_hour, hour_start, iso_utc
 from healthcare.jobs import job_claim, job_enqueue, jobs_sweep
 from monitoring_app.services import alerts_after_job, job_failed_alert_raise
 from optimization.models import OptimizationRun, RunStatus, StaffingPolicy, StaffingRuleSet
@@ -27,8 +27,8 @@ from optimization.rules import Shift, StaffingRules, shift_instances_around
 from optimization.selectors import policy_in_use, staffing_state
 from optimization.simulate import LOOKAHEAD
 from predictions.features import Calendar
-from predictions.selectors import epoch_hour, hour_start
-from predictions.services import ForecastUnavailable, forecast_model_for, workload_outlook
+from predictions.outlook import ForecastUnavailable, workload_outlook
+from predictions.services import forecast_model_ensure
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def _census_outlook(department: Department, start_hour: int, horizon: int, curre
     Raises PlanUnavailable (without a model or the data for one).
     """
     try:
-        model = forecast_model_for(department, hour_start(start_hour))
+        model = forecast_model_ensure(department, hour_start(start_hour))
         outlook = workload_outlook(
             department=department,
             model=model,
@@ -533,8 +533,8 @@ def staffing_policy_train(
     )
     from predictions.census import StayModel
     from predictions.ml import forecaster_train
+    from predictions.outlook import forecaster_load
     from predictions.selectors import department_history
-    from predictions.services import forecaster_load
 
     until_hour = epoch_hour(until or timezone.now())
     history = department_history(department, until=hour_start(until_hour))
@@ -551,7 +551,7 @@ def staffing_policy_train(
         raise PlanUnavailable(f"{department.code} needs at least 12 whole weeks of data to train a policy")
     training_weeks, tuning_weeks, held_out_weeks = split_weeks_three(weeks)
     try:
-        forecast_model = forecast_model_for(department, hour_start(until_hour))
+        forecast_model = forecast_model_ensure(department, hour_start(until_hour))
         fallback = forecaster_load(forecast_model)
     except ForecastUnavailable as exc:
         raise PlanUnavailable(str(exc)) from None

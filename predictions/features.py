@@ -6,11 +6,12 @@ patients keep local hours.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import holidays
 import numpy as np
+
+from healthcare.hours import hour_start
 
 HOURS_PER_WEEK = 168
 ANNUAL_HARMONICS = 3
@@ -29,7 +30,7 @@ class Calendar:
     @classmethod
     def build(cls, first_hour: int, count: int, *, timezone: str, holiday_country: str = "") -> "Calendar":
         zone = ZoneInfo(timezone)
-        local = [datetime.fromtimestamp((first_hour + i) * 3600, tz=UTC).astimezone(zone) for i in range(count)]
+        local = [hour_start(first_hour + i).astimezone(zone) for i in range(count)]
         if holiday_country and local:
             days = holidays.country_holidays(holiday_country, years=range(local[0].year, local[-1].year + 1))
             holiday = np.fromiter((moment.date() in days for moment in local), dtype=bool, count=count)

@@ -1,6 +1,6 @@
 """Reads for forecasting: hourly history, observed stays, latest forecasts, live accuracy."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
@@ -10,7 +10,7 @@ from healthcare.caching import soft_cache
 from healthcare.encounters.choices import NOT_PRESENT_STATUSES
 from healthcare.encounters.models import Department, Encounter, WorkloadHour
 from healthcare.encounters.selectors import workload_last_hour
-from healthcare.hours import iso_utc
+from healthcare.hours import epoch_hour, iso_utc
 from predictions.census import StayModel
 from predictions.ml import History
 from predictions.models import Forecast, ForecastModel, ForecastStatus
@@ -18,14 +18,6 @@ from predictions.scores import block_totals, poisson_absolute_deviation
 
 MIN_OBSERVED_STAYS = 100
 HORIZON_BANDS = ((1, 6), (7, 24), (25, 72), (73, 168))
-
-
-def epoch_hour(moment: datetime) -> int:
-    return int(moment.timestamp() // 3600)
-
-
-def hour_start(epoch: int) -> datetime:
-    return datetime.fromtimestamp(epoch * 3600, tz=UTC)
 
 
 def department_history(department: Department, *, until: datetime, since: datetime | None = None) -> History | None:
@@ -231,50 +223,6 @@ def department_performance(departments, *, since: datetime) -> list[dict]:
             }
         )
     return rows
-
-
-def census_outlook_points(department: Department, *, now: datetime, hours: int) -> tuple[list[dict], dict | None]:
-    """The census expected over the hours now .. now + hours - 1, and where it comes from.
-
-    The latest successful forecast job when it covers all those hours; otherwise the active
-    model's outlook from this hour (cached per hour and data version); failing both, what a
-    forecast job still covers. Never trains a model: this runs on the websocket and page
-    path. Returns ([], None) when nothing covers `now`.
-    Points: {hour, census_mean, census_lower, census_upper, arrivals_mean}.
-    """
-    forecast, partial = forecast_latest(department), []
-    if forecast is not None:
-        partial = [
-            {key: point[key] for key in ("hour", "census_mean", "census_lower", "census_upper", "arrivals_mean")}
-            for point in forecast.points
-            if datetime.fromisoformat(point["hour"]) >= now
-        ][:hours]
-        if partial and len(partial) == hours and datetime.fromisoformat(partial[0]["hour"]) == now:
-            return partial, {"issued_at": iso_utc(forecast.issued_at), "source": "forecast job"}
-    partial_source = {"issued_at": iso_utc(forecast.issued_at), "source": "forecast job"} if partial else None
-
-    from predictions.services import ForecastUnavailable, workload_outlook
-
-    model = ForecastModel.objects.filter(department=department, is_active=True, training_end__lte=now).first()
-    if model is None:
-        return partial, partial_source
-    try:
-        outlook = workload_outlook(
-            department=department, model=model, issue_hour=epoch_hour(now), horizon=hours, confidence=0.9
-        )
-    except ForecastUnavailable:
-        return partial, partial_source
-    points = [
-        {
-            "hour": iso_utc(now + timedelta(hours=index)),
-            "census_mean": round(float(outlook.census.mean[index]), 2),
-            "census_lower": round(float(outlook.census.lower[index]), 2),
-            "census_upper": round(float(outlook.census.upper[index]), 2),
-            "arrivals_mean": round(float(outlook.arrivals.mean[index]), 3),
-        }
-        for index in range(hours)
-    ]
-    return points, {"issued_at": iso_utc(now), "source": f"model v{model.version}"}
 
 
 def forecasts_against_actuals(department: Department, *, first: datetime, last: datetime) -> list[dict]:

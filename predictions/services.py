@@ -3,8 +3,7 @@
 import hashlib
 import logging
 import pickle
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 from django.db import OperationalError, transaction
@@ -14,73 +13,29 @@ from django.utils import timezone
 from dashboard.broadcast import broadcast_department_event
 from healthcare.caching import soft_cache
 from healthcare.encounters.models import Department
-from healthcare.hours import iso_utc
+from healthcare.hours import epoch_hour, hour_start
 from healthcare.jobs import job_claim, job_enqueue, jobs_sweep
 from monitoring_app.services import alerts_after_job, job_failed_alert_raise, understaffing_check
-from predictions.census import ANCHOR_LIMITS, CensusForecast, StayModel, census_forecast
-from predictions.features import Calendar
 from predictions.ml import (
     MAX_HORIZON,
-    ArrivalForecast,
     TrainedForecaster,
     forecaster_train,
-    library_versions,
     mean_backtest,
 )
 from predictions.models import Forecast, ForecastModel, ForecastStatus
-from predictions.scores import poisson_deviance
-from predictions.selectors import (
-    department_history,
-    department_stay_model,
-    epoch_hour,
-    hour_start,
-    latest_forecast_key,
-    workload_version_key,
+from predictions.outlook import (
+    ForecastUnavailable,
+    ModelOutdated,
+    department_calendar,
+    forecast_points,
+    forecaster_load,
 )
+from predictions.scores import poisson_deviance
+from predictions.selectors import department_history, department_stay_model, latest_forecast_key
 
 logger = logging.getLogger(__name__)
 
-# A forecast bridges at most this long a gap between the latest data and its issue hour.
-MAX_STALENESS_HOURS = 7 * 24
-# Forecasts read this much history: the recent level (4 weeks) and the patients still present.
-FORECAST_HISTORY = timedelta(days=35)
 MAX_ATTEMPTS = 3
-
-
-class ForecastUnavailable(Exception):
-    """The data cannot support a forecast (too little, too old); the message says why."""
-
-
-class ModelOutdated(ForecastUnavailable):
-    """The model was trained with other library versions than this process runs."""
-
-
-def _department_calendar(department: Department, first_hour: int, end_hour: int) -> Calendar:
-    return Calendar.build(
-        first_hour, end_hour - first_hour, timezone=department.timezone, holiday_country=department.holiday_country
-    )
-
-
-# Loaded forecasters by artifact checksum: each artifact is unpickled once per process.
-_loaded: dict[str, TrainedForecaster] = {}
-LOADED_MAX = 32
-
-
-def forecaster_load(model: ForecastModel) -> TrainedForecaster:
-    """The model's trained forecaster, loaded once per process; refuses a corrupted artifact."""
-    forecaster = _loaded.get(model.artifact_sha256)
-    if forecaster is not None:
-        return forecaster
-    trained_with = model.backtest_metrics.get("library_versions")
-    if trained_with and trained_with != library_versions():
-        raise ModelOutdated(f"model v{model.version} was trained with {trained_with}, not {library_versions()}")
-    if not model.artifact_intact():
-        raise ForecastUnavailable(f"the artifact of model v{model.version} fails its checksum")
-    forecaster = pickle.loads(bytes(model.artifact))  # noqa: S301 - our own artifact, checksum verified
-    if len(_loaded) >= LOADED_MAX:
-        _loaded.pop(next(iter(_loaded)))
-    _loaded[model.artifact_sha256] = forecaster
-    return forecaster
 
 
 # --- Models ------------------------------------------------------------------------------------
@@ -105,7 +60,7 @@ def forecast_model_train(
         raise ForecastUnavailable(
             f"{department.code} has no workload data before {hour_start(until_hour):%Y-%m-%d %H:00}"
         )
-    calendar = _department_calendar(department, history.first_hour, until_hour + MAX_HORIZON)
+    calendar = department_calendar(department, history.first_hour, until_hour + MAX_HORIZON)
     try:
         trained = forecaster_train(history, calendar, until=until_hour, algorithms=algorithms)
     except ValueError as exc:
@@ -235,120 +190,6 @@ def forecast_jobs_sweep(*, now: datetime | None = None) -> int:
     return jobs_sweep(forecast_run_task, Forecast.objects.all(), now=now)
 
 
-@dataclass
-class Outlook:
-    """Arrivals and census of the hours start_hour .. start_hour + horizon - 1, as forecast."""
-
-    start_hour: int
-    arrivals: ArrivalForecast
-    census: CensusForecast
-    dispersion: float
-    model: ForecastModel
-
-
-def workload_outlook(
-    *,
-    department: Department,
-    model: ForecastModel,
-    issue_hour: int,
-    horizon: int,
-    confidence: float,
-    census_now: float | None = None,
-) -> Outlook:
-    """Forecast arrivals and census from issue_hour on, from the data before it only.
-
-    When the latest data ends before the issue hour (up to MAX_STALENESS_HOURS), the
-    forecast starts where the data ends and covers the gap too. census_now replaces the
-    last observed census as the anchor of the patients already present (it is the latest
-    census known, even when the recorded data ends earlier).
-    """
-    forecaster = forecaster_load(model)
-    history, arrivals = _arrival_basis(department, model, forecaster, issue_hour, horizon, confidence)
-    start = history.end_hour
-    gap = issue_hour - start
-    last_census = float(history.census[-1]) if history.census is not None else None
-    census = census_forecast(
-        issue_hour=start,
-        past_arrivals=history.arrivals,
-        last_census=census_now if census_now is not None else last_census,
-        anchor_limits=(0.0, np.inf) if census_now is not None else ANCHOR_LIMITS,
-        arrival_mean=arrivals.mean,
-        arrival_dispersion=forecaster.calibration.dispersion,
-        stays=StayModel(model.stay_model["median_hours"], model.stay_model["sigma"]),
-        confidence=confidence,
-    )
-    window = slice(gap, gap + horizon)
-    return Outlook(
-        start_hour=issue_hour,
-        arrivals=ArrivalForecast(issue_hour, arrivals.mean[window], arrivals.lower[window], arrivals.upper[window]),
-        census=CensusForecast(
-            mean=census.mean[window], std=census.std[window], lower=census.lower[window], upper=census.upper[window]
-        ),
-        dispersion=forecaster.calibration.dispersion,
-        model=model,
-    )
-
-
-# Arrival forecasts by (department, model, issue hour, horizon, confidence, data version):
-# within an hour every plan and recommendation starts from the same one.
-_arrival_bases: dict[tuple, tuple] = {}
-ARRIVAL_BASES_MAX = 64
-
-
-def workload_version(department_id: int) -> int:
-    """Bumped whenever the department's workload changes (predictions.receivers)."""
-    return soft_cache.get(workload_version_key(department_id), 0)
-
-
-def _arrival_basis(department, model, forecaster, issue_hour: int, horizon: int, confidence: float):
-    """(recent history, arrival forecast from where the data ends) for a forecast issued at issue_hour."""
-    key = (department.id, model.pk, issue_hour, horizon, confidence, workload_version(department.id))
-    if key in _arrival_bases:
-        return _arrival_bases[key]
-    history = department_history(
-        department, until=hour_start(issue_hour), since=hour_start(issue_hour) - FORECAST_HISTORY
-    )
-    if history is None:
-        raise ForecastUnavailable(f"{department.code} has no workload data in the {FORECAST_HISTORY.days} days before")
-    gap = issue_hour - history.end_hour
-    # The models forecast at most MAX_HORIZON hours past their data.
-    bridgeable = min(MAX_STALENESS_HOURS, MAX_HORIZON - horizon)
-    if gap > bridgeable:
-        latest = hour_start(history.end_hour - 1)
-        raise ForecastUnavailable(
-            f"the latest data of {department.code} is from {latest:%Y-%m-%d %H:00} UTC; a {horizon} h forecast can "
-            f"bridge at most {bridgeable} h without data"
-        )
-    calendar = _department_calendar(department, history.first_hour, issue_hour + horizon)
-    arrivals = forecaster.forecast(history, calendar, history.end_hour, gap + horizon, confidence)
-    if len(_arrival_bases) >= ARRIVAL_BASES_MAX:
-        _arrival_bases.pop(next(iter(_arrival_bases)))
-    _arrival_bases[key] = (history, arrivals)
-    return history, arrivals
-
-
-def forecast_points(
-    *, department: Department, model: ForecastModel, issue_hour: int, horizon: int, confidence: float
-) -> list[dict]:
-    """Hourly arrivals and census, mean and interval, from issue_hour on; data before it only."""
-    outlook = workload_outlook(
-        department=department, model=model, issue_hour=issue_hour, horizon=horizon, confidence=confidence
-    )
-    arrivals, census = outlook.arrivals, outlook.census
-    return [
-        {
-            "hour": iso_utc(hour_start(issue_hour + index)),
-            "arrivals_mean": round(float(arrivals.mean[index]), 3),
-            "arrivals_lower": int(arrivals.lower[index]),
-            "arrivals_upper": int(arrivals.upper[index]),
-            "census_mean": round(float(census.mean[index]), 2),
-            "census_lower": round(float(census.lower[index]), 2),
-            "census_upper": round(float(census.upper[index]), 2),
-        }
-        for index in range(horizon)
-    ]
-
-
 def forecast_run(*, forecast_id, task_id: str | None = None) -> Forecast | None:
     """Compute a queued forecast and give it a final status. Idempotent.
 
@@ -371,7 +212,7 @@ def forecast_run(*, forecast_id, task_id: str | None = None) -> Forecast | None:
 
     department = forecast.department
     try:
-        model = forecast_model_for(department, forecast.issued_at)
+        model = forecast_model_ensure(department, forecast.issued_at)
         try:
             points = _points_for(forecast, model)
         except ModelOutdated:
@@ -399,11 +240,12 @@ def forecast_run(*, forecast_id, task_id: str | None = None) -> Forecast | None:
     return forecast
 
 
-def forecast_model_for(department: Department, issued_at: datetime) -> ForecastModel:
-    """The version to forecast from at `issued_at`: the active one, unless trained on later data.
+def forecast_model_ensure(department: Department, issued_at: datetime) -> ForecastModel:
+    """The version to forecast from at `issued_at`, trained now when there is none: for jobs only.
 
-    Then the newest version trained before it, or a new one trained now (a queued job can
-    run after a retraining; it must not use data from after its issue hour).
+    The active version, unless trained on later data; then the newest version trained before
+    it, or a new one trained and stored now (a queued job can run after a retraining; it must
+    not use data from after its issue hour). Reads use the active model, never this.
     """
     usable = ForecastModel.objects.filter(department=department, training_end__lte=issued_at)
     model = usable.filter(is_active=True).first() or usable.order_by("-version").first()

@@ -6,13 +6,8 @@ from django.db import OperationalError
 from healthcare.encounters.models import Department
 from healthcare.jobs import MAX_RETRIES, job_task_limits, job_task_run
 from predictions.models import Forecast
-from predictions.services import (
-    ForecastUnavailable,
-    forecast_fail,
-    forecast_jobs_sweep,
-    forecast_model_train,
-    forecast_run,
-)
+from predictions.outlook import ForecastUnavailable
+from predictions.services import forecast_fail, forecast_jobs_sweep, forecast_model_train, forecast_run
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES, **job_task_limits())

@@ -68,11 +68,11 @@ def fresh_caches():
     from django.core.cache import cache
 
     from optimization import policies as optimization_policies
-    from predictions import services as prediction_services
+    from predictions import outlook as prediction_outlook
 
     for store in (
-        prediction_services._loaded,
-        prediction_services._arrival_bases,
+        prediction_outlook._loaded,
+        prediction_outlook._arrival_bases,
         optimization_policies._loaded_policies,
     ):
         store.clear()

@@ -99,7 +99,8 @@ def demo_planning_seed(*, end: datetime, days: int = 7, progress: Progress | Non
     from optimization.models import OptimizationRun
     from optimization.services import optimization_request, optimization_runs_review, staffing_rules_save
     from predictions.models import ForecastModel
-    from predictions.services import ForecastUnavailable, forecast_model_train, forecast_request
+    from predictions.outlook import ForecastUnavailable
+    from predictions.services import forecast_model_train, forecast_request
 
     zone = ZoneInfo(DEMO_TIME_ZONE)
     end = end.replace(minute=0, second=0, microsecond=0)

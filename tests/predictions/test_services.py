@@ -11,15 +11,10 @@ from django.utils import timezone
 
 from healthcare.encounters import services as encounter_services
 from healthcare.encounters.models import WorkloadHour
-from predictions import services
+from healthcare.hours import epoch_hour
+from predictions import outlook, services
 from predictions.models import Forecast, ForecastModel, ForecastStatus
-from predictions.selectors import (
-    epoch_hour,
-    forecast_latest,
-    forecast_live_accuracy,
-    forecast_live_daily_mape,
-    latest_forecast_key,
-)
+from predictions.selectors import forecast_latest, forecast_live_accuracy, forecast_live_daily_mape, latest_forecast_key
 from predictions.tasks import (
     MAX_RETRIES,
     forecast_model_train_task,
@@ -120,7 +115,7 @@ def test_no_data_fails_the_job(ed, request_forecast):
 def test_a_corrupted_artifact_fails_the_job(ed_history, request_forecast):
     model = services.forecast_model_train(department=ed_history)
     ForecastModel.objects.filter(id=model.id).update(artifact=b"tampered")
-    services._loaded.clear()  # a process that already verified this artifact keeps its copy
+    outlook._loaded.clear()  # a process that already verified this artifact keeps its copy
     forecast = request_forecast(ed_history)
     assert forecast.status == ForecastStatus.FAILED and "checksum" in forecast.failure_reason
 
@@ -185,7 +180,7 @@ def test_new_data_forgets_the_cached_latest_forecast(
 def test_live_accuracy_scores_forecast_hours_that_have_happened(ed_history):
     issue = current_hour() - timedelta(days=3)
     model = services.forecast_model_train(department=ed_history, until=issue)  # trained before the issue hour
-    points = services.forecast_points(
+    points = outlook.forecast_points(
         department=ed_history, model=model, issue_hour=epoch_hour(issue), horizon=48, confidence=0.9
     )
     Forecast.objects.create(
@@ -227,7 +222,7 @@ def test_a_model_trained_with_other_library_versions_is_replaced(ed_history, req
     old = services.forecast_model_train(department=ed_history)
     old.backtest_metrics["library_versions"] = {"scikit-learn": "0.1"}
     old.save(update_fields=["backtest_metrics"])
-    services._loaded.clear()
+    outlook._loaded.clear()
     forecast = request_forecast(ed_history)
     assert forecast.status == ForecastStatus.SUCCEEDED and forecast.model.version == 2
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import numpy as np
@@ -24,7 +24,7 @@ from healthcare.encounters.workload import (
     text_seed,
     text_uniforms,
 )
-from healthcare.hours import iso_utc
+from healthcare.hours import epoch_hour, hour_start, iso_utc
 
 # Dashboards draw a department's last 48 hours; changes to them are sent with the event.
 LIVE_WINDOW_HOURS = 48
@@ -113,7 +113,7 @@ def workload_rebuild(
     with the department locked.
     """
     now = now or timezone.now()
-    current_hour = int(now.timestamp() // 3600)
+    current_hour = epoch_hour(now)
     change = WorkloadChange()
     rows = WorkloadHour.objects.filter(department=department)
     span = _department_span(department, current_hour)
@@ -123,12 +123,12 @@ def workload_rebuild(
         return change
     first, last = span.first, span.last
     # The span shrinks when data is corrected (a stay now ends earlier): rows past it go.
-    outside = rows.filter(hour__lt=_hour_start(first)) | rows.filter(hour__gt=_hour_start(last))
+    outside = rows.filter(hour__lt=hour_start(first)) | rows.filter(hour__gt=hour_start(last))
     change.deleted, _ = outside.delete()
     if change.deleted:
         change.live = None
-    low = first if start is None else max(first, int(start.timestamp() // 3600))
-    high = last if end is None else min(last, int(end.timestamp() // 3600))
+    low = first if start is None else max(first, epoch_hour(start))
+    high = last if end is None else min(last, epoch_hour(end))
     # The span grows with new data, and a drawn stay or counted arrivals from before may reach into
     # the hours it gained, which lie after the last stored row: those are recomputed too.
     low = min(low, first if span.last_row is None else max(first, span.last_row + 1))
@@ -143,7 +143,7 @@ def workload_rebuild(
     # Compare with what is stored, as arrays aligned on the hours.
     size = high - low + 1
     stored_rows = list(
-        rows.filter(hour__gte=_hour_start(low), hour__lte=_hour_start(high))
+        rows.filter(hour__gte=hour_start(low), hour__lte=hour_start(high))
         .order_by()
         .values_list("hour", "arrivals", "discharges", "census")
     )
@@ -160,19 +160,19 @@ def workload_rebuild(
     changed = np.flatnonzero(write)
     values = computed[changed].tolist()
     change.written += _hours_write(
-        department, [(_hour_start(low + int(index)), *counts) for index, counts in zip(changed, values, strict=True)]
+        department, [(hour_start(low + int(index)), *counts) for index, counts in zip(changed, values, strict=True)]
     )
-    change.deleted += _hours_delete(rows, [_hour_start(low + int(index)) for index in np.flatnonzero(remove)])
+    change.deleted += _hours_delete(rows, [hour_start(low + int(index)) for index in np.flatnonzero(remove)])
 
     if change.live is not None:
         window_start = current_hour - LIVE_WINDOW_HOURS + 1
         change.live.extend(
-            (_hour_start(low + int(index)), arrivals, census)
+            (hour_start(low + int(index)), arrivals, census)
             for index, (arrivals, _, census) in zip(changed, values, strict=True)
             if low + index >= window_start
         )
         change.live.extend(
-            (_hour_start(low + int(index)), 0, 0) for index in np.flatnonzero(remove) if low + index >= window_start
+            (hour_start(low + int(index)), 0, 0) for index in np.flatnonzero(remove) if low + index >= window_start
         )
     return change
 
@@ -185,7 +185,7 @@ def workload_hour_compute(*, department: Department, hour: datetime) -> tuple[in
     A read: what the current hour holds before its row is written, by its first event or the hourly
     refresh. The patients still here are there all the same.
     """
-    epoch = int(hour.timestamp() // 3600)
+    epoch = epoch_hour(hour)
     span = _department_span(department, epoch)
     if span is None or not span.first <= epoch <= span.last:
         return None
@@ -225,14 +225,14 @@ def workload_apply_stays(
     transaction that changed the data, with the department locked.
     """
     now = now or timezone.now()
-    current_hour = int(now.timestamp() // 3600)
+    current_hour = epoch_hour(now)
     change = WorkloadChange()
     if not (removed or added):
         return change
     span = _department_span(department, current_hour)
     if span is None or span.last != current_hour or span.last_row != current_hour:
         return None
-    first_hour = min(int(start.timestamp() // 3600) for start, _ in removed + added)
+    first_hour = min(epoch_hour(start) for start, _ in removed + added)
     size = current_hour - first_hour + 1
     if size <= 0:
         return change  # stays sent ahead of time: they count once their hour comes (the hourly refresh)
@@ -240,11 +240,11 @@ def workload_apply_stays(
     changed = np.flatnonzero(delta.any(axis=1))
     if not len(changed):
         return change
-    hours = [_hour_start(first_hour + int(index)) for index in changed]
+    hours = [hour_start(first_hour + int(index)) for index in changed]
     rows = WorkloadHour.objects.filter(department=department)
     stored = np.zeros((size, 3), dtype=np.int64)
     for hour, *counts in rows.filter(hour__in=hours).order_by().values_list("hour", "arrivals", "discharges", "census"):
-        stored[int(hour.timestamp() // 3600) - first_hour] = counts
+        stored[epoch_hour(hour) - first_hour] = counts
     updated = stored[changed] + delta[changed]
     if (updated < 0).any():
         return None
@@ -253,7 +253,7 @@ def workload_apply_stays(
         department, [(hour, *counts) for hour, counts, kept in zip(hours, updated.tolist(), keep, strict=True) if kept]
     )
     change.deleted = _hours_delete(rows, [hour for hour, kept in zip(hours, keep, strict=True) if not kept])
-    window_start = _hour_start(current_hour - LIVE_WINDOW_HOURS + 1)
+    window_start = hour_start(current_hour - LIVE_WINDOW_HOURS + 1)
     change.live = [
         (hour, arrivals, census)
         for hour, (arrivals, _, census) in zip(hours, updated.tolist(), strict=True)
@@ -297,10 +297,6 @@ def _epoch_hours(moments: Iterable[datetime]) -> np.ndarray:
     return np.fromiter((moment.timestamp() / 3600.0 for moment in moments), dtype=np.float64)
 
 
-def _hour_start(epoch_hour: int) -> datetime:
-    return datetime.fromtimestamp(epoch_hour * 3600, tz=UTC)
-
-
 class _Span(NamedTuple):
     first: int  # epoch hours
     last: int
@@ -337,11 +333,11 @@ def _department_span(department: Department, current_hour: int) -> _Span | None:
     if not firsts:
         return None
     lasts = [moment for moment in (bounds["last_start"], bounds["last_end"], bounds["last_count"]) if moment]
-    first = int(min(firsts).timestamp() // 3600)
-    last = int(max(lasts).timestamp() // 3600)
+    first = epoch_hour(min(firsts))
+    last = epoch_hour(max(lasts))
     if bounds["still_here"]:
         last = max(last, current_hour)
-    last_row = None if bounds["last_row"] is None else int(bounds["last_row"].timestamp() // 3600)
+    last_row = None if bounds["last_row"] is None else epoch_hour(bounds["last_row"])
     return _Span(first, min(last, current_hour), bounds["first_count"] is not None, last_row)
 
 
@@ -350,7 +346,7 @@ def _stays(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(starts, ends, discharged) of every stay that may touch the hours, in epoch hours; with_counts:
     the virtual stays behind the department's arrival counts too."""
-    window_start, window_end = _hour_start(first_hour), _hour_start(last_hour + 1)
+    window_start, window_end = hour_start(first_hour), hour_start(last_hour + 1)
     present = (
         Encounter.objects.filter(department=department, start__lt=window_end)
         .exclude(status__in=NOT_PRESENT_STATUSES)
@@ -388,7 +384,7 @@ def _stays(
     counts = list(
         ArrivalCount.objects.filter(
             department=department,
-            hour__gte=_hour_start(first_hour - MAX_DRAWN_STAY_HOURS - 1),
+            hour__gte=hour_start(first_hour - MAX_DRAWN_STAY_HOURS - 1),
             hour__lt=window_end,
             arrivals__gt=0,
         )
@@ -397,7 +393,7 @@ def _stays(
     )
     if counts:
         count_starts, count_ends = counted_arrival_stays(
-            np.array([int(row[0].timestamp() // 3600) for row in counts], dtype=np.int64),
+            np.array([epoch_hour(row[0]) for row in counts], dtype=np.int64),
             np.array([row[1] for row in counts], dtype=np.int64),
             seed=text_seed(f"department:{department.code}"),
             median_hours=department.los_median_hours,

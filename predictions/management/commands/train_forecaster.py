@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from predictions.management.commands._arguments import department_by_code, parse_moment
 from predictions.ml import MEAN_MODELS
-from predictions.services import ForecastUnavailable, forecast_model_train
+from predictions.outlook import ForecastUnavailable
+from predictions.services import forecast_model_train
 
 
 class Command(BaseCommand):

@@ -3,6 +3,7 @@
 import pytest
 
 from optimization.models import RunStatus
+from predictions.models import ForecastModel
 
 
 @pytest.fixture
@@ -88,6 +89,16 @@ def test_recommend_without_history_still_decides_the_current_hour(post, ed_staff
     assert (body["required_now"], body["on_duty"], body["short_now"], body["call_in"]) == (11, 10, 1, 1)
     assert body["lookahead"] is False and body["projection"] == []
     assert "Look-ahead off" in body["reason"]
+
+
+def test_recommend_with_history_but_no_model_trains_nothing(post, ed_staff, ed_history):
+    """A read open to view-only staff: it decides the current hour and stores no forecast model."""
+    response = post(
+        ed_staff, "/api/v1/optimize/recommend", {"department": "ED", "current_patients": 41, "current_staff": 10}
+    )
+    assert response.status_code == 200
+    assert response.json()["short_now"] == 1
+    assert not ForecastModel.objects.exists()
 
 
 def test_recommend_says_what_is_missing_when_nothing_is_recorded(post, ed_staff, ed):
