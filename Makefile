@@ -51,6 +51,7 @@ test: install $(CHROMIUM)
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 bench: install
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e ".[dev,bench]"

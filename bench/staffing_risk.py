@@ -54,8 +54,8 @@ django.setup()
 
 from bench.forecast import ZONE, load_history, local_hour  # noqa: E402
 from bench.staffing import END, TRAIN_UNTIL  # noqa: E402
+from demo.seeding import DEMO_TIME_ZONE  # noqa: E402
 from healthcare.encounters.choices import UNIT_DEFAULTS  # noqa: E402
-from healthcare.encounters.demo import DEMO_TIME_ZONE  # noqa: E402
 from healthcare.encounters.synthetic import DEMO_PROFILES, FlowProfile, synthetic_stays  # noqa: E402
 from optimization.baselines import ReactiveRule  # noqa: E402
 from optimization.evaluation import DepartmentData, Replay, WeekCase, week_cases, week_starts  # noqa: E402

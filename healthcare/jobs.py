@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import OperationalError
 from django.db.models import Q, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -19,6 +20,10 @@ logger = logging.getLogger(__name__)
 # A job still queued after this long lost its message (or the broker was down): queue it again.
 QUEUED_GRACE = timedelta(minutes=5)
 MAX_RETRIES = 3
+
+# A forecast job or staffing run ended failed; sent after commit. Arguments: department_id (int),
+# job_kind (str, as people read it: "Forecast", "Staffing plan"), job_id (str), reason (str).
+job_failed = Signal()
 
 
 def job_enqueue(task, job_id, *, countdown: float | None = None) -> None:

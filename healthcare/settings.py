@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "optimization",
     "monitoring_app",
     "dashboard",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include("predictions.api.urls")),
     path("api/v1/", include("optimization.api.urls")),
     path("api/v1/", include("monitoring_app.api.urls")),
+    path("api/v1/", include("dashboard.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from healthcare.db.statements import RowInsert
+from monitoring_app.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,6 @@ def client_address(request: HttpRequest) -> str | None:
 @cache
 def _audit_insert():
     """The audit row's INSERT, compiled once: it follows every encounter read and every write."""
-    from monitoring_app.models import AuditEvent
 
     return RowInsert(AuditEvent)
 
@@ -42,7 +42,6 @@ def audit_record(
     *, action: str, outcome: int, request: HttpRequest | None = None, user=None, username: str = "", target: str = ""
 ) -> None:
     """Append one event. A failure to write it is logged loudly, never raised into the work it records."""
-    from monitoring_app.models import AuditEvent
 
     if request is not None:
         user = user if user is not None else getattr(request, "user", None)

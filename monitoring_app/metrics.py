@@ -1,6 +1,7 @@
 """The product's own metrics, beside django-prometheus' requests, latencies, database and cache calls.
 
-Counters are incremented where things happen (broadcasts, ingestion, websockets). The
+Counters are incremented where things happen (broadcasts and websockets here, ingestion in
+healthcare.encounters.metrics). The
 figures per department (compliance, nurses, forecast error, data and model age, alerts) are
 read from the database when scraped, and the Celery figures from Redis (task_stats.py), by
 one function that also answers GET /api/v1/metrics.
@@ -9,15 +10,21 @@ one function that also answers GET /api/v1/metrics.
 import logging
 from datetime import timedelta
 
+from django.conf import settings
+from django.utils import timezone
 from prometheus_client import REGISTRY, Counter, Gauge
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
+from healthcare.encounters.models import Department
 from monitoring_app import task_stats
+from monitoring_app.models import Alert
+from monitoring_app.selectors import department_freshness
+from optimization.selectors import compliance_recent, nurses_on_duty, staffing_state
+from predictions.selectors import forecast_live_accuracy, forecast_live_daily_mape
 
 logger = logging.getLogger(__name__)
 
 EVENTS_BROADCAST = Counter("hospital_events_broadcast_total", "Live events sent to dashboards, by event.", ["event"])
-INGEST_ROWS = Counter("hospital_ingest_rows_total", "Rows stored by ingestion, by kind and result.", ["kind", "result"])
 WEBSOCKETS_OPEN = Gauge("hospital_websocket_connections", "Dashboard websockets open in this process.")
 
 LIVE_ACCURACY_DAYS = 7
@@ -31,14 +38,6 @@ def product_figures() -> dict:
     """Per department: census and nurses now, compliance 24 h and 7 days, forecast error by band,
     seconds since the last encounter write and since the active model was made, open alerts;
     the Celery queue depth, live workers and task counts. Plain JSON; the same figures /metrics exposes."""
-    from django.utils import timezone
-
-    from healthcare.encounters.models import Department
-    from monitoring_app.models import Alert
-    from monitoring_app.selectors import department_freshness
-    from optimization.selectors import compliance_recent, nurses_on_duty, staffing_state
-    from predictions.selectors import forecast_live_accuracy, forecast_live_daily_mape
-
     moment = timezone.now()
     now = moment.replace(minute=0, second=0, microsecond=0)
     week_ago = now - timedelta(days=7)
@@ -98,8 +97,6 @@ def _celery_figures() -> dict:
 
 def celery_queue_depth() -> int | None:
     """Messages waiting in the Celery queue (Redis, the broker); None on the embedded default (no broker)."""
-    from django.conf import settings
-
     if not settings.REDIS_URL:
         return None
     return int(task_stats.redis_client().llen("celery"))

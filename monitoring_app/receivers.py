@@ -1,11 +1,14 @@
 """Receivers of other apps' and Celery's signals: schedule alert checks (never on the request path),
-and count tasks and workers for the metrics."""
+raise the alert of a failed job, audit sign-ins, and count tasks and workers for the metrics."""
 
 from django.conf import settings
 
 from healthcare.caching import soft_cache
+from healthcare.encounters.models import Department
 from healthcare.jobs import job_enqueue
 from monitoring_app import task_stats
+from monitoring_app.audit import audit_record
+from monitoring_app.services import alerts_after_job, job_failed_alert_raise
 
 # New census data re-checks a department's staffing at most this often, this long after the change.
 UNDERSTAFFING_RECHECK_SECONDS = 5
@@ -35,6 +38,35 @@ def staffing_recheck(sender, department_id: int, **kwargs) -> None:
     from monitoring_app.tasks import understaffing_check_task
 
     job_enqueue(understaffing_check_task, department_id)
+
+
+def forecast_recheck(sender, department_id: int, **kwargs) -> None:
+    """A forecast is ready: the hours at risk are judged again from it, at once."""
+    from monitoring_app.tasks import understaffing_check_task
+
+    job_enqueue(understaffing_check_task, department_id)
+
+
+def job_failed_alert(sender, department_id: int, job_kind: str, job_id: str, reason: str, **kwargs) -> None:
+    """A forecast job or staffing run failed: the plan or forecast people expect is missing."""
+    department = Department.objects.filter(id=department_id).first()
+    if department is not None:
+        alerts_after_job(job_failed_alert_raise, department=department, job_kind=job_kind, job_id=job_id, reason=reason)
+
+
+def sign_in_audit(sender, request, user, **kwargs) -> None:
+    """A session sign-in (the page or the admin) succeeded."""
+    audit_record(action="login", outcome=200, request=request, user=user)
+
+
+def sign_in_failure_audit(sender, credentials, request=None, **kwargs) -> None:
+    """A password was wrong (page, admin or token): the user name tried, never the password."""
+    audit_record(action="login", outcome=401, request=request, username=str(credentials.get("username", ""))[:150])
+
+
+def token_issued_audit(sender, request, user, **kwargs) -> None:
+    """An API token pair was issued for a password."""
+    audit_record(action="login.token", outcome=200, request=request, user=user)
 
 
 def task_prerun(sender=None, task_id=None, **kwargs) -> None:

@@ -1,4 +1,4 @@
-"""Alerts: raise them from what the other apps know, acknowledge them, push them to dashboards."""
+"""Alerts: raise them from what the other apps know, acknowledge them, announce them to dashboards."""
 
 import logging
 import re
@@ -8,11 +8,14 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from dashboard.broadcast import broadcast_department_event
 from healthcare.encounters.models import Department
 from healthcare.hours import iso_utc
+from healthcare.signals import send_on_commit
 from monitoring_app.models import Alert, AlertKind, AlertSeverity
+from monitoring_app.signals import alert_changed, staffing_judged
+from optimization.selectors import staffing_state
 from optimization.staffing import nurses
+from predictions.selectors import forecast_live_accuracy
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ def alert_raise(
 
     raised: the alert is new, or came back (it had resolved), or got worse (warning to
     critical, which opens it again even if acknowledged). Then it is pushed to the
-    department's dashboards as `alert.raised` after commit; otherwise only its detail changes.
+    department's dashboards (alert_changed, "raised") after commit; otherwise only its detail changes.
     """
     now = timezone.now()
     try:
@@ -60,7 +63,7 @@ def alert_raise(
         alert.save(update_fields=fields)
     if raised:
         logger.info("alert raised: %s %s (%s)", department.code, key, severity)
-        broadcast_department_event(department.code, "alert.raised", alert_payload(alert))
+        _announce(department.code, "raised", alert_payload(alert))
     return alert, raised
 
 
@@ -69,8 +72,12 @@ def alert_resolve(*, alert: Alert) -> Alert:
     if alert.resolved_at is None:
         alert.resolved_at = timezone.now()
         alert.save(update_fields=["resolved_at"])
-        broadcast_department_event(alert.department.code, "alert.resolved", {"id": alert.id})
+        _announce(alert.department.code, "resolved", {"id": alert.id})
     return alert
+
+
+def _announce(department_code: str, change: str, alert: dict) -> None:
+    send_on_commit(alert_changed, sender=Alert, department_code=department_code, change=change, alert=alert)
 
 
 def _episode(department: Department, kind: str) -> Alert | None:
@@ -99,7 +106,7 @@ def alert_acknowledge(*, alert: Alert, user) -> Alert:
             alert.acknowledged_at = timezone.now()
             alert.acknowledged_by = user
             alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
-            broadcast_department_event(alert.department.code, "alert.acknowledged", {"id": alert.id})
+            _announce(alert.department.code, "acknowledged", {"id": alert.id})
     return alert
 
 
@@ -124,7 +131,7 @@ def job_failed_alert_raise(*, department: Department, job_kind: str, job_id, rea
 
 def understaffing_check(*, department: Department, now: datetime | None = None) -> Alert | None:
     """Open, refresh or resolve the department's understaffing alert from its staffing state, and
-    push the state to its dashboards (`staffing.changed`).
+    announce the state to its dashboards (staffing_judged).
 
     Critical while the unit is short now (fewer nurses on duty than the census requires); a
     warning while some hour of the next staffing.ACTION_HOURS is at risk (left short,
@@ -133,13 +140,13 @@ def understaffing_check(*, department: Department, now: datetime | None = None) 
     as the unit is covered now and no coming hour is at risk. A unit that cannot be judged (no
     census, no roster in force) neither opens nor resolves it.
     """
-    from optimization.selectors import staffing_state
-
     state = staffing_state(department, now=now)
-    broadcast_department_event(
-        department.code,
-        "staffing.changed",
-        {"staffing": state.as_dict(), "verdict": state.verdict(department.timezone)},
+    send_on_commit(
+        staffing_judged,
+        sender=Department,
+        department_code=department.code,
+        staffing=state.as_dict(),
+        verdict=state.verdict(department.timezone),
     )
     episode = _episode(department, AlertKind.UNDERSTAFFING)
     decision = state.decision
@@ -189,8 +196,6 @@ def forecast_drift_check(*, department: Department, now: datetime | None = None)
     scored hours (forecasts requested with other interval widths are not judged). One alert
     while it lasts; it resolves when coverage is back above the floor.
     """
-    from predictions.selectors import forecast_live_accuracy
-
     now = now or timezone.now()
     bands = forecast_live_accuracy(department, since=now - DRIFT_WINDOW, confidence_level=DRIFT_CONFIDENCE)
     near = [band for band in bands if band["horizon_band"] in ("1-6h", "7-24h")]

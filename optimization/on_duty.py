@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from healthcare.encounters.models import Department
 from healthcare.hours import epoch_hour, hour_start
+from healthcare.signals import send_on_commit
 from optimization.models import DutyChange, DutyChangeKind, OptimizationRun, RunStatus
 from optimization.policies import staffing_rules_for
 from optimization.rules import shift_instances_around
@@ -21,8 +22,7 @@ from optimization.signals import staffing_changed
 
 
 def _announce(department: Department) -> None:
-    department_id = department.id
-    transaction.on_commit(lambda: staffing_changed.send(sender=Department, department_id=department_id))
+    send_on_commit(staffing_changed, sender=Department, department_id=department.id)
 
 
 def _hour_floor(moment: datetime) -> datetime:

@@ -12,19 +12,19 @@ from django.db.models import Max
 from django.utils import timezone
 from scipy import stats
 
-from dashboard.broadcast import broadcast_department_event
 from healthcare.encounters.models import Department, WorkloadHour
 from healthcare.encounters.selectors import workload_last_hour
 from healthcare.encounters.services.departments import department_update
 from healthcare.hours import epoch_hour, hour_start, iso_utc
-from healthcare.jobs import job_claim, job_enqueue, jobs_sweep
-from monitoring_app.services import alerts_after_job, job_failed_alert_raise
+from healthcare.jobs import job_claim, job_enqueue, job_failed, jobs_sweep
+from healthcare.signals import send_on_commit
 from optimization.models import OptimizationRun, RunStatus, StaffingPolicy, StaffingRuleSet
 from optimization.on_duty import on_duty_at_start
 from optimization.policies import DEFAULT_POLICY, PolicyUnavailable, active_policy, staffing_rules_for
 from optimization.roster import PlanInfeasible, hindsight_plan, roster_plan
 from optimization.rules import Shift, StaffingRules, shift_instances_around
 from optimization.selectors import policy_in_use, staffing_state
+from optimization.signals import plan_ready
 from optimization.simulate import LOOKAHEAD
 from predictions.features import Calendar
 from predictions.outlook import ForecastUnavailable, workload_outlook
@@ -284,7 +284,13 @@ def optimization_run(*, run_id, task_id: str | None = None) -> OptimizationRun |
             "total_ms": round((finished - run.created_at).total_seconds() * 1000, 1),
         }
         run.save(update_fields=["result", "status", "finished_at", "failure_reason", "timings"])
-        broadcast_department_event(department.code, "plan.ready", {"optimization_id": str(run.id)})
+        send_on_commit(
+            plan_ready,
+            sender=OptimizationRun,
+            department_id=department.id,
+            department_code=department.code,
+            optimization_id=str(run.id),
+        )
     return run
 
 
@@ -302,8 +308,13 @@ def optimization_fail(*, run: OptimizationRun, reason: str) -> OptimizationRun:
     run.failure_reason = reason
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "failure_reason", "finished_at"])
-    alerts_after_job(
-        job_failed_alert_raise, department=run.department, job_kind="Staffing plan", job_id=run.id, reason=reason
+    send_on_commit(
+        job_failed,
+        sender=OptimizationRun,
+        department_id=run.department_id,
+        job_kind="Staffing plan",
+        job_id=str(run.id),
+        reason=reason,
     )
     return run
 

@@ -10,12 +10,11 @@ from django.db import OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from dashboard.broadcast import broadcast_department_event
 from healthcare.caching import soft_cache
 from healthcare.encounters.models import Department
 from healthcare.hours import epoch_hour, hour_start
-from healthcare.jobs import job_claim, job_enqueue, jobs_sweep
-from monitoring_app.services import alerts_after_job, job_failed_alert_raise, understaffing_check
+from healthcare.jobs import job_claim, job_enqueue, job_failed, jobs_sweep
+from healthcare.signals import send_on_commit
 from predictions.ml import (
     MAX_HORIZON,
     TrainedForecaster,
@@ -32,6 +31,7 @@ from predictions.outlook import (
 )
 from predictions.scores import poisson_deviance
 from predictions.selectors import department_history, department_stay_model, latest_forecast_key
+from predictions.signals import forecast_ready
 
 logger = logging.getLogger(__name__)
 
@@ -235,8 +235,13 @@ def forecast_run(*, forecast_id, task_id: str | None = None) -> Forecast | None:
         forecast.failure_reason = ""
         forecast.save(update_fields=["model", "points", "status", "finished_at", "failure_reason"])
         transaction.on_commit(lambda: soft_cache.delete(latest_forecast_key(department.id)))
-        broadcast_department_event(department.code, "forecast.ready", {"forecast_id": str(forecast.id)})
-    alerts_after_job(understaffing_check, department=department)
+        send_on_commit(
+            forecast_ready,
+            sender=Forecast,
+            department_id=department.id,
+            department_code=department.code,
+            forecast_id=str(forecast.id),
+        )
     return forecast
 
 
@@ -273,7 +278,12 @@ def forecast_fail(*, forecast: Forecast, reason: str) -> Forecast:
     forecast.failure_reason = reason
     forecast.finished_at = timezone.now()
     forecast.save(update_fields=["status", "failure_reason", "finished_at"])
-    alerts_after_job(
-        job_failed_alert_raise, department=forecast.department, job_kind="Forecast", job_id=forecast.id, reason=reason
+    send_on_commit(
+        job_failed,
+        sender=Forecast,
+        department_id=forecast.department_id,
+        job_kind="Forecast",
+        job_id=str(forecast.id),
+        reason=reason,
     )
     return forecast

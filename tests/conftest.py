@@ -1,8 +1,10 @@
 """Shared fixtures. Under CI=true the suite refuses to run without PostgreSQL and Redis."""
 
+import contextlib
 import os
 from functools import partial
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -78,6 +80,22 @@ def fresh_caches():
         store.clear()
     cache.clear()
     yield
+
+
+@pytest.fixture
+def pushed(django_capture_on_commit_callbacks):
+    """A context manager: the mock of what the dashboards are sent by the work done inside it, once
+    that work commits (other apps announce it with signals; dashboard.receivers pushes)."""
+
+    @contextlib.contextmanager
+    def capture():
+        with (
+            mock.patch("dashboard.receivers.broadcast_department_event", autospec=True) as broadcast,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            yield broadcast
+
+    return capture
 
 
 @pytest.fixture(scope="session")

@@ -11,13 +11,10 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Group, Permission
-        from django.contrib.auth.signals import user_logged_in, user_login_failed
         from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
         from healthcare.accounts import backends, receivers
 
-        user_logged_in.connect(receivers.sign_in_audit, dispatch_uid="accounts.sign_in_audit")
-        user_login_failed.connect(receivers.sign_in_failure_audit, dispatch_uid="accounts.sign_in_failure_audit")
         User = get_user_model()
         pre_save.connect(receivers.credentials_remember, sender=User, dispatch_uid="accounts.credentials_remember")
         post_save.connect(receivers.tokens_revoke_on_change, sender=User, dispatch_uid="accounts.tokens_revoke")

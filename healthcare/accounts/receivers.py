@@ -1,19 +1,8 @@
-"""Sign-ins go to the audit trail; a changed password or a deactivated account ends every token of that user."""
+"""A changed password or a deactivated account ends every token of that user."""
 
 from django.db import transaction
 
 from healthcare.accounts.services import user_tokens_revoke
-from monitoring_app.audit import audit_record
-
-
-def sign_in_audit(sender, request, user, **kwargs) -> None:
-    """A session sign-in (the page or the admin) succeeded."""
-    audit_record(action="login", outcome=200, request=request, user=user)
-
-
-def sign_in_failure_audit(sender, credentials, request=None, **kwargs) -> None:
-    """A password was wrong (page, admin or token): the user name tried, never the password."""
-    audit_record(action="login", outcome=401, request=request, username=str(credentials.get("username", ""))[:150])
 
 
 def credentials_remember(sender, instance, **kwargs) -> None:

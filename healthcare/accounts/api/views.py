@@ -11,7 +11,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from healthcare.accounts.ratelimits import refresh_limited, sign_in_limited
 from healthcare.accounts.services import user_tokens_revoke
-from monitoring_app.audit import audit_record
+from healthcare.accounts.signals import token_issued
 
 
 @method_decorator(sign_in_limited, name="post")
@@ -23,7 +23,7 @@ class TokenObtainView(TokenObtainPairView):
         if response.status_code == 200:  # failures are audited where the password is checked
             username = str(request.data.get("username", ""))
             user = get_user_model().objects.filter(username=username).first()
-            audit_record(action="login.token", outcome=200, request=request, user=user)
+            token_issued.send(sender=self.__class__, request=request, user=user)
         return response
 
 

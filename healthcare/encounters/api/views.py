@@ -76,14 +76,6 @@ class DepartmentViewSet(viewsets.ModelViewSet):
         except DjangoValidationError as exc:
             raise _validation_error(exc) from exc
 
-    @extend_schema(responses={200: dict})
-    @action(detail=True, methods=["get"])
-    def snapshot(self, request, code=None):
-        """The dashboard's view of the department now: last 48 h, next 72 h, tiles, and the live feed's seq."""
-        from dashboard.selectors import department_snapshot
-
-        return Response(department_snapshot(self.get_object()))
-
     def perform_destroy(self, instance):
         try:
             instance.delete()

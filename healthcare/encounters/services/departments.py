@@ -6,6 +6,7 @@ from django.db import transaction
 
 from healthcare.encounters.choices import UNIT_DEFAULTS
 from healthcare.encounters.models import Department
+from healthcare.encounters.services.workload import department_workload_rebuild
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,6 @@ def department_rebuild_queue(department_id: int) -> None:
     The rules are already saved: a broker outage must not leave the census stale, and a
     rebuild takes seconds, so doing it in this process is the safe fallback.
     """
-    from healthcare.encounters.services.workload import department_workload_rebuild
     from healthcare.encounters.tasks import workload_rebuild_task
 
     try:

@@ -19,6 +19,7 @@ from healthcare.encounters.bulk import bulk_upsert
 from healthcare.encounters.choices import ACTIVE_STATUSES, NOT_PRESENT_STATUSES
 from healthcare.encounters.ingest.mapping import ClassMapping
 from healthcare.encounters.ingest.records import ArrivalRecord, EncounterRecord, RecordError
+from healthcare.encounters.metrics import INGEST_ROWS
 from healthcare.encounters.models import ArrivalCount, Department, Encounter
 from healthcare.encounters.pseudonym import patient_pseudonymizer
 from healthcare.encounters.selectors import encounters_generation
@@ -30,7 +31,6 @@ from healthcare.encounters.services.workload import (
     workload_rebuild,
 )
 from healthcare.encounters.workload import MAX_DRAWN_STAY_HOURS
-from monitoring_app.metrics import INGEST_ROWS
 
 LOOKUP_CHUNK = 5000
 # Encounters are stored in chunks of this size, with a progress line after each.

@@ -10,7 +10,6 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from dashboard.broadcast import broadcast_department_event
 from healthcare.db.statements import Statement
 from healthcare.encounters.bulk import BATCH_SIZE, bulk_upsert
 from healthcare.encounters.choices import ACTIVE_STATUSES, NOT_PRESENT_STATUSES
@@ -25,6 +24,7 @@ from healthcare.encounters.workload import (
     text_uniforms,
 )
 from healthcare.hours import epoch_hour, hour_start, iso_utc
+from healthcare.signals import send_on_commit
 
 # Dashboards draw a department's last 48 hours; changes to them are sent with the event.
 LIVE_WINDOW_HOURS = 48
@@ -50,7 +50,7 @@ class WorkloadChange:
 
 
 def workload_changed_notify(department: Department, change: WorkloadChange) -> None:
-    """After commit, tell the department's dashboards and other apps (caches) that some hours changed."""
+    """After commit, tell the other apps (caches, alerts, dashboards) that some hours changed."""
     if not (change.written or change.deleted):
         return
     payload = {"hours_written": change.written, "hours_deleted": change.deleted}
@@ -60,9 +60,13 @@ def workload_changed_notify(department: Department, change: WorkloadChange) -> N
             {"hour": iso_utc(hour), "arrivals": arrivals, "census": census}
             for hour, arrivals, census in sorted(change.live)
         ]
-    broadcast_department_event(department.code, "workload.changed", payload)
-    department_id = department.id
-    transaction.on_commit(lambda: workload_changed.send(sender=Department, department_id=department_id))
+    send_on_commit(
+        workload_changed,
+        sender=Department,
+        department_id=department.id,
+        department_code=department.code,
+        change=payload,
+    )
 
 
 def department_workload_rebuild(

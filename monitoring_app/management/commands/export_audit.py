@@ -4,9 +4,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from healthcare.encounters.management.arguments import parse_moment
 from monitoring_app.audit import audit_record
 from monitoring_app.models import AuditEvent
-from predictions.management.commands._arguments import parse_moment
 
 FIELDS = ["at", "username", "user_id", "action", "method", "target", "ip", "outcome"]
 

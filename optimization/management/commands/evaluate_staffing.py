@@ -2,12 +2,12 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from healthcare.encounters.management.arguments import department_by_code, parse_moment
 from healthcare.hours import epoch_hour, hour_start
 from optimization.evaluation import DepartmentData, staffing_evaluation
 from optimization.policies import staffing_rules_for
 from predictions.census import StayModel
 from predictions.features import Calendar
-from predictions.management.commands._arguments import department_by_code, parse_moment
 from predictions.ml import forecaster_train
 from predictions.selectors import department_history
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from healthcare.encounters.management.arguments import department_by_code, parse_moment
 from optimization.services import PlanUnavailable, staffing_policy_train
-from predictions.management.commands._arguments import department_by_code, parse_moment
 
 
 class Command(BaseCommand):

@@ -5,10 +5,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from healthcare.encounters.management.arguments import department_by_code, parse_moment
 from healthcare.hours import epoch_hour, hour_start, iso_utc
 from predictions.evaluation import backtest_run
 from predictions.features import Calendar
-from predictions.management.commands._arguments import department_by_code, parse_moment
 from predictions.ml import MAX_HORIZON, MEAN_MODELS, forecaster_train
 from predictions.selectors import department_history
 

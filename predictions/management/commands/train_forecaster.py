@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from predictions.management.commands._arguments import department_by_code, parse_moment
+from healthcare.encounters.management.arguments import department_by_code, parse_moment
 from predictions.ml import MEAN_MODELS
 from predictions.outlook import ForecastUnavailable
 from predictions.services import forecast_model_train

@@ -18,6 +18,13 @@ from healthcare.encounters.services import (
     encounters_ingest,
 )
 from healthcare.encounters.synthetic import DEMO_PROFILES, synthetic_stays
+from monitoring_app.services import alerts_check
+from optimization.models import OptimizationRun, RunStatus
+from optimization.on_duty import plan_put_in_force
+from optimization.services import optimization_request, optimization_runs_review, staffing_rules_save
+from predictions.models import ForecastModel
+from predictions.outlook import ForecastUnavailable
+from predictions.services import forecast_model_train, forecast_request
 
 DEMO_SOURCE = "demo"
 DEMO_TIME_ZONE = "America/Chicago"
@@ -95,12 +102,6 @@ def demo_planning_seed(*, end: datetime, days: int = 7, progress: Progress | Non
     compliance, plan history, predictions and alerts have real figures. Skips departments that
     already have plans, or too little history to train on.
     """
-    from monitoring_app.services import alerts_check
-    from optimization.models import OptimizationRun
-    from optimization.services import optimization_request, optimization_runs_review, staffing_rules_save
-    from predictions.models import ForecastModel
-    from predictions.outlook import ForecastUnavailable
-    from predictions.services import forecast_model_train, forecast_request
 
     zone = ZoneInfo(DEMO_TIME_ZONE)
     end = end.replace(minute=0, second=0, microsecond=0)
@@ -145,8 +146,6 @@ def demo_planning_seed(*, end: datetime, days: int = 7, progress: Progress | Non
 
 def _demo_plan_put_in_force(run, *, at: datetime) -> None:
     """Put a demo plan in force at `at` (recorded as by nobody: the seed did it); skipped if it failed."""
-    from optimization.models import RunStatus
-    from optimization.on_duty import plan_put_in_force
 
     run.refresh_from_db()
     if run.status == RunStatus.SUCCEEDED:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from healthcare.encounters.demo import demo_hospital_seed, demo_planning_seed, demo_users_ensure
+from demo.seeding import demo_hospital_seed, demo_planning_seed, demo_users_ensure
 
 # Documented in the README; only ever accepted with DEBUG on.
 DEFAULT_DEMO_PASSWORD = "ward-demo-2026"

@@ -1,4 +1,4 @@
-"""Argument helpers shared by the forecasting commands."""
+"""Argument helpers shared by the management commands of every app."""
 
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo

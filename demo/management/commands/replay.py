@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from demo.management.commands.seed_demo import DEFAULT_DEMO_PASSWORD
+from healthcare.encounters.management.arguments import department_by_code, parse_moment
 from healthcare.encounters.models import Department, Encounter
 from healthcare.encounters.services import EventRecord, IngestError, events_apply
-from predictions.management.commands._arguments import department_by_code, parse_moment
 
 SOURCE = "replay"
 
@@ -106,8 +107,6 @@ class Command(BaseCommand):
 def _password() -> str:
     """The --user's password: REPLAY_PASSWORD, else DEMO_PASSWORD, else (DEBUG only) the demo's."""
     from django.conf import settings
-
-    from healthcare.encounters.management.commands.seed_demo import DEFAULT_DEMO_PASSWORD
 
     password = os.environ.get("REPLAY_PASSWORD") or os.environ.get("DEMO_PASSWORD")
     if password:
