@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # First of ours: every log line after it, and the tasks queued, carry the request's id.
     "healthcare.logs.RequestIdMiddleware",
+    # Errors under /api/ from outside DRF (the URL resolver's 404, DEBUG's pages) answer in JSON.
+    "healthcare.api.ApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

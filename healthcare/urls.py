@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from healthcare.accounts.api.views import LogoutView, TokenObtainView, TokenRefreshRotatingView
 from healthcare.accounts.ratelimits import sign_in_limited
+from healthcare.api import ApiRootView
 from monitoring_app.api.metrics import metrics_view
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/v1/auth/token/", TokenObtainView.as_view(), name="token-obtain"),
     path("api/v1/auth/token/refresh/", TokenRefreshRotatingView.as_view(), name="token-refresh"),
     path("api/v1/auth/logout/", LogoutView.as_view(), name="logout-api"),
+    re_path(r"^api/v1/?$", ApiRootView.as_view(), name="api-root"),
     path("api/v1/", include("healthcare.encounters.api.urls")),
     path("api/v1/", include("predictions.api.urls")),
     path("api/v1/", include("optimization.api.urls")),
