@@ -273,8 +273,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "healthcare.encounters.api.pagination.StandardPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "healthcare.schema.ProductAutoSchema",
     "EXCEPTION_HANDLER": "healthcare.accounts.api.exceptions.api_exception_handler",
+    # The API reads JSON only (the FHIR endpoints also application/fhir+json): any other body is a 415,
+    # and the schema documents exactly that. The browsable API's raw-data form sends JSON.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -321,6 +325,10 @@ SPECTACULAR_SETTINGS = {
         "ForecastStatusEnum": "predictions.models.ForecastStatus",
         "DutyChangeKindEnum": "optimization.models.DutyChangeKind",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "optimization.api.serializers.plan_request_constraints",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -7,11 +7,13 @@ data writes fail open (a ward's admissions keep flowing; the outage is logged).
 
 import json
 import logging
+from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
 from django_ratelimit.core import is_ratelimited
 from django_ratelimit.exceptions import Ratelimited
+from rest_framework.exceptions import APIException
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +33,10 @@ def _period_seconds(rate: str) -> int:
 def username_key(group: str, request) -> str:
     """The user name being tried, from a DRF request, a form or a JSON body (empty if none)."""
     if hasattr(request, "data"):  # DRF: the body is parsed once, through request.data
-        data = request.data
+        try:
+            data = request.data
+        except APIException:  # not JSON, or not parsable: the view answers 400 or 415 for it
+            data = None
         username = data.get("username", "") if hasattr(data, "get") else ""
     else:
         username = request.POST.get("username", "")
@@ -46,6 +51,14 @@ def username_key(group: str, request) -> str:
 def user_or_ip_key(group: str, request) -> str:
     user = getattr(request, "user", None)
     return f"user:{user.pk}" if user is not None and user.is_authenticated else f"ip:{request.META.get('REMOTE_ADDR')}"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """The limits a view is decorated with: their groups, and whether a store outage lets requests through."""
+
+    groups: tuple[str, ...]
+    fail_open: bool
 
 
 def limited(*limits: tuple[str, object, str], fail_open: bool):
@@ -72,6 +85,8 @@ def limited(*limits: tuple[str, object, str], fail_open: bool):
                         raise exception
             return view(request, *args, **kwargs)
 
+        # The API schema documents 429 (and 503 for limits that fail closed) from this mark.
+        wrapped.rate_limit = RateLimit(groups=tuple(group for group, _, _ in limits), fail_open=fail_open)
         return wrapped
 
     return decorate

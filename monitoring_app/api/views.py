@@ -63,6 +63,8 @@ class AlertmanagerTokenPermission(permissions.BasePermission):
     message = "Send Authorization: Bearer <ALERTMANAGER_TOKEN>."
 
     def has_permission(self, request, view) -> bool:
+        if request.method not in view.allowed_methods:
+            return True  # the view answers 405 for a method it lacks, whoever asks
         return bearer_matches(request, settings.ALERTMANAGER_TOKEN)
 
 
@@ -72,6 +74,7 @@ class PrometheusAlertsView(APIView):
 
     authentication_classes = []
     permission_classes = [AlertmanagerTokenPermission]
+    error_statuses = {"POST": [403]}  # a wrong or missing webhook token
 
     @extend_schema(
         request=AlertmanagerWebhookSerializer,

@@ -1,5 +1,6 @@
 """Staffing API: small input serializers for commands, explicit output serializers."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from optimization.models import DutyChange, DutyChangeKind, OptimizationRun
@@ -16,6 +17,28 @@ RULE_OVERRIDES = {
     "release_floor": (int, 0, 100),
     "understaffed_penalty": (float, 0.01, 1e4),
 }
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            name: {"type": "integer" if kind is int else "number", "minimum": low, "maximum": high}
+            for name, (kind, low, high) in RULE_OVERRIDES.items()
+        },
+        "additionalProperties": False,
+    }
+)
+class RuleOverridesField(serializers.DictField):
+    """Some of the department's rules, replaced for one plan: only the names of RULE_OVERRIDES."""
+
+
+def plan_request_constraints(result, generator, request, public):
+    """drf-spectacular postprocessing hook: a plan request gives a risk_level or a quantile, not both."""
+    component = result.get("components", {}).get("schemas", {}).get("OptimizationRequestRequest")
+    if component is not None:
+        component["not"] = {"required": ["risk_level", "quantile"]}
+    return result
 
 
 class DepartmentCodeField(serializers.CharField):
@@ -41,7 +64,7 @@ class OptimizationRequestSerializer(serializers.Serializer):
     quantile = serializers.FloatField(
         min_value=0.5, max_value=0.999, required=False, help_text="Census quantile the roster covers (instead of risk)."
     )
-    rule_overrides = serializers.DictField(
+    rule_overrides = RuleOverridesField(
         required=False, help_text=f"Replace some of the department's rules for this plan: {', '.join(RULE_OVERRIDES)}."
     )
 

@@ -6,7 +6,7 @@ from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from healthcare.accounts.ratelimits import job_limited
@@ -42,7 +42,7 @@ class ChangeWithPostPermission(ModelPermissions):
 def _visible_department(request, code: str):
     department = departments_visible_to(request.user).filter(code=code).first()
     if department is None:
-        raise ValidationError({"department": [f"unknown department '{code}'"]})
+        raise NotFound(f"No department '{code}' among yours.")
     return department
 
 
@@ -89,6 +89,7 @@ class OptimizationRunViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = OptimizationRunSerializer
     permission_classes = [ModelPermissions]
     filterset_class = OptimizationRunFilterSet
+    error_statuses = {"POST": [400]}  # a plan that cannot be put in force (not succeeded, already past)
 
     def get_queryset(self):
         visible = departments_visible_to(self.request.user)
@@ -111,6 +112,7 @@ class RecommendView(generics.GenericAPIView):
     queryset = StaffingPolicy.objects.none()
     permission_classes = [ReadWithPostPermission]
     serializer_class = RecommendRequestSerializer
+    error_statuses = {"POST": [409]}  # no census or roster recorded and none given
 
     @extend_schema(request=RecommendRequestSerializer, responses={200: RecommendationSerializer})
     def post(self, request):

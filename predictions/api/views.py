@@ -43,7 +43,7 @@ class ForecastRequestView(generics.GenericAPIView):
         code = serializer.validated_data["department"]
         department = departments_visible_to(request.user).filter(code=code).first()
         if department is None:
-            raise ValidationError({"department": [f"unknown department '{code}'"]})
+            raise NotFound(f"No department '{code}' among yours.")
         forecast = services.forecast_request(
             department=department,
             horizon_hours=serializer.validated_data["horizon_hours"],
@@ -71,7 +71,11 @@ class ForecastViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
     @extend_schema(
-        parameters=[OpenApiParameter("department", str, required=True, description="Department code")],
+        parameters=[
+            OpenApiParameter(
+                "department", {"type": "string", "pattern": r"\S"}, required=True, description="Department code"
+            )
+        ],
         responses={200: ForecastSerializer},
     )
     @action(detail=False, methods=["get"])
@@ -121,14 +125,25 @@ class PerformanceView(generics.GenericAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("department", str, description="Department code (default: all of yours)"),
-            OpenApiParameter("days", int, description="Live accuracy over forecasts issued in the last N days (1-90)"),
+            OpenApiParameter(
+                "department",
+                {"type": "string", "pattern": r"\S"},
+                description="Department code (default: all of yours)",
+            ),
+            OpenApiParameter(
+                "days",
+                {"type": "integer", "minimum": 1, "maximum": 90},
+                description="Live accuracy over forecasts issued in the last N days (1-90, default 30)",
+            ),
         ],
         responses={200: DepartmentPerformanceSerializer(many=True)},
     )
     def get(self, request):
         departments = departments_visible_to(request.user).order_by("code")
-        code = request.query_params.get("department", "").strip().upper()
+        given = request.query_params.get("department")
+        code = (given or "").strip().upper()
+        if given is not None and not code:
+            raise ValidationError({"department": ["a department code, or leave the parameter out"]})
         if code:
             departments = departments.filter(code=code)
             if not departments.exists():

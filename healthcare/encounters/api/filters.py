@@ -22,6 +22,18 @@ class FilterSet(django_filters.FilterSet):
     request; each request still validates its own form instance.
     """
 
+    def is_valid(self) -> bool:
+        """Also refuses a filter given empty (`?start=`) unless it takes any text: the schema promises
+        a value of its type (a moment, a number, one of its choices)."""
+        valid = super().is_valid()
+        getlist = getattr(self.data, "getlist", None)
+        for name in self.filters:
+            values = getlist(name) if getlist is not None else [self.data.get(name)] if name in self.data else []
+            if "" in values and not isinstance(self.filters[name], django_filters.CharFilter):
+                self.form.add_error(name, "Give a value, or leave the parameter out.")
+                valid = False
+        return valid
+
     def get_form_class(self):
         owner = type(self)
         form_class = owner.__dict__.get("_form_class")  # the class's own: never a parent FilterSet's

@@ -2,6 +2,7 @@ from hashlib import blake2b
 
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
 from healthcare.encounters.selectors import department_scope, encounters_generation
@@ -17,6 +18,16 @@ class StandardPagination(PageNumberPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def get_page_size(self, request):
+        """The page size asked for (at most max_page_size); a page_size that is not a whole number is a 400."""
+        given = request.query_params.get(self.page_size_query_param)
+        if given is not None:
+            try:
+                int(given)
+            except ValueError:
+                raise ValidationError({self.page_size_query_param: ["a whole number of rows per page"]}) from None
+        return super().get_page_size(request)
 
 
 class EncounterCountPaginator(Paginator):

@@ -135,7 +135,9 @@ class EncounterBatchSerializer(serializers.Serializer):
         validators=[source_validator],
         help_text="Name of the sending system; (source, id) identifies an encounter across batches.",
     )
-    encounters = EncounterInputSerializer(many=True, allow_empty=False, max_length=settings.ENCOUNTER_BATCH_MAX)
+    encounters = EncounterInputSerializer(
+        many=True, allow_empty=False, min_length=1, max_length=settings.ENCOUNTER_BATCH_MAX
+    )
 
 
 class IngestSummarySerializer(serializers.Serializer):
@@ -195,7 +197,7 @@ class EventInputSerializer(serializers.Serializer):
 
 class EventBatchSerializer(serializers.Serializer):
     source = serializers.CharField(max_length=32, validators=[source_validator])
-    events = EventInputSerializer(many=True, allow_empty=False, max_length=settings.ENCOUNTER_BATCH_MAX)
+    events = EventInputSerializer(many=True, allow_empty=False, min_length=1, max_length=settings.ENCOUNTER_BATCH_MAX)
 
 
 class EventSummarySerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from django.utils.decorators import method_decorator
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
@@ -30,7 +30,7 @@ from healthcare.encounters.api.serializers import (
     IngestSummarySerializer,
     WorkloadHourSerializer,
 )
-from healthcare.encounters.ingest.fhir import parse_encounter_resource
+from healthcare.encounters.ingest.fhir import FHIR_STATUSES, parse_encounter_resource
 from healthcare.encounters.ingest.mapping import load_mapping
 from healthcare.encounters.ingest.records import EncounterRecord, RecordError
 from healthcare.encounters.models import Department, Encounter, WorkloadHour
@@ -50,6 +50,7 @@ class DepartmentViewSet(viewsets.ModelViewSet):
     """Departments you may see; admins create and change them and their rules."""
 
     lookup_field = "code"
+    error_statuses = {"DELETE": [409]}  # a department with stored data
     queryset = Department.objects.none()  # the model of the permissions; rows: get_queryset()
     permission_classes = [ModelPermissions]
     filterset_class = DepartmentFilterSet
@@ -191,6 +192,51 @@ class EventsView(generics.GenericAPIView):
         return Response(EventSummarySerializer(body).data)
 
 
+# What the endpoints read of an R4 Encounter (other elements are accepted and ignored). Whether
+# class.code maps to one of your departments, and the period's order, are checked when it is read.
+FHIR_ENCOUNTER = {
+    "type": "object",
+    "required": ["resourceType", "id", "status", "class", "subject", "period"],
+    "properties": {
+        "resourceType": {"type": "string", "enum": ["Encounter"]},
+        "id": {"type": "string", "pattern": r"^[A-Za-z0-9\-.]{1,64}$"},
+        "status": {"type": "string", "enum": sorted(FHIR_STATUSES)},
+        "class": {
+            "type": "object",
+            "required": ["code"],
+            "properties": {"system": {"type": "string"}, "code": {"type": "string", "pattern": r"\S"}},
+        },
+        "subject": {
+            "type": "object",
+            "required": ["reference"],
+            "properties": {"reference": {"type": "string", "pattern": r"\S"}},
+        },
+        "period": {
+            "type": "object",
+            "required": ["start"],
+            "properties": {
+                "start": {"type": "string", "format": "date-time"},
+                "end": {"type": "string", "format": "date-time"},
+            },
+        },
+    },
+}
+OPERATION_OUTCOME = {
+    "type": "object",
+    "required": ["resourceType", "issue"],
+    "properties": {
+        "resourceType": {"type": "string", "enum": ["OperationOutcome"]},
+        "issue": {"type": "array", "items": {"type": "object"}},
+    },
+}
+FHIR_BODY = dict.fromkeys(("application/fhir+json", "application/json"), FHIR_ENCOUNTER)
+FHIR_RESPONSES = {
+    200: OpenApiResponse(FHIR_ENCOUNTER, description="Updated: the resource as stored."),
+    201: OpenApiResponse(FHIR_ENCOUNTER, description="Created: the resource as stored."),
+    400: OpenApiResponse(OPERATION_OUTCOME, description="Every problem found, as an OperationOutcome."),
+}
+
+
 class FhirJSONParser(JSONParser):
     media_type = "application/fhir+json"
 
@@ -253,7 +299,7 @@ class FhirEncounterView(APIView):
 class FhirEncounterCreateView(FhirEncounterView):
     """POST /fhir/Encounter: create (or update) an Encounter by the id in its body."""
 
-    @extend_schema(request=dict, responses={200: dict, 201: dict, 400: dict}, operation_id="fhir_encounter_create")
+    @extend_schema(request=FHIR_BODY, responses=FHIR_RESPONSES, operation_id="fhir_encounter_create")
     @method_decorator(write_limited)
     def post(self, request):
         return self._handle(request)
@@ -262,7 +308,7 @@ class FhirEncounterCreateView(FhirEncounterView):
 class FhirEncounterUpdateView(FhirEncounterView):
     """PUT /fhir/Encounter/{id}: update (or create) the Encounter with this id."""
 
-    @extend_schema(request=dict, responses={200: dict, 201: dict, 400: dict}, operation_id="fhir_encounter_update")
+    @extend_schema(request=FHIR_BODY, responses=FHIR_RESPONSES, operation_id="fhir_encounter_update")
     @method_decorator(write_limited)
     def put(self, request, resource_id: str):
         return self._handle(request, resource_id)

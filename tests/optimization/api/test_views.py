@@ -44,8 +44,6 @@ def test_a_plan_request_answers_202_with_the_run_and_its_status_link(post, api_c
         ({"department": "ED", "rule_overrides": {"oncall_block_hours": 2.5}}, "rule_overrides"),
         ({"department": "ED", "rule_overrides": {"nurse_hour_cost": 10**400}}, "rule_overrides"),
         ('{"department": "ED", "rule_overrides": {"understaffed_penalty": 1e400}}', "rule_overrides"),
-        ({"department": "NOPE"}, "department"),
-        ({"department": "ICU"}, "department"),
     ],
 )
 def test_bad_plan_requests_name_the_field(post, ed_staff, icu, body, field):
@@ -72,12 +70,18 @@ def test_recommend_answers_synchronously(post, ed_staff, ed_history, ed_forecast
 
 def test_recommend_validates_its_input(post, ed_staff, ed, icu):
     assert post(ed_staff, "/api/v1/optimize/recommend", {"department": "ED", "current_staff": -1}).status_code == 400
-    assert (
-        "department"
-        in post(
-            ed_staff, "/api/v1/optimize/recommend", {"department": "ICU", "current_patients": 1, "current_staff": 1}
-        ).json()
+    foreign = post(
+        ed_staff, "/api/v1/optimize/recommend", {"department": "ICU", "current_patients": 1, "current_staff": 1}
     )
+    assert foreign.status_code == 404
+    assert foreign.json() == {"detail": "No department 'ICU' among yours."}
+
+
+@pytest.mark.parametrize("code", ["NOPE", "ICU"])
+def test_a_plan_for_a_department_not_among_yours_is_a_404(post, ed_staff, ed, icu, code):
+    response = post(ed_staff, "/api/v1/optimize/workload", {"department": code})
+    assert response.status_code == 404
+    assert response.json() == {"detail": f"No department '{code}' among yours."}
 
 
 def test_recommend_without_history_still_decides_the_current_hour(post, ed_staff, ed):

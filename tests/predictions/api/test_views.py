@@ -39,8 +39,6 @@ def test_the_trailing_slash_is_optional(post_forecast, ed_staff, ed_history):
         ({"department": "ED", "horizon_hours": 500}, "horizon_hours"),
         ({"department": "ED", "confidence_level": 1.5}, "confidence_level"),
         ({"department": "ED", "horizon_hours": "soon"}, "horizon_hours"),
-        ({"department": "NOPE"}, "department"),
-        ({"department": "ICU"}, "department"),
         ({}, "department"),
     ],
 )
@@ -48,6 +46,13 @@ def test_bad_requests_name_the_field(post_forecast, ed_staff, icu, body, field):
     response = post_forecast(ed_staff, body)
     assert response.status_code == 400
     assert field in response.json()
+
+
+@pytest.mark.parametrize("code", ["NOPE", "ICU"])
+def test_a_forecast_for_a_department_not_among_yours_is_a_404(post_forecast, ed_staff, icu, code):
+    response = post_forecast(ed_staff, {"department": code})
+    assert response.status_code == 404
+    assert response.json() == {"detail": f"No department '{code}' among yours."}
 
 
 def test_anonymous_callers_are_refused(api_client, db):
