@@ -50,6 +50,8 @@ class ProductAutoSchema(AutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
+        if "requestBody" in operation and self.method in ("POST", "PUT"):
+            operation["requestBody"]["required"] = True  # every body the API reads is needed to act
         responses = operation.setdefault("responses", {})
         for code in self._error_codes(operation):
             if str(code) not in responses:
@@ -80,3 +82,32 @@ class ProductAutoSchema(AutoSchema):
                 codes.append(503)
         codes += getattr(self.view, "error_statuses", {}).get(self.method, [])
         return sorted(set(codes))
+
+
+# DRF refuses text with a NUL character in it (PostgreSQL cannot store one); the schema says so.
+WITHOUT_NUL = "^[^\\u0000]*$"
+
+
+def text_without_nul(result, generator, request, public):
+    """drf-spectacular postprocessing hook: no free-text string a request sends (in its body, query or
+    path) may hold NUL."""
+
+    def visit(node):
+        if isinstance(node, dict):
+            free_text = node.get("type") == "string" and not ({"pattern", "format", "enum", "readOnly"} & node.keys())
+            if free_text:
+                node["pattern"] = WITHOUT_NUL
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            visit(component)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                visit(parameter.get("schema"))
+    return result

@@ -328,6 +328,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "optimization.api.serializers.plan_request_constraints",
+        "healthcare.encounters.api.serializers.department_choices",
+        "healthcare.schema.text_without_nul",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

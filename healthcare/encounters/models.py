@@ -5,7 +5,7 @@ from them by services.workload_rebuild() and can be rebuilt at any time.
 """
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -30,6 +30,8 @@ def validate_timezone(value: str) -> None:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationError(f"'{value}' is not an IANA time zone (e.g. America/Chicago).") from None
+    if value not in available_timezones():  # the list the API's schema offers
+        raise ValidationError(f"'{value}' is not an IANA time zone (e.g. America/Chicago).")
 
 
 def validate_holiday_country(value: str) -> None:

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from healthcare.serializer_fields import TextField
 from monitoring_app.models import Alert
 
 
@@ -31,9 +32,9 @@ class PrometheusAlertSerializer(serializers.Serializer):
     """One alert of Alertmanager's webhook (version 4); fields the product does not use are ignored."""
 
     status = serializers.ChoiceField(choices=["firing", "resolved"])
-    labels = serializers.DictField(child=serializers.CharField(allow_blank=True))
-    annotations = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
-    startsAt = serializers.CharField(required=False, allow_blank=True)  # noqa: N815 - Alertmanager's name
+    labels = serializers.DictField(child=TextField(allow_blank=True))
+    annotations = serializers.DictField(child=TextField(allow_blank=True), required=False, default=dict)
+    startsAt = TextField(required=False, allow_blank=True)  # noqa: N815 - Alertmanager's name
     fingerprint = serializers.RegexField(r"^[0-9a-zA-Z]{1,64}$")
 
     def validate_labels(self, labels: dict) -> dict:

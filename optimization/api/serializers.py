@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from healthcare.serializer_fields import TextField
 from optimization.models import DutyChange, DutyChangeKind, OptimizationRun
 from optimization.services import RISK_LEVELS
 
@@ -41,7 +42,7 @@ def plan_request_constraints(result, generator, request, public):
     return result
 
 
-class DepartmentCodeField(serializers.CharField):
+class DepartmentCodeField(TextField):
     def __init__(self, **kwargs):
         super().__init__(max_length=16, help_text="Department code, e.g. ED.", **kwargs)
 
@@ -213,4 +214,4 @@ class DutyChangeCreateSerializer(serializers.Serializer):
         required=False,
         help_text="Default: the on-call block for a call-in; until the running shift ends otherwise.",
     )
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    note = TextField(max_length=200, required=False, allow_blank=True, default="")

@@ -2,13 +2,14 @@
 
 from rest_framework import serializers
 
+from healthcare.serializer_fields import TextField
 from predictions.models import Forecast, ForecastModel
 
 
 class ForecastRequestSerializer(serializers.Serializer):
     """POST /predict/workload."""
 
-    department = serializers.CharField(max_length=16, help_text="Department code, e.g. ED.")
+    department = TextField(max_length=16, help_text="Department code, e.g. ED.")
     horizon_hours = serializers.IntegerField(min_value=1, max_value=168, default=72)
     confidence_level = serializers.FloatField(min_value=0.5, max_value=0.99, default=0.9)
 

@@ -13,6 +13,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from healthcare.accounts.ratelimits import refresh_limited, sign_in_limited
 from healthcare.accounts.services import user_tokens_revoke
 from healthcare.accounts.signals import token_issued
+from healthcare.serializer_fields import TextField
 
 
 @method_decorator(sign_in_limited, name="post")
@@ -34,7 +35,7 @@ class TokenRefreshRotatingView(TokenRefreshView):
 
 
 class LogoutSerializer(serializers.Serializer):
-    refresh = serializers.CharField(required=False, help_text="The refresh token to revoke.")
+    refresh = TextField(required=False, help_text="The refresh token to revoke.")
     everywhere = serializers.BooleanField(default=False, help_text="Revoke every refresh token of yours.")
 
 
@@ -44,7 +45,7 @@ LOGOUT_BODY = {
         {
             "type": "object",
             "properties": {
-                "refresh": {"type": "string", "minLength": 1, "description": "The refresh token to revoke."}
+                "refresh": {"type": "string", "pattern": r"\S", "description": "The refresh token to revoke."}
             },
             "required": ["refresh"],
         },

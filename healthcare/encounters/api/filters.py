@@ -23,14 +23,19 @@ class FilterSet(django_filters.FilterSet):
     """
 
     def is_valid(self) -> bool:
-        """Also refuses a filter given empty (`?start=`) unless it takes any text: the schema promises
-        a value of its type (a moment, a number, one of its choices)."""
+        """Also refuses a filter given empty (`?start=`) unless it takes any text, and a yes/no filter
+        given anything but true or false: the schema promises a value of its type, where django-filter
+        would quietly not filter."""
         valid = super().is_valid()
         getlist = getattr(self.data, "getlist", None)
         for name in self.filters:
             values = getlist(name) if getlist is not None else [self.data.get(name)] if name in self.data else []
-            if "" in values and not isinstance(self.filters[name], django_filters.CharFilter):
+            filter_ = self.filters[name]
+            if "" in values and not isinstance(filter_, django_filters.CharFilter):
                 self.form.add_error(name, "Give a value, or leave the parameter out.")
+                valid = False
+            elif isinstance(filter_, django_filters.BooleanFilter) and set(values) - {"true", "false"}:
+                self.form.add_error(name, "true or false.")  # django-filter would ignore any other word
                 valid = False
         return valid
 

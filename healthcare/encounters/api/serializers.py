@@ -1,11 +1,15 @@
 """Output serializers list their fields explicitly; input serializers only validate shape."""
 
+from zoneinfo import available_timezones
+
 from django.conf import settings
+from django.db import models
 from rest_framework import serializers
 
 from healthcare.encounters.choices import EncounterStatus
 from healthcare.encounters.models import Department, Encounter, WorkloadHour, source_validator
 from healthcare.hours import iso_utc
+from healthcare.serializer_fields import TextField
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -17,8 +21,29 @@ class AwareDateTimeField(serializers.DateTimeField):
         return super().enforce_timezone(value)
 
 
+def department_choices(result, generator, request, public):
+    """drf-spectacular postprocessing hook: a department's time zone and holiday country are one of a
+    known list (the IANA zones this Python has; the holidays package's countries, or blank)."""
+    import holidays
+
+    zones = sorted(available_timezones())
+    countries = ["", *sorted(holidays.list_supported_countries())]
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.startswith(("Department", "PatchedDepartment")):
+            properties = component.get("properties", {})
+            if "timezone" in properties:
+                properties["timezone"] = {**properties["timezone"], "enum": zones}
+            if "holiday_country" in properties:
+                properties["holiday_country"] = {**properties["holiday_country"], "enum": countries}
+            for field in ("timezone", "holiday_country"):
+                properties.get(field, {}).pop("pattern", None)
+    return result
+
+
 class DepartmentSerializer(serializers.ModelSerializer):
     """A department and its staffing rules."""
+
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping, models.CharField: TextField}
 
     class Meta:
         model = Department
@@ -110,10 +135,10 @@ class EncounterSerializer(serializers.ModelSerializer):
 class EncounterInputSerializer(serializers.Serializer):
     """One encounter of a batch. patient is the source's id; only its pseudonym is stored."""
 
-    id = serializers.CharField(max_length=128, help_text="The encounter's id in the source system.")
-    patient = serializers.CharField(max_length=128, write_only=True)
-    department = serializers.CharField(max_length=16, help_text="Department code, e.g. ED.")
-    encounter_class = serializers.CharField(max_length=32, help_text="e.g. EMER, IMP, emergency.")
+    id = TextField(max_length=128, help_text="The encounter's id in the source system.")
+    patient = TextField(max_length=128, write_only=True)
+    department = TextField(max_length=16, help_text="Department code, e.g. ED.")
+    encounter_class = TextField(max_length=32, help_text="e.g. EMER, IMP, emergency.")
     status = serializers.ChoiceField(choices=EncounterStatus.choices)
     start = AwareDateTimeField()
     end = AwareDateTimeField(required=False, allow_null=True, default=None)
@@ -130,7 +155,7 @@ class EncounterInputSerializer(serializers.Serializer):
 class EncounterBatchSerializer(serializers.Serializer):
     """POST /encounters/batch/: one sending system's encounters, validated record by record."""
 
-    source = serializers.CharField(
+    source = TextField(
         max_length=32,
         validators=[source_validator],
         help_text="Name of the sending system; (source, id) identifies an encounter across batches.",
@@ -176,13 +201,13 @@ class WorkloadHourSerializer(serializers.ModelSerializer):
 class EventInputSerializer(serializers.Serializer):
     """One live event. admit needs department and patient; transfer needs department."""
 
-    event_id = serializers.CharField(max_length=128, help_text="Unique per source: a resent event is skipped.")
+    event_id = TextField(max_length=128, help_text="Unique per source: a resent event is skipped.")
     kind = serializers.ChoiceField(choices=["admit", "discharge", "transfer"])
-    encounter_id = serializers.CharField(max_length=120, help_text="The encounter's id in the source system.")
+    encounter_id = TextField(max_length=120, help_text="The encounter's id in the source system.")
     occurred_at = AwareDateTimeField()
-    department = serializers.CharField(max_length=16, required=False, default="")
-    patient = serializers.CharField(max_length=128, required=False, default="", write_only=True)
-    encounter_class = serializers.CharField(max_length=32, required=False, default="live")
+    department = TextField(max_length=16, required=False, default="")
+    patient = TextField(max_length=128, required=False, default="", write_only=True)
+    encounter_class = TextField(max_length=32, required=False, default="live")
 
     def validate_department(self, value: str) -> str:
         return value.strip().upper()
@@ -196,7 +221,7 @@ class EventInputSerializer(serializers.Serializer):
 
 
 class EventBatchSerializer(serializers.Serializer):
-    source = serializers.CharField(max_length=32, validators=[source_validator])
+    source = TextField(max_length=32, validators=[source_validator])
     events = EventInputSerializer(many=True, allow_empty=False, min_length=1, max_length=settings.ENCOUNTER_BATCH_MAX)
 
 

@@ -9,7 +9,7 @@ from django.utils.decorators import method_decorator
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -50,7 +50,7 @@ class DepartmentViewSet(viewsets.ModelViewSet):
     """Departments you may see; admins create and change them and their rules."""
 
     lookup_field = "code"
-    error_statuses = {"DELETE": [409]}  # a department with stored data
+    error_statuses = {"POST": [409], "DELETE": [409]}  # a code taken; a department with stored data
     queryset = Department.objects.none()  # the model of the permissions; rows: get_queryset()
     permission_classes = [ModelPermissions]
     filterset_class = DepartmentFilterSet
@@ -64,6 +64,16 @@ class DepartmentViewSet(viewsets.ModelViewSet):
         if self.action in ("update", "partial_update"):
             return DepartmentUpdateSerializer
         return DepartmentSerializer
+
+    def create(self, request, *args, **kwargs):
+        """201 with the department; 409 when its code is taken (the request is well formed)."""
+        serializer = self.get_serializer(data=request.data)
+        if not serializer.is_valid():
+            if any(getattr(error, "code", None) == "unique" for error in serializer.errors.get("code", [])):
+                raise Conflict(f"A department with the code '{request.data.get('code')}' exists.")
+            raise ValidationError(serializer.errors)
+        self.perform_create(serializer)
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
 
     def perform_create(self, serializer):
         try:
@@ -268,6 +278,12 @@ class FhirEncounterView(APIView):
 
     def _handle(self, request, resource_id=None):
         return self._upsert(request, resource_id)
+
+    def handle_exception(self, exc):
+        """A body that is not JSON is answered as FHIR answers every invalid resource: an OperationOutcome."""
+        if isinstance(exc, ParseError):
+            return Response(_operation_outcome([RecordError("Encounter", "", str(exc.detail))]), status=400)
+        return super().handle_exception(exc)
 
     def _upsert(self, request, resource_id):
 
