@@ -45,7 +45,20 @@ def rate_limit_of(view, method: str):
     return getattr(handler, "rate_limit", None)
 
 
+# Text DRF accepts: no NUL (PostgreSQL cannot store one) and, unless blank is allowed, something
+# besides spaces (DRF trims them before it checks for blank).
+TEXT = "^[^\\u0000]*$"
+NON_BLANK_TEXT = "^[^\\u0000]*\\S[^\\u0000]*$"
+
+
 class ProductAutoSchema(AutoSchema):
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        plain_text = schema.get("type") == "string" and not ({"pattern", "format", "enum"} & schema.keys())
+        if direction == "request" and isinstance(field, serializers.CharField) and plain_text:
+            schema["pattern"] = TEXT if field.allow_blank else NON_BLANK_TEXT
+        return schema
+
     def get_operation(self, path, path_regex, path_prefix, method, registry):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:

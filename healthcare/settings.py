@@ -5,6 +5,9 @@ a local-memory cache and eager Celery. Production is the same file with other
 environment values: DATABASE_URL (PostgreSQL), REDIS_URL (channels-redis, Redis
 cache, Celery broker with real workers), DEBUG off, real SECRET_KEY and
 PSEUDONYM_KEY. Any secret may also come from a file: SECRET_KEY_FILE=/run/secrets/...
+
+One file, as Django expects, so that every setting and the checks that refuse unsafe
+production values are read in one place.
 """
 
 import os

@@ -4,6 +4,9 @@ For each whole week (local Monday 07:00, when the shifts change) and each length
 draw, the week is replayed with the real arrivals. Every policy plans its roster from the
 forecast issued at the week's start (data before it only), then acts hour by hour.
 The oracle solves the same week with the census known.
+
+One module because every policy is judged by the same replay, weeks and draws; the figures
+of one are comparable with the others' only if they share it.
 """
 
 from dataclasses import dataclass

@@ -17,6 +17,9 @@ data stays near c even where the model is a little off.
 
 No leakage: every forecast goes through `TrainedForecaster.forecast`, which cuts the
 history at the issue hour before any model sees it.
+
+One module because the three models, their calibration and the choice between them are
+one contract: a TrainedForecaster that any of them produces and the services use alike.
 """
 
 import time

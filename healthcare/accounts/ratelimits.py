@@ -13,7 +13,6 @@ from functools import wraps
 from django.conf import settings
 from django_ratelimit.core import is_ratelimited
 from django_ratelimit.exceptions import Ratelimited
-from rest_framework.exceptions import APIException
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ def username_key(group: str, request) -> str:
     if hasattr(request, "data"):  # DRF: the body is parsed once, through request.data
         try:
             data = request.data
-        except APIException:  # not JSON, or not parsable: the view answers 400 or 415 for it
+        except Exception:  # noqa: BLE001 - any body DRF cannot parse: the view answers 400 or 415 for it
             data = None
         username = data.get("username", "") if hasattr(data, "get") else ""
     else:

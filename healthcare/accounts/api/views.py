@@ -13,6 +13,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from healthcare.accounts.ratelimits import refresh_limited, sign_in_limited
 from healthcare.accounts.services import user_tokens_revoke
 from healthcare.accounts.signals import token_issued
+from healthcare.schema import NON_BLANK_TEXT
 from healthcare.serializer_fields import TextField
 
 
@@ -45,7 +46,7 @@ LOGOUT_BODY = {
         {
             "type": "object",
             "properties": {
-                "refresh": {"type": "string", "pattern": r"\S", "description": "The refresh token to revoke."}
+                "refresh": {"type": "string", "pattern": NON_BLANK_TEXT, "description": "The refresh token to revoke."}
             },
             "required": ["refresh"],
         },

@@ -3,6 +3,10 @@
 Every ingest is all or nothing: the records are checked, then the encounters (or
 counts) and the WorkloadHour rows they change are written in one transaction, so a
 failure leaves the database exactly as it was.
+
+One module because encounters and counts share that whole path (checking, the batch
+write, the workload rebuild, the summary and its progress), and splitting it would split
+the one transaction each ingest is.
 """
 
 from collections import Counter

@@ -1,4 +1,9 @@
-"""The hourly workload: WorkloadHour rows derived from stored encounters and counts."""
+"""The hourly workload: WorkloadHour rows derived from stored encounters and counts.
+
+One module because every way the rows change (a full rebuild, the incremental update of a
+live event, the hourly refresh, the current hour computed before its row exists) reads the
+same span and derivation and must agree to the patient.
+"""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
