@@ -6,6 +6,7 @@ DRF answers its own errors in JSON. What reaches a client from outside DRF (the 
 """
 
 from collections import defaultdict
+from functools import cache
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.generators import EndpointEnumerator
@@ -25,6 +26,16 @@ ERROR_DETAILS = {
 }
 
 
+@cache
+def _endpoint_methods() -> dict[str, list[str]]:
+    """Methods by path of every /api/v1/ endpoint; enumerated once per process (the URLs are fixed)."""
+    methods: dict[str, list[str]] = defaultdict(list)
+    for path, _, method, _ in EndpointEnumerator().get_api_endpoints():
+        if path.startswith(VERSION_PREFIX) and path != VERSION_PREFIX:
+            methods[path].append(method)
+    return dict(methods)
+
+
 class ApiRootView(APIView):
     """Every endpoint of the API, by area, with its methods. Sign in with POST /api/v1/auth/token/,
     then send `Authorization: Bearer <access>`. The OpenAPI schema is at /api/schema/ and its
@@ -34,10 +45,7 @@ class ApiRootView(APIView):
 
     @extend_schema(exclude=True)
     def get(self, request):
-        methods: dict[str, list[str]] = defaultdict(list)
-        for path, _, method, _ in EndpointEnumerator().get_api_endpoints():
-            if path.startswith(VERSION_PREFIX) and path != VERSION_PREFIX:
-                methods[path].append(method)
+        methods = _endpoint_methods()
         areas: dict[str, list[dict]] = defaultdict(list)
         for path in sorted(methods):
             area = path[len(VERSION_PREFIX) :].split("/")[0]

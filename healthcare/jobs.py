@@ -15,6 +15,8 @@ from django.db.models import Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
+from healthcare.signals import send_on_commit
+
 logger = logging.getLogger(__name__)
 
 # A job still queued after this long lost its message (or the broker was down): queue it again.
@@ -34,6 +36,23 @@ def job_enqueue(task, job_id, *, countdown: float | None = None) -> None:
         task.apply_async((job_id,), countdown=countdown, ignore_result=True)
     except Exception:  # noqa: BLE001 - kombu/redis raise many kinds of connection errors
         logger.warning("could not queue %s %s; the sweep will retry", task.name, job_id, exc_info=True)
+
+
+def job_fail(job, *, job_kind: str, reason: str, failed_status: str):
+    """Give the job its final status, failed with the reason, and announce it (job_failed) after commit."""
+    job.status = failed_status
+    job.failure_reason = reason
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "failure_reason", "finished_at"])
+    send_on_commit(
+        job_failed,
+        sender=type(job),
+        department_id=job.department_id,
+        job_kind=job_kind,
+        job_id=str(job.id),
+        reason=reason,
+    )
+    return job
 
 
 def job_task_limits() -> dict:

@@ -16,7 +16,7 @@ from healthcare.encounters.models import Department, WorkloadHour
 from healthcare.encounters.selectors import workload_last_hour
 from healthcare.encounters.services.departments import department_update
 from healthcare.hours import epoch_hour, hour_start, iso_utc
-from healthcare.jobs import job_claim, job_enqueue, job_failed, jobs_sweep
+from healthcare.jobs import job_claim, job_enqueue, job_fail, jobs_sweep
 from healthcare.signals import send_on_commit
 from optimization.models import OptimizationRun, RunStatus, StaffingPolicy, StaffingRuleSet
 from optimization.on_duty import on_duty_at_start
@@ -304,19 +304,7 @@ def _roster_z(params: dict, default: float) -> float:
 
 def optimization_fail(*, run: OptimizationRun, reason: str) -> OptimizationRun:
     """Give the run its final status: failed, with the reason."""
-    run.status = RunStatus.FAILED
-    run.failure_reason = reason
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "failure_reason", "finished_at"])
-    send_on_commit(
-        job_failed,
-        sender=OptimizationRun,
-        department_id=run.department_id,
-        job_kind="Staffing plan",
-        job_id=str(run.id),
-        reason=reason,
-    )
-    return run
+    return job_fail(run, job_kind="Staffing plan", reason=reason, failed_status=RunStatus.FAILED)
 
 
 def optimization_runs_sweep(*, now: datetime | None = None) -> int:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from healthcare.caching import soft_cache
 from healthcare.encounters.models import Department
 from healthcare.hours import epoch_hour, hour_start
-from healthcare.jobs import job_claim, job_enqueue, job_failed, jobs_sweep
+from healthcare.jobs import job_claim, job_enqueue, job_fail, jobs_sweep
 from healthcare.signals import send_on_commit
 from predictions.ml import (
     MAX_HORIZON,
@@ -274,16 +274,4 @@ def _points_for(forecast: Forecast, model: ForecastModel) -> list[dict]:
 
 def forecast_fail(*, forecast: Forecast, reason: str) -> Forecast:
     """Give the forecast its final status: failed, with the reason."""
-    forecast.status = ForecastStatus.FAILED
-    forecast.failure_reason = reason
-    forecast.finished_at = timezone.now()
-    forecast.save(update_fields=["status", "failure_reason", "finished_at"])
-    send_on_commit(
-        job_failed,
-        sender=Forecast,
-        department_id=forecast.department_id,
-        job_kind="Forecast",
-        job_id=str(forecast.id),
-        reason=reason,
-    )
-    return forecast
+    return job_fail(forecast, job_kind="Forecast", reason=reason, failed_status=ForecastStatus.FAILED)
