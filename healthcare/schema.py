@@ -14,6 +14,7 @@ A view names the others it answers (409 for a conflict, 403 from a check of its 
 `error_statuses`, by method: `error_statuses = {"DELETE": [409]}`.
 """
 
+from django.core.validators import RegexValidator
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
@@ -54,7 +55,12 @@ NON_BLANK_TEXT = "^[^\\u0000]*\\S[^\\u0000]*$"
 class ProductAutoSchema(AutoSchema):
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        plain_text = schema.get("type") == "string" and not ({"pattern", "format", "enum"} & schema.keys())
+        plain_text = (
+            schema.get("type") == "string"
+            and not ({"pattern", "format", "enum"} & schema.keys())
+            # A field's own pattern is inserted after this; it states the text it takes more exactly.
+            and not any(isinstance(v, RegexValidator) for v in getattr(field, "validators", ()))
+        )
         if direction == "request" and isinstance(field, serializers.CharField) and plain_text:
             schema["pattern"] = TEXT if field.allow_blank else NON_BLANK_TEXT
         return schema

@@ -13,6 +13,8 @@ from functools import wraps
 from django.conf import settings
 from django_ratelimit.core import is_ratelimited
 from django_ratelimit.exceptions import Ratelimited
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework.request import Request
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +33,10 @@ def _period_seconds(rate: str) -> int:
 
 def username_key(group: str, request) -> str:
     """The user name being tried, from a DRF request, a form or a JSON body (empty if none)."""
-    if hasattr(request, "data"):  # DRF: the body is parsed once, through request.data
+    if isinstance(request, Request):  # DRF: the body is parsed once, through request.data
         try:
             data = request.data
-        except Exception:  # noqa: BLE001 - any body DRF cannot parse: the view answers 400 or 415 for it
+        except (ParseError, UnsupportedMediaType):  # the view answers 400 or 415 for this body
             data = None
         username = data.get("username", "") if hasattr(data, "get") else ""
     else:

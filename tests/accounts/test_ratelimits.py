@@ -57,6 +57,12 @@ def test_sign_in_fails_closed_when_the_rate_limit_store_is_down(ed_staff):
     assert response.status_code == 503 and response["Retry-After"] == "30"
 
 
+@pytest.mark.parametrize("body", [b"\x00", b"not json", b'"a string"'])
+def test_a_body_that_is_not_json_is_a_bad_request_not_an_outage(db, body):
+    response = APIClient().post(TOKEN, data=body, content_type="application/json")
+    assert response.status_code == 400, response.content
+
+
 def test_data_writes_fail_open_when_the_rate_limit_store_is_down(ed, integrator):
     client = APIClient()
     client.force_authenticate(integrator)

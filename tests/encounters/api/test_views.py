@@ -444,6 +444,12 @@ def test_openapi_schema_documents_jwt_auth_and_the_endpoints(api_client, db):
     )
 
 
+def test_a_field_with_its_own_pattern_keeps_it_in_request_bodies(api_client, db):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    code = schema["components"]["schemas"]["DepartmentCreateRequest"]["properties"]["code"]
+    assert code["pattern"] == "^[A-Z0-9][A-Z0-9_-]{0,15}$"
+
+
 def test_swagger_ui_is_served_without_any_cdn(api_client, db):
     response = api_client.get("/api/docs/")
     assert response.status_code == 200
