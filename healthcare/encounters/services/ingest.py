@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -55,6 +56,18 @@ ENCOUNTER_FIELDS = [
 ]
 
 Progress = Callable[[str], None]
+
+
+class Stay(NamedTuple):
+    """An encounter's stored columns besides its keys (source, source_id) and timestamps, in
+    ENCOUNTER_FIELDS order: what a record is compared with and what the workload is counted from."""
+
+    patient_key: str
+    department_id: int
+    encounter_class: str
+    status: str
+    start: datetime
+    end: datetime | None
 
 
 class IngestError(Exception):
@@ -142,44 +155,34 @@ def encounters_ingest(
         locked = {department.id: department for department in departments.values()}
         existing = _existing_encounters(source, list(latest))
         if visible_departments is not None:
-            allowed = {department.id for department in departments.values()}
-            if any(stored[2] not in allowed for stored in existing.values()):
-                # Some are stored elsewhere (a transfer's earlier stay): in a department this user sees?
-                allowed = set(visible_departments.values_list("id", flat=True))
-            for source_id, stored in list(existing.items()):
-                if stored[2] not in allowed:
-                    record = latest.pop(source_id)
-                    del existing[source_id]
-                    errors.append(
-                        RecordError(record.location, "id", f"'{source_id}' is taken by an encounter you may not change")
-                    )
+            errors += _foreign_encounters_withdraw(latest, existing, departments, visible_departments)
         if errors and not skip_invalid:
             raise IngestError(errors)
         summary.skipped.extend(errors)
-        locked.update(_departments_lock(stored[2] for stored in existing.values() if stored[2] not in locked))
+        locked.update(_departments_lock(s.department_id for s in existing.values() if s.department_id not in locked))
 
         to_write: list[tuple] = []
         affected: dict[int, _WorkloadChanges] = {}
         for source_id, record in latest.items():
             department = departments[record.department_code]
-            row = (
-                record.patient_key or pseudonymize(record.patient_id),
-                department.id,
-                record.encounter_class,
-                record.status,
-                record.start,
-                record.end,
+            stay = Stay(
+                patient_key=record.patient_key or pseudonymize(record.patient_id),
+                department_id=department.id,
+                encounter_class=record.encounter_class,
+                status=record.status,
+                start=record.start,
+                end=record.end,
             )
             stored = existing.get(source_id)
-            if stored is not None and stored[1:] == row:
+            if stay == stored:
                 summary.unchanged += 1
                 continue
             if stored is None:
                 summary.created += 1
             else:
                 summary.updated += 1
-            _workload_changes_add(affected, stored[2:] if stored else None, row[1:], now)
-            to_write.append((source, source_id, *row, now, now))
+            _workload_changes_add(affected, stored, stay, now)
+            to_write.append((source, source_id, *stay, now, now))
 
         if to_write:
             encounters_generation.replace()
@@ -212,6 +215,29 @@ def encounters_ingest(
     return summary
 
 
+def _foreign_encounters_withdraw(
+    latest: dict[str, EncounterRecord],
+    existing: dict[str, Stay],
+    departments: dict[str, Department],
+    visible: QuerySet,
+) -> list[RecordError]:
+    """Take out of `latest` and `existing` the records whose source id is stored in a department
+    the caller does not see; one error each."""
+    allowed = {department.id for department in departments.values()}
+    if any(stored.department_id not in allowed for stored in existing.values()):
+        # Some are stored elsewhere (a transfer's earlier stay): in a department this user sees?
+        allowed = set(visible.values_list("id", flat=True))
+    errors = []
+    for source_id, stored in list(existing.items()):
+        if stored.department_id not in allowed:
+            record = latest.pop(source_id)
+            del existing[source_id]
+            errors.append(
+                RecordError(record.location, "id", f"'{source_id}' is taken by an encounter you may not change")
+            )
+    return errors
+
+
 def _rows_count(kind: str, summary: IngestSummary, before: tuple[int, int, int]) -> None:
     """Add this call's stored rows to the ingest metric (after its own transaction block succeeded)."""
     for result, total, earlier in zip(
@@ -238,11 +264,8 @@ def _stay_kind(status: str, end: datetime | None) -> str:
     return "counted" if end is not None or status in ACTIVE_STATUSES else "drawn"
 
 
-def _workload_changes_add(
-    affected: dict[int, _WorkloadChanges], stored: tuple | None, new: tuple, now: datetime
-) -> None:
-    """Add one stay's change, from stored (None: a new one) to new, to its departments' changes.
-    Stays are (department_id, class, status, start, end)."""
+def _workload_changes_add(affected: dict[int, _WorkloadChanges], stored: Stay | None, new: Stay, now: datetime) -> None:
+    """Add one stay's change, from stored (None: a new one) to new, to its departments' changes."""
     moments = _workload_moments(stored, new, now)
     if not moments:
         return  # no hour changes
@@ -251,31 +274,29 @@ def _workload_changes_add(
     for stay, side in ((stored, "removed"), (new, "added")):
         if stay is None:
             continue
-        department_id, _, status, start, end = stay
-        kind = _stay_kind(status, end)
-        changes = affected.setdefault(department_id, _WorkloadChanges())
+        kind = _stay_kind(stay.status, stay.end)
+        changes = affected.setdefault(stay.department_id, _WorkloadChanges())
         if kind == "drawn":
             changes.countable = False
         elif kind == "counted":
-            getattr(changes, side).append((start, end))
+            getattr(changes, side).append((stay.start, stay.end))
 
 
-def _workload_moments(stored: tuple | None, new: tuple, now: datetime) -> list[tuple[int, datetime]]:
+def _workload_moments(stored: Stay | None, new: Stay, now: datetime) -> list[tuple[int, datetime]]:
     """(department id, moment) pairs: the hours between a department's earliest and latest moment hold
-    every hour whose workload the change alters. Both stays are (department_id, class, status, start, end).
+    every hour whose workload the change alters.
 
     A discharge alters only the hours from its end on, not the whole stay: a live event then
     recomputes the last hour or two instead of every hour since the admission.
     """
 
-    def footprint(stay: tuple) -> list[tuple[int, datetime]]:
-        department_id, _, _, start, end = stay
-        return [(department_id, start), (department_id, end or now)]
+    def footprint(stay: Stay) -> list[tuple[int, datetime]]:
+        return [(stay.department_id, stay.start), (stay.department_id, stay.end or now)]
 
     if stored is None:
         return footprint(new)
-    old_kind, new_kind = _stay_kind(stored[2], stored[4]), _stay_kind(new[2], new[4])
-    if stored[0] != new[0] or old_kind != new_kind or old_kind == "drawn":
+    old_kind, new_kind = _stay_kind(stored.status, stored.end), _stay_kind(new.status, new.end)
+    if stored.department_id != new.department_id or old_kind != new_kind or old_kind == "drawn":
         # Moved, appeared or vanished, or a drawn stay length: all of both stays' hours.
         return footprint(stored) + footprint(new)
     if old_kind == "absent":
@@ -283,11 +304,11 @@ def _workload_moments(stored: tuple | None, new: tuple, now: datetime) -> list[t
     # Counted both times, in the same department: only what lies between the old and new bounds.
     # A stay still open counts through the current hour, the last one rebuilt: now stands for its end.
     moments = []
-    if stored[3] != new[3]:
-        moments += [stored[3], new[3]]
-    if stored[4] != new[4]:
-        moments += [stored[4] or now, new[4] or now]
-    return [(new[0], moment) for moment in moments]
+    if stored.start != new.start:
+        moments += [stored.start, new.start]
+    if stored.end != new.end:
+        moments += [stored.end or now, new.end or now]
+    return [(new.department_id, moment) for moment in moments]
 
 
 def _record_problem(record: EncounterRecord, departments: dict[str, Department], now: datetime) -> RecordError | None:
@@ -334,17 +355,15 @@ def _departments_lock(department_ids: Iterable[int]) -> dict[int, Department]:
     return {department.id: department for department in rows}
 
 
-def _existing_encounters(source: str, source_ids: list[str]) -> dict[str, tuple]:
-    """source_id -> (id, patient_key, department_id, class, status, start, end) of stored rows."""
+def _existing_encounters(source: str, source_ids: list[str]) -> dict[str, Stay]:
+    """The stored stays of these source ids, by source id."""
     existing = {}
     if len(source_ids) > LOOKUP_CHUNK and not Encounter.objects.filter(source=source).exists():
         return existing  # a first large import from this source: nothing to compare with
     for offset in range(0, len(source_ids), LOOKUP_CHUNK):
         rows = Encounter.objects.filter(source=source, source_id__in=source_ids[offset : offset + LOOKUP_CHUNK])
-        for row in rows.values_list(
-            "source_id", "id", "patient_key", "department_id", "encounter_class", "status", "start", "end"
-        ):
-            existing[row[0]] = row[1:]
+        for source_id, *columns in rows.values_list("source_id", *ENCOUNTER_FIELDS[2:-2]):
+            existing[source_id] = Stay(*columns)
     return existing
 
 
