@@ -20,3 +20,8 @@ def hour_start(epoch: int) -> datetime:
 def iso_utc(moment: datetime) -> str:
     """2026-11-26T08:00:00Z for any aware datetime."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def epoch_hour_iso(epoch: int) -> str:
+    """The start of an epoch hour in iso_utc form."""
+    return iso_utc(hour_start(epoch))

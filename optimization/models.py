@@ -158,7 +158,7 @@ class OptimizationRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # A plan is only a proposal until someone puts it in force; then its hours from in_force_from on
-    # are the roster that "on duty" reads (optimization.services.plan_put_in_force).
+    # are the roster that "on duty" reads (optimization.on_duty.plan_put_in_force).
     in_force_from = models.DateTimeField(null=True, blank=True)
     put_in_force_at = models.DateTimeField(null=True, blank=True)
     put_in_force_by = models.ForeignKey(

@@ -20,11 +20,11 @@ def main() -> None:
     django.setup()
     from celery import current_task
 
-    from optimization import services
+    from optimization.services import runs
 
     seconds = float(os.environ["SLOW_PLAN_SECONDS"])
     marks = os.environ["SLOW_PLAN_MARKS"]
-    compute = services.plan_compute
+    compute = runs.plan_compute
 
     def mark(what: str) -> None:
         request = current_task.request
@@ -43,7 +43,7 @@ def main() -> None:
         return result
 
     # optimization_run looks plan_compute up in its module when it runs, so this reaches the pool processes.
-    services.plan_compute = slow_plan_compute
+    runs.plan_compute = slow_plan_compute
 
     from healthcare.celery import app
 

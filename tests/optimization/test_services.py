@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from optimization import services
 from optimization.models import OptimizationRun, RunStatus, StaffingPolicy, StaffingRuleSet
+from optimization.services import runs
 from tests.factories import current_hour
 
 
@@ -78,7 +79,7 @@ def test_a_finished_run_is_left_alone_and_a_stuck_one_is_given_up(ed_history, re
     again = services.optimization_run(run_id=run.id)
     assert (again.status, again.attempts, again.result) == (run.status, run.attempts, run.result)
     stuck = OptimizationRun.objects.create(
-        department=ed_history, planned_from=current_hour(), status=RunStatus.RUNNING, attempts=services.MAX_ATTEMPTS
+        department=ed_history, planned_from=current_hour(), status=RunStatus.RUNNING, attempts=runs.MAX_ATTEMPTS
     )
     assert services.optimization_run(run_id=stuck.id).status == RunStatus.FAILED
 
@@ -122,13 +123,13 @@ def test_a_plan_task_has_the_job_time_limits_and_its_soft_limit_ends_the_run(ed_
 
     assert optimization_run_task.time_limit == settings.CELERY_JOB_TIME_LIMIT <= settings.CELERY_TASK_TIME_LIMIT
     assert optimization_run_task.soft_time_limit == settings.CELERY_JOB_TIME_LIMIT - 30
-    with mock.patch.object(services, "plan_compute", autospec=True, side_effect=SoftTimeLimitExceeded()):
+    with mock.patch("optimization.services.runs.plan_compute", autospec=True, side_effect=SoftTimeLimitExceeded()):
         run = request_plan(ed_history)
     assert run.status == RunStatus.FAILED and run.failure_reason == "internal error: SoftTimeLimitExceeded"
 
 
 def test_an_unexpected_error_fails_the_run_without_details(ed_history, request_plan):
-    with mock.patch.object(services, "plan_compute", autospec=True, side_effect=RuntimeError("secret")):
+    with mock.patch("optimization.services.runs.plan_compute", autospec=True, side_effect=RuntimeError("secret")):
         run = request_plan(ed_history)
     assert run.status == RunStatus.FAILED and run.failure_reason == "internal error: RuntimeError"
 
