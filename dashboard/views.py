@@ -3,7 +3,8 @@
 Every page is scoped like the API: a department (or plan, or alert) the user may not see is a 404.
 """
 
-from datetime import datetime, timedelta
+from dataclasses import asdict
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -20,8 +21,9 @@ from dashboard.forms import DepartmentRulesForm, DutyChangeForm, PlanRequestForm
 from healthcare.encounters.selectors import departments_visible_to, departments_with_latest_workload
 from monitoring_app.selectors import alerts_visible_to
 from monitoring_app.services import alert_acknowledge
-from optimization.models import DutyChange, DutyChangeKind, OptimizationRun, StaffingRuleSet
+from optimization.models import DutyChange, DutyChangeKind, OptimizationRun, RunStatus, StaffingRuleSet
 from optimization.on_duty import duty_change_record, plan_put_in_force
+from optimization.plan_result import Plan
 from optimization.policies import staffing_rules_for
 from optimization.selectors import (
     compliance_by_hour_of_day,
@@ -189,19 +191,18 @@ def plan_detail(request: HttpRequest, run_id) -> HttpResponse:
     )
     result = run.result or {}
     zone = ZoneInfo(run.department.timezone)
-
-    def local(text: str):
-        return datetime.fromisoformat(text).astimezone(zone)
-
-    roster = [
-        {"start": local(shift["shift_start"]), "end": local(shift["shift_end"]), "nurses": shift["nurses"]}
-        for shift in result.get("roster", [])
-    ]
-    hours = [{**hour, "hour": local(hour["hour"])} for hour in result.get("hours", [])]
-    costs = []
-    if result.get("expected"):
-        costs.append(("This plan (expected)", result["expected"]))
-        costs.append(("Roster for the mean forecast", result["baselines"]["static_roster"]))
+    roster, hours, costs = [], [], []
+    if run.status == RunStatus.SUCCEEDED:
+        plan = Plan.from_json(result)
+        roster = [
+            {"start": shift.start.astimezone(zone), "end": shift.end.astimezone(zone), "nurses": shift.nurses}
+            for shift in plan.roster
+        ]
+        hours = [{**asdict(hour), "hour": hour.hour.astimezone(zone)} for hour in plan.hours]
+        costs = [
+            ("This plan (expected)", plan.expected),
+            ("Roster for the mean forecast", plan.baselines["static_roster"]),
+        ]
     return render(
         request,
         "dashboard/plan.html",

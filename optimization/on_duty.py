@@ -15,6 +15,7 @@ from healthcare.encounters.models import Department
 from healthcare.hours import epoch_hour, hour_start
 from healthcare.signals import send_on_commit
 from optimization.models import DutyChange, DutyChangeKind, OptimizationRun, RunStatus
+from optimization.plan_result import Plan
 from optimization.policies import staffing_rules_for
 from optimization.rules import shift_instances_around
 from optimization.selectors import nurses_on_duty, rostered_nurses
@@ -67,8 +68,8 @@ def plan_put_in_force(*, run: OptimizationRun, by, now: datetime | None = None) 
         covered_now = bool(rostered_nurses(department, first=hour, last=hour))
         start = next_shift_start(department, now=now) if covered_now else hour
         start = max(start, run.planned_from)
-        hours = run.result.get("hours", [])
-        if not hours or datetime.fromisoformat(hours[-1]["hour"]) < start:
+        hours = Plan.from_json(run.result).hours
+        if not hours or hours[-1].hour < start:
             raise ValidationError({"in_force_from": f"the plan has no hour left from {start:%Y-%m-%d %H:00} UTC on"})
         run.in_force_from, run.put_in_force_at, run.put_in_force_by = start, now, by
         run.save(update_fields=["in_force_from", "put_in_force_at", "put_in_force_by"])

@@ -13,6 +13,8 @@ from healthcare.encounters.services import department_create
 from healthcare.encounters.synthetic import DEMO_PROFILES, arrival_rates
 from healthcare.hours import iso_utc as iso  # noqa: F401 - hours as the services write them
 from optimization.models import OptimizationRun, RunStatus
+from optimization.plan_result import Plan, PlannedHour
+from optimization.policies import staffing_rules_for
 
 PASSWORD = "a-long-test-password-1"
 
@@ -90,9 +92,25 @@ def plan_make(department, first, nurses=(), *, status=RunStatus.SUCCEEDED, finis
     Only a succeeded plan has a result; a queued or running one is not finished. A succeeded
     plan is put in force from its first hour when it finished, unless in_force is False.
     """
-    hours = [
-        {"hour": iso(first + timedelta(hours=index)), "planned_nurses": count} for index, count in enumerate(nurses)
-    ]
+    plan = Plan(
+        horizon_hours=len(nurses),
+        roster=(),
+        hours=tuple(
+            PlannedHour(
+                hour=first + timedelta(hours=index),
+                census_mean=0.0,
+                census_std=0.0,
+                required_nurses_at_mean=0,
+                planned_nurses=count,
+            )
+            for index, count in enumerate(nurses)
+        ),
+        expected={"roster_cost": 0.0},
+        baselines={"static_roster": {"roster_cost": 0.0}},
+        roster_quantile_z=0.0,
+        forecast_model={"version": None, "algorithm": "written by hand"},
+        rules=staffing_rules_for(department),
+    )
     finished = status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
     put_in_force = in_force and status == RunStatus.SUCCEEDED
     return OptimizationRun.objects.create(
@@ -100,7 +118,7 @@ def plan_make(department, first, nurses=(), *, status=RunStatus.SUCCEEDED, finis
         planned_from=first,
         status=status,
         finished_at=(finished_at or first) if finished else None,
-        result={"hours": hours, **result} if status == RunStatus.SUCCEEDED else {},
+        result=plan.as_json() | result if status == RunStatus.SUCCEEDED else {},
         in_force_from=first if put_in_force else None,
         put_in_force_at=(finished_at or first) if put_in_force else None,
     )

@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 from healthcare.encounters import services as encounter_services
 from healthcare.encounters.models import Encounter
 from monitoring_app.models import Alert, AlertKind
-from optimization.models import OptimizationRun, RunStatus
+from optimization.models import OptimizationRun
 from predictions.models import Forecast, ForecastModel, ForecastStatus
-from tests.factories import current_hour, encounter_record, user_make
+from tests.factories import current_hour, encounter_record, plan_make, user_make
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def icu_world(icu):
         status=ForecastStatus.SUCCEEDED,
         points=[],
     )
-    run = OptimizationRun.objects.create(department=icu, planned_from=hour, status=RunStatus.SUCCEEDED, result={})
+    run = plan_make(icu, hour, [2])
     alert = Alert.objects.create(
         department=icu, kind=AlertKind.JOB_FAILED, key="job:x", title="ICU job failed", last_seen_at=hour
     )

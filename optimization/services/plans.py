@@ -1,13 +1,13 @@
 """A staffing plan computed from the forecast: the roster, its expected service, and the hours."""
 
-import dataclasses
 import logging
 
 import numpy as np
 from scipy import stats
 
 from healthcare.encounters.models import Department
-from healthcare.hours import epoch_hour_iso, hour_start
+from healthcare.hours import hour_start
+from optimization.plan_result import Plan, PlannedHour, RosteredShift
 from optimization.roster import PlanInfeasible, roster_plan
 from optimization.rules import StaffingRules, shift_instances_around
 from predictions.outlook import ForecastUnavailable, workload_outlook
@@ -56,7 +56,7 @@ def plan_compute(
     z_roster: float,
     current_patients: int | None = None,
     current_staff: int | None = None,
-) -> dict:
+) -> Plan:
     """The roster for the hours start_hour .. + horizon - 1 and what it is expected to give.
 
     The census projection comes from the active forecaster (data before start_hour only),
@@ -74,38 +74,38 @@ def plan_compute(
         raise PlanUnavailable(str(exc)) from None
     staff = roster.staff(horizon) + fixed
     plan = _roster_figures(rules, roster, horizon, mean, std, fixed)
-    return {
-        "horizon_hours": horizon,
-        "roster": [
-            {
-                "shift_start": epoch_hour_iso(start_hour + instance.start),
-                "shift_end": epoch_hour_iso(start_hour + instance.end),
-                "nurses": int(count),
-            }
+    return Plan(
+        horizon_hours=horizon,
+        roster=tuple(
+            RosteredShift(
+                start=hour_start(start_hour + instance.start),
+                end=hour_start(start_hour + instance.end),
+                nurses=int(count),
+            )
             for instance, count in zip(roster.instances, roster.nurses.tolist(), strict=True)
             if count
-        ],
-        "hours": [
-            {
-                "hour": epoch_hour_iso(start_hour + index),
-                "census_mean": round(float(mean[index]), 2),
-                "census_std": round(float(std[index]), 2),
-                "required_nurses_at_mean": int(rules.required(mean[index : index + 1])[0]),
-                "planned_nurses": int(staff[index]),
-            }
+        ),
+        hours=tuple(
+            PlannedHour(
+                hour=hour_start(start_hour + index),
+                census_mean=round(float(mean[index]), 2),
+                census_std=round(float(std[index]), 2),
+                required_nurses_at_mean=int(rules.required(mean[index : index + 1])[0]),
+                planned_nurses=int(staff[index]),
+            )
             for index in range(horizon)
-        ],
-        "expected": _rounded(plan),
-        "baselines": {
+        ),
+        expected=_rounded(plan),
+        baselines={
             "static_roster": _rounded(_roster_figures(rules, static, horizon, mean, std, fixed))
             | {"description": "roster covering the point forecast (mean census)"},
             "quantile_roster": _rounded(plan)
             | {"description": f"roster covering mean + {z_roster:g} sd of census: this plan before hourly changes"},
         },
-        "roster_quantile_z": z_roster,
-        "forecast_model": {"version": model.version, "algorithm": model.algorithm},
-        "rules": dataclasses.asdict(rules),
-    }
+        roster_quantile_z=z_roster,
+        forecast_model={"version": model.version, "algorithm": model.algorithm},
+        rules=rules,
+    )
 
 
 def _census_outlook(department: Department, start_hour: int, horizon: int, current_patients: int | None):

@@ -11,8 +11,8 @@ from healthcare.encounters.models import WorkloadHour
 from healthcare.encounters.selectors import workload_last_hour
 from healthcare.hours import epoch_hour, epoch_hour_iso, hour_start
 from optimization.models import OptimizationRun, RunStatus
+from optimization.plan_result import Plan
 from optimization.roster import PlanInfeasible, hindsight_plan
-from optimization.rules import Shift, StaffingRules
 from optimization.services.plans import plan_shifts
 
 logger = logging.getLogger(__name__)
@@ -26,12 +26,12 @@ def optimization_run_review(*, run: OptimizationRun, now: datetime | None = None
     releases chosen with the census known), a bound no real plan can beat. Stored in
     result["review"]; returns None while some planned hour is still to come.
     """
-    hours = run.result.get("hours") if run.status == RunStatus.SUCCEEDED else None
-    if not hours:
+    if run.status != RunStatus.SUCCEEDED or not run.result.get("hours"):
         return None
+    plan = Plan.from_json(run.result)
     now = now or timezone.now()
     department = run.department
-    first, horizon = epoch_hour(run.planned_from), len(hours)
+    first, horizon = epoch_hour(run.planned_from), len(plan.hours)
     # Every planned hour must be over (the current one is still filling up) and recorded.
     last_observed = workload_last_hour(department)
     last_planned = first + horizon - 1
@@ -43,12 +43,11 @@ def optimization_run_review(*, run: OptimizationRun, now: datetime | None = None
         ).values_list("hour", "census")
     )
     census = np.array([observed.get(hour_start(first + index), 0) for index in range(horizon)], dtype=np.float64)
-    stored = dict(run.result["rules"])
-    rules = StaffingRules(**{**stored, "shifts": tuple(Shift(**shift) for shift in stored["shifts"])})
-    planned = np.array([hour["planned_nurses"] for hour in hours])
+    rules = plan.rules
+    planned = np.array([hour.planned_nurses for hour in plan.hours])
     uncovered = rules.uncovered(census, planned)
     penalty = float(uncovered.sum()) * rules.understaffed_penalty * rules.nurse_hour_cost
-    roster_cost = run.result["expected"]["roster_cost"]
+    roster_cost = plan.expected["roster_cost"]
 
     # The oracle starts where the plan did: the same nurses on duty, unpaid on both sides.
     instances, fixed = plan_shifts(department, rules, first, horizon, run.params.get("current_staff"))

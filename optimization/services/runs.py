@@ -71,7 +71,7 @@ def optimization_run(*, run_id, task_id: str | None = None) -> OptimizationRun |
         if current_staff is None:
             current_staff = on_duty_at_start(department, first=run.planned_from)
         computing = timezone.now()
-        result = plan_compute(
+        plan = plan_compute(
             department=department,
             start_hour=epoch_hour(run.planned_from),
             horizon=params.get("horizon_hours", 72),
@@ -80,7 +80,7 @@ def optimization_run(*, run_id, task_id: str | None = None) -> OptimizationRun |
             current_patients=params.get("current_patients"),
             current_staff=current_staff,
         )
-        result["on_duty_at_start"] = current_staff
+        result = plan.as_json() | {"on_duty_at_start": current_staff}
         result["policy"] = {
             "version": version.version if version else None,
             "algorithm": version.algorithm if version else "rule",

@@ -6,6 +6,7 @@ Each page is scoped like the API: sign-in first, then only the user's department
 import json
 import re
 import uuid
+from dataclasses import asdict, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from healthcare.encounters.services import department_update
 from monitoring_app.models import Alert, AlertKind
 from monitoring_app.services import alert_acknowledge, alert_raise
 from optimization.models import DutyChange, OptimizationRun, RunStatus, StaffingRuleSet
+from optimization.policies import staffing_rules_for
 from optimization.selectors import nurses_on_duty
 from predictions.models import Forecast, ForecastStatus
 from tests.factories import PASSWORD, current_hour, hour, iso, plan_make
@@ -198,7 +200,7 @@ def succeeded_plan(department, **extra) -> OptimizationRun:
         expected=FIGURES,
         baselines={"static_roster": MEAN_FIGURES, "quantile_roster": FIGURES},
         forecast_model={"version": 3, "algorithm": "poisson_glm"},
-        rules={"understaffed_penalty": 10.0},
+        rules=asdict(replace(staffing_rules_for(department), understaffed_penalty=10.0)),
         **extra,
     )
     run.timings = {"compute_ms": 35.2, "total_ms": 202.4}
