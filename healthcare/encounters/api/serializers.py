@@ -48,6 +48,7 @@ class DepartmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Department
         fields = [
+            "id",
             "code",
             "name",
             "unit_type",
@@ -60,7 +61,8 @@ class DepartmentSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        # id: what the lists' department_id filter takes; code is the identity integrations use.
+        read_only_fields = ["id", "created_at", "updated_at"]
 
 
 class DepartmentCreateSerializer(DepartmentSerializer):
@@ -81,7 +83,7 @@ class DepartmentUpdateSerializer(DepartmentSerializer):
     """The code is a department's identity in every integration: it cannot change."""
 
     class Meta(DepartmentSerializer.Meta):
-        read_only_fields = ["code", "created_at", "updated_at"]
+        read_only_fields = ["id", "code", "created_at", "updated_at"]
 
 
 class EncounterSerializer(serializers.ModelSerializer):

@@ -444,6 +444,13 @@ def test_openapi_schema_documents_jwt_auth_and_the_endpoints(api_client, db):
     )
 
 
+def test_a_department_shows_the_id_the_lists_filter_by(as_user, integrator, ed):
+    client = as_user(integrator)
+    department = client.get("/api/v1/departments/ED/").json()
+    assert department["id"] == ed.id and department["code"] == "ED"
+    assert client.get("/api/v1/workload-hours/", {"department_id": department["id"]}).status_code == 200
+
+
 def test_a_field_with_its_own_pattern_keeps_it_in_request_bodies(api_client, db):
     schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     code = schema["components"]["schemas"]["DepartmentCreateRequest"]["properties"]["code"]
