@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from healthcare.accounts.ratelimits import job_limited
 from healthcare.encounters.api.permissions import ModelPermissions
 from healthcare.encounters.selectors import departments_visible_to
+from healthcare.schema import NON_BLANK_TEXT
 from predictions import services
 from predictions.api.filters import ForecastFilterSet, ForecastModelFilterSet
 from predictions.api.permissions import ActivatePermission
@@ -55,6 +56,17 @@ class ForecastRequestView(generics.GenericAPIView):
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 
 
+def _department_code(request) -> str:
+    """The department code in the query ("" when left out), as codes are stored: trimmed, in capitals.
+
+    A NUL is refused by name: PostgreSQL cannot compare text that holds one.
+    """
+    code = request.query_params.get("department", "").strip().upper()
+    if "\x00" in code:
+        raise ValidationError({"department": ["Null characters are not allowed."]})
+    return code
+
+
 class ForecastViewSet(viewsets.ReadOnlyModelViewSet):
     """Forecast jobs of your departments: status, and the hourly points once succeeded."""
 
@@ -73,7 +85,10 @@ class ForecastViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "department", {"type": "string", "pattern": r"\S"}, required=True, description="Department code"
+                "department",
+                {"type": "string", "pattern": NON_BLANK_TEXT},
+                required=True,
+                description="Department code",
             )
         ],
         responses={200: ForecastSerializer},
@@ -81,7 +96,7 @@ class ForecastViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=False, methods=["get"])
     def latest(self, request):
         """The department's latest successful forecast."""
-        code = request.query_params.get("department", "").strip().upper()
+        code = _department_code(request)
         if not code:
             raise ValidationError({"department": ["this query parameter is required"]})
         department = get_object_or_404(departments_visible_to(request.user), code=code)
@@ -127,7 +142,7 @@ class PerformanceView(generics.GenericAPIView):
         parameters=[
             OpenApiParameter(
                 "department",
-                {"type": "string", "pattern": r"\S"},
+                {"type": "string", "pattern": NON_BLANK_TEXT},
                 description="Department code (default: all of yours)",
             ),
             OpenApiParameter(
@@ -141,7 +156,7 @@ class PerformanceView(generics.GenericAPIView):
     def get(self, request):
         departments = departments_visible_to(request.user).order_by("code")
         given = request.query_params.get("department")
-        code = (given or "").strip().upper()
+        code = _department_code(request)
         if given is not None and not code:
             raise ValidationError({"department": ["a department code, or leave the parameter out"]})
         if code:

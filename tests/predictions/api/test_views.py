@@ -119,3 +119,10 @@ def test_performance_reports_the_active_models_backtest(api_client, ed_staff, ed
     assert row["live"] == []
     assert api_client.get("/api/v1/predict/performance", {"days": 0}).status_code == 400
     assert api_client.get("/api/v1/predict/performance", {"department": "ICU"}).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/v1/predict/performance/", "/api/v1/predict/jobs/latest/"])
+def test_a_department_code_with_a_null_character_is_refused_by_name(api_client, ed_staff, ed, path):
+    api_client.force_authenticate(ed_staff)
+    response = api_client.get(path, {"department": "E\x00D"})
+    assert response.status_code == 400 and "department" in response.json()
