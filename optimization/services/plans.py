@@ -1,7 +1,5 @@
 """A staffing plan computed from the forecast: the roster, its expected service, and the hours."""
 
-import logging
-
 import numpy as np
 from scipy import stats
 
@@ -12,9 +10,6 @@ from optimization.roster import PlanInfeasible, roster_plan
 from optimization.rules import StaffingRules, shift_instances_around
 from predictions.outlook import ForecastUnavailable, workload_outlook
 from predictions.services import forecast_model_ensure
-
-logger = logging.getLogger(__name__)
-
 
 RISK_LEVELS = {"low": 2.0, "medium": 1.0, "high": 0.0}  # roster quantile z by the risk the planner accepts
 

@@ -1,7 +1,6 @@
 """The real-time decision for the current hour: the shortfall now, then the policy's look-ahead."""
 
 import dataclasses
-import logging
 from datetime import datetime
 
 from healthcare.encounters.models import Department
@@ -10,8 +9,6 @@ from optimization.policies import staffing_rules_for
 from optimization.selectors import policy_in_use, staffing_state
 from optimization.services.plans import PlanUnavailable
 from optimization.simulate import LOOKAHEAD
-
-logger = logging.getLogger(__name__)
 
 
 def recommendation(

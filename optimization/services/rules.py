@@ -1,14 +1,10 @@
 """The staffing rules a department plans with, saved as a new version."""
 
-import logging
-
 from django.db import transaction
 
 from healthcare.encounters.models import Department
 from healthcare.encounters.services.departments import department_update
 from optimization.models import StaffingRuleSet
-
-logger = logging.getLogger(__name__)
 
 
 def staffing_rules_save(

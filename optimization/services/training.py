@@ -1,7 +1,6 @@
 """Real-time policy versions: stored, and trained (the tuned rule against PPO)."""
 
 import hashlib
-import logging
 from datetime import datetime
 
 from django.db import transaction
@@ -16,8 +15,6 @@ from optimization.services.plans import PlanUnavailable
 from predictions.features import Calendar
 from predictions.outlook import ForecastUnavailable
 from predictions.services import forecast_model_ensure
-
-logger = logging.getLogger(__name__)
 
 
 def staffing_policy_store(
