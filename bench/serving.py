@@ -1,6 +1,7 @@
 """Serving speed of the product's API with wrk: gunicorn sync x2 against a bare DRF app measured in the same run.
 
     .venv/bin/python bench/serving.py [--duration 20] [--quick] [--reuse-db] [--workers 2]
+        [--audit-only] [--pieces statements,representation,count-cache] [--audit-rounds 3] [--audit-duration 10]
 
 Prepares its own PostgreSQL database (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/hospital_bench_serving, dropped and created again unless
@@ -28,7 +29,12 @@ Scenarios (wrk, 32 connections, 2 threads, each after a short warm-up):
 - product writes: POST /api/v1/events, one admit or discharge per request (bench/wrk/events.lua), in
   the three departments in turn and in the ED alone;
 - unloaded: 1 connection, one request every 20 ms, 10 s;
-- the workload hours again with DB_POOL_MAX_SIZE=0 (a new PostgreSQL connection per request).
+- the workload hours again with DB_POOL_MAX_SIZE=0 (a new PostgreSQL connection per request);
+- the audit of the private pieces (settings.PRIVATE_PIECES; --audit-only runs it alone): for each,
+  the product as shipped and the product started with PUBLIC_API_FOR=<piece>, which runs the
+  framework's public API in its place, side by side, measured in turn on the piece's scenario for
+  --audit-rounds rounds (the order alternating); a piece stays at a median gain of KEEP_GAIN or
+  more (docs/performance.md).
 
 Access tokens are made in this process with the servers' signing key, exactly as
 POST /api/v1/auth/token/ makes them (sign-in is limited to 10 a minute per address and is not
@@ -276,10 +282,10 @@ def _port_free(port: int) -> bool:
 
 
 @contextmanager
-def serving(kind: str, env: dict, port: int, log_dir: Path, workers: int = 2):
+def serving(kind: str, env: dict, port: int, log_dir: Path, workers: int = 2, log_name: str = ""):
     """On port: the product on gunicorn (deploy/gunicorn.conf.py, `workers` sync workers) or daphne
     (1 process), or the bare baseline on gunicorn with the same configuration. Stopped (process group)
-    on exit."""
+    on exit. It logs to log_dir/<log_name or kind>.log."""
     env = dict(env, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS=str(workers))
     gunicorn = [PYTHON, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--no-control-socket"]
     if kind == "gunicorn":
@@ -294,7 +300,7 @@ def serving(kind: str, env: dict, port: int, log_dir: Path, workers: int = 2):
         raise ValueError(kind)
     if not _port_free(port):
         raise SystemExit(f"port {port} is already taken: set SERVING_PORT")
-    log = (log_dir / f"{kind}.log").open("a")
+    log = (log_dir / f"{log_name or kind}.log").open("a")
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
@@ -425,6 +431,79 @@ def judge(result: Result, goal: tuple[float, float] | None = None, unloaded: boo
     return result
 
 
+# --- the audit of the private pieces -------------------------------------------------------
+
+# Each private piece over framework internals (settings.PRIVATE_PIECES) and the scenario it was
+# written for: "read" is the encounters read, "write" the ED's live events.
+PIECE_SCENARIOS = {
+    "statements": "write",  # the user's row, the department's bounds, the audit row's INSERT
+    "representation": "read",
+    "count-cache": "read",
+}
+# A piece stays only if the product as shipped serves this much more on its scenario than the
+# product with the public API in its place (issue 17).
+KEEP_GAIN = 0.20
+AUDIT_PORT_OFFSET = 2
+
+
+@dataclass
+class PieceAudit:
+    piece: str
+    scenario: str
+    rounds: list[tuple[Result, Result]]  # (as shipped, with the public API), measured one after the other
+
+    @staticmethod
+    def _median(values) -> float:
+        return statistics.median(values)
+
+    @property
+    def gain(self) -> float:
+        """Median over rounds of the paired req/s ratio, shipped / public, less 1."""
+        return self._median(shipped.rps / public.rps for shipped, public in self.rounds) - 1
+
+    @property
+    def gains(self) -> list[float]:
+        return [shipped.rps / public.rps - 1 for shipped, public in self.rounds]
+
+    @property
+    def inside_gain(self) -> float | None:
+        """Median of the paired ratio of mean time inside Django, public / shipped, less 1."""
+        pairs = [(s.inside, p.inside) for s, p in self.rounds if s.inside and p.inside]
+        if not pairs:
+            return None
+        return self._median(statistics.mean(p) / statistics.mean(s) for s, p in pairs) - 1
+
+    @property
+    def keep(self) -> bool:
+        return self.gain >= KEEP_GAIN and all(s.errors == 0 and p.errors == 0 for s, p in self.rounds)
+
+
+def audit_print(audits: list[PieceAudit], rounds: int, duration: float) -> None:
+    print()
+    print(
+        f"Private pieces, each against the product with the public API in its place (PUBLIC_API_FOR=<piece>), "
+        f"both on the same gunicorn configuration, measured in turn {rounds} times for {duration:g} s "
+        f"(order alternating); a piece stays at a gain of {KEEP_GAIN:.0%} or more:"
+    )
+    print()
+    print(
+        "| piece | scenario | shipped req/s | public API req/s | gain, median (per round) "
+        "| time in Django, public / shipped | errors | verdict |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for audit in audits:
+        shipped = statistics.median(s.rps for s, _ in audit.rounds)
+        public = statistics.median(p.rps for _, p in audit.rounds)
+        per_round = ", ".join(f"{gain:+.0%}" for gain in audit.gains)
+        inside = "" if audit.inside_gain is None else f"{audit.inside_gain + 1:.2f}"
+        errors = sum(s.errors + p.errors for s, p in audit.rounds)
+        verdict = "keep" if audit.keep else "replace by the public API"
+        print(
+            f"| {audit.piece} | {audit.scenario} | {shipped:.0f} | {public:.0f} | {audit.gain:+.1%} ({per_round}) "
+            f"| {inside} | {errors} | {verdict} |"
+        )
+
+
 # --- the run --------------------------------------------------------------------------------
 
 
@@ -437,11 +516,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="Smoke run: 60 days of data, 3 s scenarios")
     parser.add_argument("--reuse-db", action="store_true", help="Keep the database if it is already seeded")
     parser.add_argument("--prepare-only", action="store_true", help="Prepare the database, measure nothing")
+    parser.add_argument("--audit-rounds", type=int, default=3, help="Paired rounds per private piece (default 3)")
+    parser.add_argument("--audit-duration", type=float, default=10, help="Seconds per audit measurement")
+    parser.add_argument(
+        "--audit-only", action="store_true", help="Measure only the private pieces against the public API"
+    )
+    parser.add_argument("--pieces", default=",".join(PIECE_SCENARIOS), help="Private pieces to audit (default all)")
     parser.add_argument("--log-dir", type=Path, default=Path("/tmp/hospital-bench-serving"), help="Server logs")
     args = parser.parse_args()
     days, plan_days = SEED_DAYS, 7
     if args.quick:
-        args.duration, args.unloaded, days, plan_days = 3, 2, 60, 1
+        args.duration, args.unloaded, args.audit_duration, args.audit_rounds, days, plan_days = 3, 2, 3, 1, 60, 1
+    pieces = [piece for piece in args.pieces.split(",") if piece]
+    unknown = set(pieces) - set(PIECE_SCENARIOS)
+    if unknown:
+        parser.error(f"--pieces: unknown {sorted(unknown)}; the pieces are {','.join(PIECE_SCENARIOS)}")
     warmup = min(3.0, args.duration)
     sync_workers = f"gunicorn sync x{args.workers}"
     args.log_dir.mkdir(parents=True, exist_ok=True)
@@ -496,7 +585,7 @@ def main() -> None:
 
     results: list[Result] = []
 
-    def measure(port, path, script, extra, *, unloaded=False, log=None) -> tuple[dict, dict, int]:
+    def measure(port, path, script, extra, *, unloaded=False, log=None, duration=None) -> tuple[dict, dict, int]:
         """wrk's figures, the product's own request times (per view) and the workers replaced while it measured."""
         token = access_token(user)  # fresh for every scenario (15 minutes each)
         if unloaded:
@@ -506,7 +595,7 @@ def main() -> None:
             # The warm-up's events go to a source of their own.
             warm = [f"{extra[0]}-w", *extra[1:]] if script in WRITE_SCRIPTS else extra
             wrk(port, path, script, [token, *warm], connections=args.connections, duration=warmup)
-            command, connections, duration = [token, *extra], args.connections, args.duration
+            command, connections, duration = [token, *extra], args.connections, duration or args.duration
         ready = "/rows" if port == BARE_PORT else "/api/v1/health"
         drain(port, ready)
         start = server_log_offset(args.log_dir, log) if log else 0
@@ -552,109 +641,156 @@ def main() -> None:
         return result
 
     print(f"{total:,} encounters ({ed_total:,} in the ED); wrk {args.connections} connections", flush=True)
-    with serving("bare", env, BARE_PORT, args.log_dir, args.workers):
-        bare()  # warms the baseline's workers
-        bare_page = bare("/page")
-        print(f"  {bare_page.scenario}: {bare_page.rps:.0f} req/s", flush=True)
+
+    def audit(piece: str) -> PieceAudit:
+        """The product as shipped (on PORT) and with the public API for piece, measured in turn."""
+        if PIECE_SCENARIOS[piece] == "read":
+            label, path, script = f"GET {encounters_path}", encounters_path, "get.lua"
+        else:
+            label, path, script = f"POST {events_path} (ED)", events_path, "events.lua"
+        public_port, public_log = PORT + AUDIT_PORT_OFFSET, f"public-{piece}"
+        rounds = []
+        public_env = dict(env, PUBLIC_API_FOR=piece)
+        with serving("gunicorn", public_env, public_port, args.log_dir, args.workers, log_name=public_log):
+            for number in range(args.audit_rounds):
+                measured = {}
+                order = ("shipped", "public") if number % 2 == 0 else ("public", "shipped")
+                for variant in order:
+                    port, log = (PORT, "gunicorn") if variant == "shipped" else (public_port, public_log)
+                    # A source of its own per measurement, within the 32 characters a source may have.
+                    tag = f"a{list(PIECE_SCENARIOS).index(piece)}{variant[0]}{number}"
+                    extra = [f"{source}-{tag}", "ED"] if script in WRITE_SCRIPTS else []
+                    figures, inside, replaced = measure(
+                        port, path, script, extra, log=log, duration=args.audit_duration
+                    )
+                    result = Result(label, sync_workers, figures, replaced=replaced)
+                    result.inside = [ms for times in inside.values() for ms in times]
+                    measured[variant] = result
+                shipped, public = measured["shipped"], measured["public"]
+                rounds.append((shipped, public))
+                print(
+                    f"  {piece}, round {number + 1}: shipped {shipped.rps:.0f} req/s, "
+                    f"public API {public.rps:.0f} req/s ({shipped.rps / public.rps - 1:+.0%})"
+                    + (f"; errors {shipped.errors} and {public.errors}" if shipped.errors or public.errors else ""),
+                    flush=True,
+                )
+        return PieceAudit(piece, label, rounds)
+
+    audits: list[PieceAudit] = []
+    if not args.audit_only:
+        with serving("bare", env, BARE_PORT, args.log_dir, args.workers):
+            bare()  # warms the baseline's workers
+            bare_page = bare("/page")
+            print(f"  {bare_page.scenario}: {bare_page.rps:.0f} req/s", flush=True)
+            with serving("gunicorn", env, PORT, args.log_dir, args.workers):
+                run(f"GET {encounters_path}", sync_workers, encounters_path, "get.lua", goal=READ_GOAL)
+                run(f"GET {recent_path}", sync_workers, recent_path, "get.lua", goal=READ_GOAL)
+                hours = run(f"GET {hours_path}", sync_workers, hours_path, "get.lua", goal=READ_GOAL)
+                run(f"GET {encounters_path}", sync_workers, encounters_path, "get.lua", unloaded=True)
+                run(f"GET {hours_path}", sync_workers, hours_path, "get.lua", unloaded=True)
+                before = PatientEvent.objects.filter(source=source).count()
+                connections.close_all()
+                spread = run(
+                    f"POST {events_path} (ED, ICU, MEDSURG in turn)",
+                    sync_workers,
+                    events_path,
+                    "events.lua",
+                    [source, ",".join(DEPARTMENTS)],
+                    goal=WRITE_GOAL,
+                )
+                stored = PatientEvent.objects.filter(source=source).count() - before
+                connections.close_all()
+                run(
+                    f"POST {events_path} (ED only)",
+                    sync_workers,
+                    events_path,
+                    "events.lua",
+                    [f"{source}-ed", "ED"],
+                    goal=WRITE_GOAL,
+                )
+                unloaded_events = [f"{source}-u", "ED"]
+                run(f"POST {events_path} (ED)", sync_workers, events_path, "events.lua", unloaded_events, unloaded=True)
+            with serving("daphne", env, PORT, args.log_dir):
+                daphne = run(f"GET {hours_path}", "daphne x1", hours_path, "get.lua")
+            with serving("gunicorn", dict(env, DB_POOL_MAX_SIZE="0"), PORT, args.log_dir, args.workers):
+                no_pool = run(f"GET {hours_path}", f"{sync_workers}, DB_POOL_MAX_SIZE=0", hours_path, "get.lua")
+    if pieces:
+        print(f"auditing {', '.join(pieces)} against the public API", flush=True)
         with serving("gunicorn", env, PORT, args.log_dir, args.workers):
-            run(f"GET {encounters_path}", sync_workers, encounters_path, "get.lua", goal=READ_GOAL)
-            run(f"GET {recent_path}", sync_workers, recent_path, "get.lua", goal=READ_GOAL)
-            hours = run(f"GET {hours_path}", sync_workers, hours_path, "get.lua", goal=READ_GOAL)
-            run(f"GET {encounters_path}", sync_workers, encounters_path, "get.lua", unloaded=True)
-            run(f"GET {hours_path}", sync_workers, hours_path, "get.lua", unloaded=True)
-            before = PatientEvent.objects.filter(source=source).count()
-            connections.close_all()
-            spread = run(
-                f"POST {events_path} (ED, ICU, MEDSURG in turn)",
-                sync_workers,
-                events_path,
-                "events.lua",
-                [source, ",".join(DEPARTMENTS)],
-                goal=WRITE_GOAL,
-            )
-            stored = PatientEvent.objects.filter(source=source).count() - before
-            connections.close_all()
-            run(
-                f"POST {events_path} (ED only)",
-                sync_workers,
-                events_path,
-                "events.lua",
-                [f"{source}-ed", "ED"],
-                goal=WRITE_GOAL,
-            )
-            unloaded_events = [f"{source}-u", "ED"]
-            run(f"POST {events_path} (ED)", sync_workers, events_path, "events.lua", unloaded_events, unloaded=True)
-        with serving("daphne", env, PORT, args.log_dir):
-            daphne = run(f"GET {hours_path}", "daphne x1", hours_path, "get.lua")
-        with serving("gunicorn", dict(env, DB_POOL_MAX_SIZE="0"), PORT, args.log_dir, args.workers):
-            no_pool = run(f"GET {hours_path}", f"{sync_workers}, DB_POOL_MAX_SIZE=0", hours_path, "get.lua")
+            audits = [audit(piece) for piece in pieces]
     redis_empty(redis_url)
     written = bench_writes_undo()
     load_after = os.getloadavg()
 
-    print()
-    print(
-        f"PostgreSQL 15 ({total:,} encounters, {ed_total:,} in the ED), Redis {redis_url}, "
-        f"wrk -t2 -c{args.connections} -d{args.duration:g}s after a {warmup:g} s warm-up "
-        f"(unloaded: -t1 -c1, one request every {UNLOADED_PAUSE_MS} ms, {args.unloaded:g} s), DEBUG off, "
-        f"RATELIMIT_WRITES={RAISED_WRITE_LIMIT}; "
-        f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
-    )
-    print()
-    print(
-        "| scenario | server | req/s | p50 ms | p95 ms | p99 ms | errors / non-2xx | SQL per request "
-        "| in Django ms, mean / p95 | goal | met? |"
-    )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    rows = [r for r in results if r.bare is not None]
-    for r in [bare_page, *rows]:
-        met = "" if r.met is None else ("yes" if r.met else "no")
-        queries = "" if r.queries is None else str(r.queries)
-        label = (
-            f"{r.scenario}, unloaded" if "unloaded" in r.goal and not r.scenario.endswith("unloaded") else r.scenario
+    if not args.audit_only:
+        print()
+        print(
+            f"PostgreSQL 15 ({total:,} encounters, {ed_total:,} in the ED), Redis {redis_url}, "
+            f"wrk -t2 -c{args.connections} -d{args.duration:g}s after a {warmup:g} s warm-up "
+            f"(unloaded: -t1 -c1, one request every {UNLOADED_PAUSE_MS} ms, {args.unloaded:g} s), DEBUG off, "
+            f"RATELIMIT_WRITES={RAISED_WRITE_LIMIT}; "
+            f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
+        )
+        print()
+        print(
+            "| scenario | server | req/s | p50 ms | p95 ms | p99 ms | errors / non-2xx | SQL per request "
+            "| in Django ms, mean / p95 | goal | met? |"
+        )
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        rows = [r for r in results if r.bare is not None]
+        for r in [bare_page, *rows]:
+            met = "" if r.met is None else ("yes" if r.met else "no")
+            queries = "" if r.queries is None else str(r.queries)
+            label = (
+                f"{r.scenario}, unloaded"
+                if "unloaded" in r.goal and not r.scenario.endswith("unloaded")
+                else r.scenario
+            )
+            print(
+                f"| {label} | {r.server} | {r.rps:.0f} | {r.ms('p50'):.1f} | {r.ms('p95'):.1f} | {r.ms('p99'):.1f} "
+                f"| {r.errors} / {r.figures['non2xx']} | {queries} | {r.inside_text()} | {r.goal} | {met} |"
+            )
+        print()
+        print(
+            f"Each row against the bare baseline (bench/serving_bare, {sync_workers}) measured just before it, "
+            "under the same load:"
+        )
+        print()
+        print("| scenario | server | bare baseline | bare req/s | bare p95 ms | req/s ratio | p95 ratio |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for r in rows:
+            print(
+                f"| {r.scenario}{', unloaded' if r.unloaded else ''} | {r.server} | {r.bare.scenario} "
+                f"| {r.bare.rps:.0f} | {r.bare.ms('p95'):.1f} | {r.rps / r.bare.rps:.2f} "
+                f"| {r.ms('p95') / r.bare.ms('p95'):.2f} |"
+            )
+        print()
+        print(
+            f"Workload hours, {sync_workers} / daphne x1: {hours.rps / daphne.rps:.2f}x the req/s, "
+            f"p95 {hours.ms('p95'):.0f} vs {daphne.ms('p95'):.0f} ms (under daphne the time in Django includes "
+            f"the wait for the one thread that runs sync views). The pool / a new PostgreSQL connection per request "
+            f"(DB_POOL_MAX_SIZE=0): {hours.rps / no_pool.rps:.2f}x the req/s, p95 {hours.ms('p95'):.0f} vs "
+            f"{no_pool.ms('p95'):.0f} ms; each ratio also moves with the machine between the two runs (compare the "
+            f"bare baselines measured just before each)."
+        )
+        replaced = "; ".join(
+            f"{r.scenario} on {r.server}: {r.replaced}, bare {r.bare.replaced}"
+            for r in results
+            if r.bare is not None and (r.replaced or r.bare.replaced)
         )
         print(
-            f"| {label} | {r.server} | {r.rps:.0f} | {r.ms('p50'):.1f} | {r.ms('p95'):.1f} | {r.ms('p99'):.1f} "
-            f"| {r.errors} / {r.figures['non2xx']} | {queries} | {r.inside_text()} | {r.goal} | {met} |"
+            "gunicorn workers replaced (max_requests) while measured: "
+            f"{replaced or 'none (no figure includes a restart of a worker).'}"
         )
-    print()
-    print(
-        f"Each row against the bare baseline (bench/serving_bare, {sync_workers}) measured just before it, "
-        "under the same load:"
-    )
-    print()
-    print("| scenario | server | bare baseline | bare req/s | bare p95 ms | req/s ratio | p95 ratio |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
         print(
-            f"| {r.scenario}{', unloaded' if r.unloaded else ''} | {r.server} | {r.bare.scenario} "
-            f"| {r.bare.rps:.0f} | {r.bare.ms('p95'):.1f} | {r.rps / r.bare.rps:.2f} "
-            f"| {r.ms('p95') / r.bare.ms('p95'):.2f} |"
+            f"Writes: the three-department run was answered {spread.figures['requests']:,} times "
+            f"({spread.figures['non2xx']} not 2xx, {spread.figures['discharges']:,} discharges) and stored "
+            f"{stored:,} events (the difference: requests still in flight when wrk stopped). The events and the bare "
+            f"write baseline created {written:,} encounters, deleted again (their hours rebuilt)."
         )
-    print()
-    print(
-        f"Workload hours, {sync_workers} / daphne x1: {hours.rps / daphne.rps:.2f}x the req/s, "
-        f"p95 {hours.ms('p95'):.0f} vs {daphne.ms('p95'):.0f} ms (under daphne the time in Django includes the wait "
-        f"for the one thread that runs sync views). The pool / a new PostgreSQL connection per request "
-        f"(DB_POOL_MAX_SIZE=0): {hours.rps / no_pool.rps:.2f}x the req/s, p95 {hours.ms('p95'):.0f} vs "
-        f"{no_pool.ms('p95'):.0f} ms; each ratio also moves with the machine between the two runs (compare the "
-        f"bare baselines measured just before each)."
-    )
-    replaced = "; ".join(
-        f"{r.scenario} on {r.server}: {r.replaced}, bare {r.bare.replaced}"
-        for r in results
-        if r.bare is not None and (r.replaced or r.bare.replaced)
-    )
-    print(
-        "gunicorn workers replaced (max_requests) while measured: "
-        f"{replaced or 'none (no figure includes a restart of a worker).'}"
-    )
-    print(
-        f"Writes: the three-department run was answered {spread.figures['requests']:,} times "
-        f"({spread.figures['non2xx']} not 2xx, {spread.figures['discharges']:,} discharges) and stored "
-        f"{stored:,} events (the difference: requests still in flight when wrk stopped). The events and the bare "
-        f"write baseline created {written:,} encounters, deleted again (their hours rebuilt)."
-    )
+
+    if audits:
+        audit_print(audits, args.audit_rounds, args.audit_duration)
 
 
 if __name__ == "__main__":

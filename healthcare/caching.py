@@ -31,10 +31,10 @@ _INCR_EXISTING = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('
 class SharedClientRedisCacheClient(RedisCacheClient):
     """Django's Redis cache client, keeping one redis.Redis per connection pool.
 
-    Django's builds a new redis.Redis for every operation, and on redis-py 8 the constructor costs
-    about 0.4 ms (it fills a table of some 170 response callbacks): more than the round trip to
-    Redis. The instance holds nothing but the pool and is safe to share between threads; the pool
-    starts over by itself in a forked worker.
+    Django's builds a new redis.Redis for every operation, and on redis-py 8 the constructor (which
+    fills a table of some 170 response callbacks) costs more than the round trip to Redis. The
+    instance holds nothing but the pool and is safe to share between threads; the pool starts over
+    by itself in a forked worker.
     """
 
     def __init__(self, servers, **options):

@@ -2,7 +2,7 @@
 
 import ipaddress
 import logging
-from functools import cache
+from functools import cache, partial
 
 from django.conf import settings
 from django.db import transaction
@@ -34,7 +34,6 @@ def client_address(request: HttpRequest) -> str | None:
 @cache
 def _audit_insert():
     """The audit row's INSERT, compiled once: it follows every encounter read and every write."""
-
     return RowInsert(AuditEvent)
 
 
@@ -57,13 +56,17 @@ def audit_record(
         ip=client_address(request) if request is not None else None,
         outcome=outcome,
     )
+    if "statements" in settings.PUBLIC_API_FOR:
+        save = partial(event.save, force_insert=True)
+    else:
+        save = partial(_audit_insert().save, event)
     try:
         if transaction.get_connection().in_atomic_block:
             # A savepoint: a failed insert must not break the transaction of the work it records.
             with transaction.atomic():
-                _audit_insert().save(event)
+                save()
         else:
-            _audit_insert().save(event)  # one INSERT in autocommit: no BEGIN and COMMIT around it
+            save()  # one INSERT in autocommit: no BEGIN and COMMIT around it
     except Exception:  # noqa: BLE001 - the audit must never turn a done request into an error
         logger.exception("audit event not written: %s %s %s", action, target, outcome)
 

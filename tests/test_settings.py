@@ -59,7 +59,7 @@ def test_redis_url_switches_to_channels_redis_a_redis_cache_and_real_workers():
     assert result.stdout.split() == [
         "channels_redis.core.RedisChannelLayer",
         "False",
-        "healthcare.db.postgresql",
+        "django_prometheus.db.backends.postgresql",
         "healthcare.caching.SharedClientRedisCache",
     ]
 
@@ -108,3 +108,18 @@ def test_secrets_may_come_from_files_and_lose_the_newline_at_their_end(tmp_path)
     result = load_settings(script, **env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [repr(STRONG_SECRET), repr("scrape-token-0123456789abcdef")]
+
+
+def test_an_unknown_private_piece_is_refused_by_name():
+    result = load_settings(**production(PUBLIC_API_FOR="statements,warp-drive"))
+    assert result.returncode != 0
+    assert "PUBLIC_API_FOR: unknown ['warp-drive']" in result.stderr
+
+
+def test_the_serving_bench_audits_every_private_piece_on_a_scenario_it_measures():
+    from django.conf import settings
+
+    from bench.serving import PIECE_SCENARIOS
+
+    assert set(PIECE_SCENARIOS) == set(settings.PRIVATE_PIECES)
+    assert set(PIECE_SCENARIOS.values()) <= {"read", "write"}

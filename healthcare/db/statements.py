@@ -2,10 +2,11 @@
 
 Each API request reads its user's row by primary key, each audited one inserts an audit row, and
 each live event reads its department's data bounds in one statement of seven subqueries. Building
-and compiling such fixed-shape statements cost more than running them (0.2 ms for the user's row
-of a 6 ms read, about 2 ms for the bounds of a 15 ms event). The SQL still comes from Django's
-compilers, once per database connection, and values still go through the fields' and the backend's
-conversions: what is read and written is exactly what the querysets and save() give.
+and compiling such fixed-shape statements costs more than running them; docs/performance.md has
+the paired measurement that keeps this module (PUBLIC_API_FOR=statements runs the querysets and
+save() instead). The SQL still comes from Django's compilers, once per database connection, and
+values still go through the fields' and the backend's conversions: what is read and written is
+exactly what the querysets and save() give.
 """
 
 from collections.abc import Callable

@@ -7,22 +7,20 @@ import pytest
 from channels.layers import get_channel_layer
 
 from dashboard import broadcast
-from dashboard.broadcast import _LayerLoop, broadcast_department_event, department_group
+from dashboard.broadcast import broadcast_department_event, department_group
 
 
-def test_the_layer_loop_is_made_once_per_process():
-    loops = _LayerLoop()
-    first = loops.loop()
-    assert loops.loop() is first and first.is_running()
-    loops._pid = -1  # as a forked child sees it: the parent's thread did not come along
-    assert loops.loop() is not first
+def test_a_send_that_hangs_is_given_up_after_its_timeout_and_the_next_goes_through():
+    async def hang(group, message):
+        await asyncio.sleep(30)
 
-
-def test_a_send_that_hangs_is_given_up_after_its_timeout():
-    loops = _LayerLoop()
-    with pytest.raises(TimeoutError):
-        loops.run(asyncio.sleep(30), timeout=0.05)
-    assert loops.run(asyncio.sleep(0, result="next one"), timeout=5) == "next one"
+    layer = mock.Mock()
+    layer.group_send = mock.AsyncMock(side_effect=hang)
+    with mock.patch.object(broadcast, "SEND_TIMEOUT_SECONDS", 0.05), pytest.raises(TimeoutError):
+        broadcast._group_send(layer, "department.ED", {})
+    layer.group_send = mock.AsyncMock(return_value=None)
+    broadcast._group_send(layer, "department.ED", {"type": "department.event"})
+    layer.group_send.assert_awaited_once_with("department.ED", {"type": "department.event"})
 
 
 def test_without_a_sequence_number_nothing_is_sent_and_the_work_stands(db, django_capture_on_commit_callbacks):
@@ -37,17 +35,14 @@ def test_without_a_sequence_number_nothing_is_sent_and_the_work_stands(db, djang
 
 
 @pytest.mark.redis
-def test_over_redis_a_message_goes_through_the_process_loop(db, django_capture_on_commit_callbacks):
+def test_over_redis_a_message_reaches_the_department_group(db, django_capture_on_commit_callbacks):
     from asgiref.sync import async_to_sync
 
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(department_group("ED"), channel)
     try:
-        with (
-            mock.patch.object(broadcast, "async_to_sync", side_effect=AssertionError("not the process loop")),
-            django_capture_on_commit_callbacks(execute=True),
-        ):
+        with django_capture_on_commit_callbacks(execute=True):
             broadcast_department_event("ED", "workload.changed", {"hours_written": 1})
         message = async_to_sync(layer.receive)(channel)
     finally:
