@@ -17,6 +17,9 @@
    (Redis' visibility timeout or the sweep), and how many times it was computed.
 
 The private cluster and every process are removed at the end, whatever happens.
+
+One script because each fault needs the same private servers, product and figures around it;
+split, each would repeat that set-up.
 """
 
 import argparse

@@ -24,6 +24,9 @@ Every answer outside 2xx counts as an error (the test causes no 4xx on purpose).
 200 ms on every endpoint, under 1 % errors. Access tokens are minted with the servers' key, as
 POST /api/v1/auth/token/ issues them (sign-in is limited to 10 a minute per address): they live
 15 minutes, so --run-time is at most 14 minutes.
+
+One script because the servers, the worker, the virtual users and the report share one run and
+one database (the tokens come from this script too, run as a process of its own with --mint-tokens).
 """
 
 import argparse

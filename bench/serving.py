@@ -40,6 +40,9 @@ Access tokens are made in this process with the servers' signing key, exactly as
 POST /api/v1/auth/token/ makes them (sign-in is limited to 10 a minute per address and is not
 what is measured). The machine has 2 cores shared with wrk, PostgreSQL, Redis and whatever else
 runs: compare the ratios to the bare baseline, which move less than the absolute figures.
+
+One script because every figure is a ratio to a baseline measured in the same run, on the same
+database, servers and wrk settings.
 """
 
 import argparse

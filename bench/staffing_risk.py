@@ -29,6 +29,9 @@ Two data sets:
 The product's estimate is also scored without the recourse the policy can take after the
 decision made now, to show what modelling it is worth. Progress goes to stderr; the Markdown
 tables, then the JSON report, to stdout.
+
+One script because the flags, the simulated weeks and the figures they are judged by come from one
+simulation run; split, the parts would have to agree on it.
 """
 
 import argparse
