@@ -455,14 +455,10 @@ class PieceAudit:
     scenario: str
     rounds: list[tuple[Result, Result]]  # (as shipped, with the public API), measured one after the other
 
-    @staticmethod
-    def _median(values) -> float:
-        return statistics.median(values)
-
     @property
     def gain(self) -> float:
         """Median over rounds of the paired req/s ratio, shipped / public, less 1."""
-        return self._median(shipped.rps / public.rps for shipped, public in self.rounds) - 1
+        return statistics.median(shipped.rps / public.rps for shipped, public in self.rounds) - 1
 
     @property
     def gains(self) -> list[float]:
@@ -474,7 +470,7 @@ class PieceAudit:
         pairs = [(s.inside, p.inside) for s, p in self.rounds if s.inside and p.inside]
         if not pairs:
             return None
-        return self._median(statistics.mean(p) / statistics.mean(s) for s, p in pairs) - 1
+        return statistics.median(statistics.mean(p) / statistics.mean(s) for s, p in pairs) - 1
 
     @property
     def keep(self) -> bool:
