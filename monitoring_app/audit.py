@@ -9,6 +9,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from healthcare.db.statements import RowInsert
+from healthcare.private_pieces import private_piece_enabled
 from monitoring_app.models import AuditEvent
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def audit_record(
         ip=client_address(request) if request is not None else None,
         outcome=outcome,
     )
-    if "statements" in settings.PUBLIC_API_FOR:
+    if not private_piece_enabled("statements"):
         save = partial(event.save, force_insert=True)
     else:
         save = partial(_audit_insert().save, event)

@@ -1,6 +1,5 @@
 """Access tokens (simplejwt), with the user's row read by a statement compiled once per process."""
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
@@ -10,6 +9,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from healthcare.db.statements import RowByPk
+from healthcare.private_pieces import private_piece_enabled
 
 _user_row = RowByPk(get_user_model())
 
@@ -20,7 +20,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
     the ORM's build and compile of that read is done once."""
 
     def get_user(self, validated_token):
-        if _user_row.model._meta.pk.attname != api_settings.USER_ID_FIELD or "statements" in settings.PUBLIC_API_FOR:
+        if _user_row.model._meta.pk.attname != api_settings.USER_ID_FIELD or not private_piece_enabled("statements"):
             return super().get_user(validated_token)
         # simplejwt 5.5's checks, in its order and with its errors.
         try:

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -30,6 +29,7 @@ from healthcare.encounters.workload import (
     text_uniforms,
 )
 from healthcare.hours import epoch_hour, hour_start, iso_utc
+from healthcare.private_pieces import private_piece_enabled
 from healthcare.signals import send_on_commit
 
 # Dashboards draw a department's last 48 hours; changes to them are sent with the event.
@@ -337,7 +337,7 @@ _department_bounds_statement = Statement(_department_bounds)
 def _department_span(department: Department, current_hour: int) -> _Span | None:
     """The first and last epoch hour of the department's data (never past the current hour), None
     without data. One statement (_department_bounds)."""
-    if "statements" in settings.PUBLIC_API_FOR:
+    if not private_piece_enabled("statements"):
         bounds = _department_bounds(department.pk).get()
     else:
         [row] = _department_bounds_statement.rows(department.pk)
