@@ -442,6 +442,7 @@ PIECE_SCENARIOS = {
     "statements": "write",  # the user's row, the department's bounds, the audit row's INSERT
     "representation": "read",
     "count-cache": "read",
+    "layer-loop": "write",  # the broadcaster's loop per thread in place of async_to_sync's loop per push
 }
 # A piece stays only if the product as shipped serves this much more on its scenario than the
 # product with the public API in its place (issue 17).

@@ -7,13 +7,16 @@ failed push is logged, never raised into the work that caused it.
 
 import asyncio
 import logging
+import os
+import threading
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 from healthcare.caching import soft_cache
 from healthcare.logs import current_request_id
+from healthcare.private_pieces import private_piece_enabled
 from monitoring_app.metrics import EVENTS_BROADCAST
 
 logger = logging.getLogger(__name__)
@@ -67,9 +70,38 @@ def broadcast_department_event(code: str, event: str, payload: dict) -> None:
 
 
 def _group_send(layer, group: str, message: dict) -> None:
-    # async_to_sync runs the send on the loop of whoever listens in this process when there is one
-    # (the in-memory layer's queues belong to it), and on a loop of its own otherwise.
-    async_to_sync(_group_send_within_timeout)(layer, group, message)
+    """Send on the channel layer; TimeoutError (and the send cancelled) after SEND_TIMEOUT_SECONDS."""
+    if isinstance(layer, InMemoryChannelLayer) or not private_piece_enabled("layer-loop"):
+        # async_to_sync runs the send on the loop of whoever listens in this process when there is
+        # one (the in-memory layer's queues belong to it), and on a new loop of its own otherwise.
+        async_to_sync(_group_send_within_timeout)(layer, group, message)
+        return
+    # channels-redis keeps its connections per event loop: on a new loop for every push (what
+    # async_to_sync makes in a thread that has none) every live event would open a Redis connection.
+    # A loop kept per thread, run only for the send, keeps one connection per thread instead.
+    _thread_loop().run_until_complete(_group_send_within_timeout(layer, group, message))
+
+
+class _ThreadLoops(threading.local):
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+_loops = _ThreadLoops()
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    """This thread's event loop for sending to a networked layer, made on first use."""
+    if _loops.loop is None:
+        _loops.loop = asyncio.new_event_loop()
+    return _loops.loop
+
+
+def _forget_inherited_loop() -> None:
+    # A forked child must not write to the Redis sockets it shares with its parent: it makes its own.
+    _loops.loop = None
+
+
+os.register_at_fork(after_in_child=_forget_inherited_loop)
 
 
 async def _group_send_within_timeout(layer, group: str, message: dict) -> None:

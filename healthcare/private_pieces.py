@@ -1,10 +1,11 @@
-"""Which private pieces over framework internals run: the one place the code asks.
+"""Which private pieces run: the one place the code asks.
 
 Each piece in settings.PRIVATE_PIECES (the compiled statements, the hand-written representations,
-the kept count of the encounter list) stays only while a paired benchmark shows it buys a lot
-(bench/serving.py's audit, written up in docs/performance.md). That audit starts the product with
-PUBLIC_API_FOR=<piece>, and every place that would run the piece runs the framework's public API
-instead.
+the kept count of the encounter list, the broadcaster's event loop per thread) is written for
+speed where the framework's public API or its usual pattern would do. It stays only while a paired
+benchmark shows it buys a lot (bench/serving.py's audit, written up in docs/performance.md). That
+audit starts the product with PUBLIC_API_FOR=<piece>, and every place that would run the piece
+runs the framework's way instead.
 """
 
 from django.conf import settings

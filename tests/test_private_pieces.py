@@ -32,8 +32,7 @@ def test_a_misspelt_piece_is_refused_not_silently_run():
 
 
 @pytest.mark.parametrize(
-    "public_for",
-    [(), ("statements",), ("representation",), ("count-cache",), ("statements", "representation", "count-cache")],
+    "public_for", [(), *((piece,) for piece in settings.PRIVATE_PIECES), settings.PRIVATE_PIECES], ids=str
 )
 def test_the_api_answers_the_same_with_the_public_api_in_place(
     public_for, ed, integrator, django_capture_on_commit_callbacks
