@@ -2,16 +2,15 @@
 
 import contextlib
 import os
-from functools import partial
 from pathlib import Path
 from unittest import mock
 
 import pytest
 from django.conf import settings
-from django.db import connections
 from rest_framework.test import APIClient
 
 from tests.factories import current_hour, department_make, records_until, user_make
+from tests.servers import daphne_serving
 
 # The real data sets live beside the repository (never copied into it).
 SHARED_DATA_CANDIDATES = [
@@ -160,34 +159,7 @@ def ed_forecaster(ed_history):
 
 @pytest.fixture(scope="session")
 def asgi_server(django_db_setup, django_db_blocker):
-    """Base URL of a daphne process serving the full ASGI stack (HTTP, websockets, static files)
-    on the test database; tests that use it need transactional_db, so it sees their rows."""
-    from channels.testing.live import make_application
-    from daphne.testing import DaphneProcess
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-    process = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler))
-    with django_db_blocker.unblock():
-        # The child must open its own connections, not share the parent's sockets; forked
-        # here, it inherits database access unblocked.
-        connections.close_all()
-        for connection in connections.all():
-            if hasattr(connection, "close_pool"):  # PostgreSQL: nor the parent's pool
-                connection.close_pool()
-        # No worker runs beside it: its tasks (alert checks after a census or duty change) run in
-        # the request, as the tests' own do. This session fixture is set up before the per-test
-        # celery_eager, so the fork must not inherit the configured (Redis) broker.
-        from healthcare.celery import app
-
-        saved = app.conf.task_always_eager, app.conf.task_eager_propagates
-        app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-        try:
-            process.start()
-        finally:
-            app.conf.task_always_eager, app.conf.task_eager_propagates = saved
-    if not process.ready.wait(timeout=30):
-        process.terminate()
-        pytest.fail("the test ASGI server did not start within 30 s")
-    yield f"http://127.0.0.1:{process.port.value}"
-    process.terminate()
-    process.join(timeout=10)
+    """Base URL of the session's daphne server (daphne_serving); tests that use it need
+    transactional_db, so it sees their rows."""
+    with daphne_serving(django_db_blocker) as base:
+        yield base
