@@ -79,7 +79,13 @@ def _group_send(layer, group: str, message: dict) -> None:
     # channels-redis keeps its connections per event loop: on a new loop for every push (what
     # async_to_sync makes in a thread that has none) every live event would open a Redis connection.
     # A loop kept per thread, run only for the send, keeps one connection per thread instead.
-    _thread_loop().run_until_complete(_group_send_within_timeout(layer, group, message))
+    coroutine = _group_send_within_timeout(layer, group, message)
+    try:
+        _thread_loop().run_until_complete(coroutine)
+    finally:
+        # A thread that already runs a loop (an async caller's) refuses to run this one: the send
+        # never started, and is closed rather than left for the collector to warn about.
+        coroutine.close()
 
 
 class _ThreadLoops(threading.local):

@@ -30,6 +30,25 @@ def test_a_send_that_hangs_is_given_up_after_its_timeout_and_the_next_goes_throu
     layer.group_send.assert_awaited_once_with("department.ED", {"type": "department.event"})
 
 
+def test_a_send_from_a_thread_that_runs_a_loop_is_refused_and_leaves_nothing_unawaited():
+    import gc
+    import warnings
+
+    layer = mock.Mock()
+    layer.group_send = mock.AsyncMock(return_value=None)
+
+    async def from_async_code():
+        broadcast._group_send(layer, "department.ED", {})
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(RuntimeError, match="another loop is running"):
+            asyncio.run(from_async_code())
+        gc.collect()
+    assert not [warning for warning in caught if "never awaited" in str(warning.message)]
+    layer.group_send.assert_not_called()
+
+
 def test_each_thread_keeps_its_own_loop_and_a_forked_child_makes_a_new_one():
     import os
     import threading
