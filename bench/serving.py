@@ -1,7 +1,8 @@
 """Serving speed of the product's API with wrk: gunicorn sync x2 against a bare DRF app measured in the same run.
 
     .venv/bin/python bench/serving.py [--duration 20] [--quick] [--reuse-db] [--workers 2]
-        [--audit-only] [--pieces statements,representation,count-cache] [--audit-rounds 3] [--audit-duration 10]
+        [--audit-only] [--pieces statements,representation,count-cache,layer-loop]
+        [--audit-rounds 3] [--audit-duration 10]
 
 Prepares its own PostgreSQL database (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/hospital_bench_serving, dropped and created again unless
