@@ -79,8 +79,8 @@ def test_the_fuzzer_finds_nothing_with_a_staff_or_an_integrator_token(
 ):
     # Side by side: neither role can change what the other may see but the ED's data itself.
     runs = {"ed_staff": _fuzz(asgi_server, "ed_staff"), "integrator": _fuzz(second_asgi_server, "integrator")}
-    for username, run in runs.items():
-        code, report = _findings(run)
+    findings = {username: _findings(run) for username, run in runs.items()}  # both end before any assert
+    for username, (code, report) in findings.items():
         assert code == 0, f"{username}: {report}"
 
 
