@@ -221,17 +221,23 @@ def _nurse_violations(problem: RosterProblem, nurse: Nurse, shifts: list[str | N
     for start, length in runs:
         if length > contract.max_consecutive:
             yield Violation(
-                nurse.id, RULE_MAX_CONSECUTIVE, f"{length} days in a row from day {start}, at most {contract.max_consecutive}"
+                nurse.id,
+                RULE_MAX_CONSECUTIVE,
+                f"{length} days in a row from day {start}, at most {contract.max_consecutive}",
             )
         if length < contract.min_consecutive:
             yield Violation(
-                nurse.id, RULE_MIN_CONSECUTIVE, f"{length} days in a row from day {start}, at least {contract.min_consecutive}"
+                nurse.id,
+                RULE_MIN_CONSECUTIVE,
+                f"{length} days in a row from day {start}, at least {contract.min_consecutive}",
             )
     for (start, length), (next_start, _) in zip(runs, runs[1:], strict=False):
         off = next_start - start - length
         if off < contract.min_days_off:
             yield Violation(
-                nurse.id, RULE_MIN_DAYS_OFF, f"{off} days off from day {start + length}, at least {contract.min_days_off}"
+                nurse.id,
+                RULE_MIN_DAYS_OFF,
+                f"{off} days off from day {start + length}, at least {contract.min_days_off}",
             )
     if contract.max_weekends is not None:
         weekends = sum(1 for days in problem.weekends() if any(worked[day] for day in days))

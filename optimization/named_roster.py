@@ -1,18 +1,26 @@
 """Rosters of named nurses solved with CP-SAT (OR-Tools) under their contracts. Plain Python.
 
-The model has one boolean per nurse, day and shift type. Contract rules are hard constraints;
-requests and cover are the weighted penalty minimised. `roster_solve` first runs CP-SAT on the
-whole model, which proves small rosters optimal and gives the lower bound, then improves the best
-roster by large neighbourhood search: it fixes most of the roster, lets CP-SAT re-solve the rest
-(a few nurses over the whole period, every nurse over a few days, or some nurses over some days),
-keeps what is no worse, and grows or shrinks the free part by whether CP-SAT closes it in time.
-`roster_solve_plain` is the same model in one CP-SAT call: the yardstick the search must beat.
+The model (optimization.roster_model) has one boolean per nurse, day and shift type; contract
+rules are hard, requests and cover are the weighted penalty minimised. `roster_solve` works in
+four steps within one budget:
+
+1. CP-SAT on the whole model: small rosters are proven optimal here, larger ones get a first roster;
+2. column generation (optimization.roster_columns): the relaxation over whole schedules per nurse,
+   whose bound is far stronger than CP-SAT's own on these models;
+3. the roster's cells that the relaxation has whole (0 or 1) are fixed and CP-SAT chooses the rest;
+4. large neighbourhood search for what is left of the budget: fix most of the best roster, let
+   CP-SAT re-solve the rest (a few nurses over the whole period, every nurse over a few days, or
+   some nurses over some days), keep what is no worse, and grow or shrink the free part by whether
+   CP-SAT closes it in time.
+
+The bound reported is the better of CP-SAT's and the relaxation's. `roster_solve_plain` is the
+same model in one CP-SAT call: the yardstick the engine must beat.
 
 `roster_repair` re-solves after a change (a sick call: the nurse's days off grow) with every
-changed cell of the roster in force costed, days already worked kept, starting from that roster.
-`contract_conflicts` names, for a problem no roster can satisfy, the nurse and the rules that
-clash. A budget in deterministic time with one worker (SolveSettings.deterministic) gives the
-same roster for the same seed on any machine.
+changed cell of the roster in force costed and the days already worked kept, starting from that
+roster. `contract_conflicts` names, for a problem no roster can satisfy, the nurse and the rules
+that clash. A budget in deterministic time with one worker (SolveSettings.deterministic) gives
+the same roster for the same seed on any machine.
 """
 
 import math
@@ -23,15 +31,15 @@ from dataclasses import dataclass, field, replace
 
 from ortools.sat.python import cp_model
 
-from optimization.contracts import Assignment, RosterProblem, roster_check
-from optimization.roster_columns import columns_generate, columns_pick
-from optimization.roster_model import KeptCellForbidden, RosterModel
+from optimization.contracts import Assignment, RosterProblem
+from optimization.roster_columns import columns_generate
+from optimization.roster_model import RosterModel
 
-# Shares of the budget: the solve of the whole model first, column generation until COLUMNS_UNTIL, then the
-# roster of the schedules found, and the neighbourhood search for the rest.
+# The budget: the whole model's solve for the first share, column generation until COLUMNS_UNTIL of it, then
+# the neighbourhood the relaxation leaves open for at most RELAXATION_NEIGHBOURHOOD_SHARE, the search after.
 FULL_SOLVE_SHARE = 0.1
-COLUMNS_UNTIL = 0.55
-COLUMNS_PICK_SHARE = 0.15
+COLUMNS_UNTIL = 0.6
+RELAXATION_NEIGHBOURHOOD_SHARE = 0.2
 # Bounds on one neighbourhood's solve, in seconds (or deterministic seconds).
 NEIGHBOURHOOD_SECONDS = (0.5, 4.0)
 # The share of the roster's cells left free grows by this factor when CP-SAT closes a neighbourhood, and
@@ -227,9 +235,11 @@ def _search(
 def _improve_by_columns(
     built: RosterModel, best: dict[tuple[str, int], str], objective: int, settings: SolveSettings, clock: _Clock
 ) -> tuple[dict[tuple[str, int], str], int, float, list[tuple[float, int]]]:
-    """Column generation until COLUMNS_UNTIL of the budget, then the best roster of its schedules.
+    """Column generation until COLUMNS_UNTIL of the budget, then CP-SAT on the cells its relaxation leaves
+    fractional, from `best`, the others fixed as the relaxation has them.
 
-    Returns the better roster, its objective, the columns' lower bound and the improvement, if any.
+    Returns the better roster, its objective, the relaxation's lower bound (rounded up: objectives are whole)
+    and the improvement found, if any.
     """
     problem = built.problem
     until = settings.seconds * COLUMNS_UNTIL
@@ -239,6 +249,7 @@ def _improve_by_columns(
         time_left=lambda: until - clock.used(),
         count=clock.add,
         seed=settings.seed,
+        threads=1 if settings.deterministic else settings.workers,
     )
     bound = math.ceil(result.bound - 1e-6 * max(abs(result.bound), 1.0)) if math.isfinite(result.bound) else -math.inf
     # The cells the relaxation has whole stay as it has them; CP-SAT chooses the rest.
@@ -247,9 +258,8 @@ def _improve_by_columns(
         value = result.cell_values.get(key, 0.0)
         if abs(value - round(value)) < 1e-6:
             fixed[key] = round(value)
-    seconds = min(settings.seconds * COLUMNS_PICK_SHARE, clock.left())
+    seconds = min(settings.seconds * RELAXATION_NEIGHBOURHOOD_SHARE, clock.left())
     _, roster, found = _solve_neighbourhood(built, fixed, best, _solver(settings, seconds, settings.seed), clock)
-    import sys; print("rins", len(fixed), len(built.x), found, objective, result.iterations, result.converged, round(clock.used(),1), file=sys.stderr)
     if roster is not None and found < objective:
         return roster, found, bound, [(round(clock.used(), 2), found)]
     return best, objective, bound, []
@@ -332,14 +342,18 @@ def roster_solve(
     """
     built = RosterModel(problem)
     built.add_penalties()
-    return _raise_if_infeasible(problem, _solve(built, settings, start=start, search=True, columns=True, progress=progress))
+    return _raise_if_infeasible(
+        problem, _solve(built, settings, start=start, search=True, columns=True, progress=progress)
+    )
 
 
 def roster_solve_plain(problem: RosterProblem, settings: SolveSettings = SolveSettings()) -> RosterSolution:
     """The same model in one CP-SAT call for the whole budget: the yardstick for roster_solve."""
     built = RosterModel(problem)
     built.add_penalties()
-    return _raise_if_infeasible(problem, _solve(built, settings, start=None, search=False, columns=False, progress=None))
+    return _raise_if_infeasible(
+        problem, _solve(built, settings, start=None, search=False, columns=False, progress=None)
+    )
 
 
 def roster_repair(
@@ -361,7 +375,9 @@ def roster_repair(
     built.add_penalties()
     built.keep_days(roster, range(from_day))
     built.add_change_costs(roster, from_day=from_day, weight=change_weight)
-    solution = _raise_if_infeasible(problem, _solve(built, settings, start=roster, search=True, columns=False, progress=progress))
+    solution = _raise_if_infeasible(
+        problem, _solve(built, settings, start=roster, search=True, columns=False, progress=progress)
+    )
     if solution.feasible:
         changed = set(solution.assignment.items()) ^ set(roster.items())
         solution.changes = len({cell for cell, _ in changed})

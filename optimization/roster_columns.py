@@ -11,6 +11,7 @@ problem (one boolean per schedule) whose answer is a good roster to start the se
 
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -26,6 +27,11 @@ PRICE_SCALE = 1000
 # A schedule enters the master only with a reduced cost below this.
 ENTERING = -1e-6
 
+# Weight of the best duals so far in the point priced at.
+SMOOTHING = 0.8
+# The most schedules one pricing search adds.
+COLUMNS_PER_PRICING = 3
+
 Schedule = frozenset[tuple[int, str]]  # (day, shift code) worked
 
 
@@ -39,6 +45,18 @@ class ColumnResult:
     converged: bool
     # The last relaxation's value of each (nurse index, day, shift) worked; cells left out are 0.
     cell_values: dict[tuple[int, int, str], float]
+
+
+class _Schedules(cp_model.CpSolverSolutionCallback):
+    """Every schedule the pricing search finds, in the order found (each better than the one before)."""
+
+    def __init__(self, cells: dict[tuple[int, str], cp_model.IntVar]):
+        super().__init__()
+        self._cells = cells
+        self.schedules: list[Schedule] = []
+
+    def on_solution_callback(self) -> None:
+        self.schedules.append(frozenset(cell for cell, var in self._cells.items() if self.boolean_value(var)))
 
 
 class _Pricer:
@@ -66,9 +84,11 @@ class _Pricer:
     def cost(self, schedule: Schedule) -> float:
         return self.constant + sum(self.cell_cost[cell] for cell in schedule)
 
-    def price(self, duals: dict[tuple[int, str], float], seconds: float, seed: int) -> tuple[Schedule, float, float, float]:
-        """The schedule of least reduced cost leaving out the nurse's own dual: the schedule, its reduced cost,
-        a proven lower bound on the least reduced cost, and the deterministic time used.
+    def price(
+        self, duals: dict[tuple[int, str], float], seconds: float, seed: int
+    ) -> tuple[list[Schedule], float, float]:
+        """Schedules of least reduced cost leaving out the nurse's own dual (the best first), a proven lower
+        bound on the least reduced cost, and the deterministic time used.
 
         The bound holds even when the time runs out; it allows for rounding the coefficients to integers (at
         most half a unit on each cell chosen, and a schedule has at most `days` cells).
@@ -80,14 +100,14 @@ class _Pricer:
         solver.parameters.num_workers = 1
         solver.parameters.max_time_in_seconds = max(seconds, 0.01)
         solver.parameters.random_seed = seed
-        status = solver.solve(model)
+        found = _Schedules(self.cells)
+        status = solver.solve(model, found)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return frozenset(), math.inf, -math.inf, solver.deterministic_time
-        schedule = frozenset(cell for cell, var in self.cells.items() if solver.boolean_value(var))
-        reduced = self.constant + sum(coefficients[cell] for cell in schedule)
+            return [], -math.inf, solver.deterministic_time
         slack = 0.5 * self.problem.days / PRICE_SCALE
         lower = self.constant + solver.best_objective_bound / PRICE_SCALE - slack
-        return schedule, reduced, lower, solver.deterministic_time
+        # The last few improving schedules of the search, best first: more columns per round, fewer rounds.
+        return found.schedules[::-1][:COLUMNS_PER_PRICING], lower, solver.deterministic_time
 
 
 def _cover_rows(problem: RosterProblem) -> list[dict[tuple[int, str], list[int]]]:
@@ -158,6 +178,7 @@ def columns_generate(
     count: Callable[[float], None],
     seed: int = 0,
     price_seconds: float = 2.0,
+    threads: int = 1,
 ) -> ColumnResult:
     """Schedules for each nurse by column generation from the roster `start`, until no schedule prices in
     or `time_left()` runs out; `count` is told the deterministic time of each pricing solve."""
@@ -165,65 +186,52 @@ def columns_generate(
     columns = [[schedule] for schedule in _schedules_of(problem, start)]
     costs = [[round(pricer.cost(schedules[0]))] for pricer, schedules in zip(pricers, columns, strict=True)]
     rows_of = _cover_rows(problem)
+    required = np.array([need.required for need in problem.cover], dtype=float)
     bound, lp_value, iterations, converged, cell_values = -math.inf, None, 0, False, {}
+    center, smoothing = None, SMOOTHING
+
+    def cell_duals(index: int, duals: np.ndarray) -> dict[tuple[int, str], float]:
+        return {cell: float(sum(duals[row] for row in rows)) for cell, rows in rows_of[index].items()}
+
+    def price(index: int, duals: np.ndarray):
+        if time_left() <= 0:
+            return None
+        return pricers[index].price(cell_duals(index, duals), min(price_seconds, time_left()), seed + index)
+
+    pool = ThreadPoolExecutor(max_workers=threads)
     while time_left() > 0:
         lp_value, weights, nurse_duals, cover_duals = _master_lp(problem, columns, costs, rows_of)
         cell_values = _cell_values(columns, weights)
         iterations += 1
-        lagrangian, priced_all, entered = lp_value, True, 0
-        for index, pricer in enumerate(pricers):
-            if time_left() <= 0:
+        # Price at a point between the best duals so far and the master's (Wentges smoothing): fewer rounds.
+        alpha = smoothing if center is not None else 0.0
+        separation = cover_duals if alpha == 0.0 else alpha * center + (1 - alpha) * cover_duals
+
+        lagrangian, priced_all, entered = float(required @ separation), True, 0
+        # CP-SAT lets go of the interpreter while it solves, so nurses are priced side by side.
+        for index, priced in enumerate(pool.map(price, range(len(pricers)), [separation] * len(pricers))):
+            if priced is None:
                 priced_all = False
-                break
-            duals = {cell: sum(cover_duals[row] for row in rows) for cell, rows in rows_of[index].items()}
-            schedule, reduced, lower, used = pricer.price(duals, min(price_seconds, time_left()), seed + index)
+                continue
+            schedules, lower, used = priced
             count(used)
-            lagrangian += min(0.0, lower - nurse_duals[index])
-            if reduced - nurse_duals[index] < ENTERING and schedule not in columns[index]:
-                columns[index].append(schedule)
-                costs[index].append(round(pricer.cost(schedule)))
-                entered += 1
-        if priced_all:
-            bound = max(bound, lagrangian)
+            lagrangian += lower
+            master_duals = cell_duals(index, cover_duals)
+            for schedule in schedules:
+                cost = pricers[index].cost(schedule)
+                reduced = cost - sum(master_duals.get(cell, 0.0) for cell in schedule) - nurse_duals[index]
+                if reduced < ENTERING and schedule not in columns[index]:
+                    columns[index].append(schedule)
+                    costs[index].append(round(cost))
+                    entered += 1
+        if priced_all and lagrangian > bound:
+            bound, center = lagrangian, separation
         if priced_all and entered == 0:
-            converged = True
-            break
+            if alpha == 0.0:
+                converged = True
+                break
+            smoothing = 0.0  # mispriced: price at the master's own duals once
+        else:
+            smoothing = SMOOTHING
+    pool.shutdown()
     return ColumnResult(columns, costs, bound, lp_value, iterations, converged, cell_values)
-
-
-def columns_pick(
-    problem: RosterProblem, result: ColumnResult, solver: cp_model.CpSolver
-) -> dict[tuple[str, int], str] | None:
-    """The best roster made of one generated schedule per nurse, by CP-SAT with `solver`'s limits (the
-    first schedule of each nurse, the starting roster, is the hint). None when none is found."""
-    model = cp_model.CpModel()
-    rows_of = _cover_rows(problem)
-    counted: list[list] = [[] for _ in problem.cover]
-    chosen, objective = [], []
-    for index, schedules in enumerate(result.columns):
-        picks = [model.new_bool_var(f"s_{index}_{number}") for number in range(len(schedules))]
-        model.add_exactly_one(picks)
-        model.add_hint(picks[0], True)
-        for pick, schedule, cost in zip(picks, schedules, result.costs[index], strict=True):
-            objective.append(cost * pick)
-            for cell in schedule:
-                for row in rows_of[index].get(cell, ()):
-                    counted[row].append(pick)
-        chosen.append(picks)
-    for row, need in enumerate(problem.cover):
-        short = model.new_int_var(0, need.required, f"short_{row}")
-        model.add(short >= need.required - sum(counted[row]))
-        objective.append(need.under_weight * short)
-        if need.over_weight:
-            over = model.new_int_var(0, len(problem.nurses), f"over_{row}")
-            model.add(over >= sum(counted[row]) - need.required)
-            objective.append(need.over_weight * over)
-    model.minimize(sum(objective))
-    if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None
-    roster = {}
-    for index, picks in enumerate(chosen):
-        number = next(number for number, pick in enumerate(picks) if solver.boolean_value(pick))
-        for day, code in result.columns[index][number]:
-            roster[problem.nurses[index].id, day] = code
-    return roster

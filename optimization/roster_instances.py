@@ -106,7 +106,9 @@ def instance_read(path: str | Path) -> RosterProblem:
         for number, parts in sections.get(section, []):
             nurse_id, day, code, weight = _fields(path, number, parts, 4, "request")[:4]
             requests.append(
-                ShiftRequest(nurse_id, _int(path, number, day, "day"), code, _int(path, number, weight, "weight"), wanted)
+                ShiftRequest(
+                    nurse_id, _int(path, number, day, "day"), code, _int(path, number, weight, "weight"), wanted
+                )
             )
     cover = []
     for number, parts in sections.get("SECTION_COVER", []):

@@ -78,7 +78,8 @@ class RosterModel:
                 limit = contract.max_shifts.get(shift.code, 0)
                 model.add(sum(cells) <= limit).only_enforce_if(self._enforced(RULE_MAX_SHIFTS))
         minutes = sum(
-            self.problem.shift_type(code).minutes * var for (nurse_index, _, code), var in self.x.items()
+            self.problem.shift_type(code).minutes * var
+            for (nurse_index, _, code), var in self.x.items()
             if nurse_index == index
         )
         model.add(minutes >= contract.min_minutes).only_enforce_if(self._enforced(RULE_MIN_MINUTES))
