@@ -1,7 +1,18 @@
 from django.contrib import admin
 
 from healthcare.encounters.admin import DepartmentScopedAdmin, ReadOnlyAdmin
-from optimization.models import DutyChange, OptimizationRun, StaffingPolicy, StaffingRuleSet
+from optimization.models import (
+    Contract,
+    DutyChange,
+    Leave,
+    Nurse,
+    OptimizationRun,
+    ShiftRequest,
+    Skill,
+    SkillCover,
+    StaffingPolicy,
+    StaffingRuleSet,
+)
 
 
 @admin.register(StaffingRuleSet)
@@ -75,3 +86,56 @@ class DutyChangeAdmin(ReadOnlyAdmin):
     list_select_related = ["department", "recorded_by", "cancelled_by"]
     date_hierarchy = "starts_at"
     search_fields = ["note"]
+
+
+class LeaveInline(admin.TabularInline):
+    model = Leave
+    extra = 0
+
+
+class ShiftRequestInline(admin.TabularInline):
+    model = ShiftRequest
+    extra = 0
+    fields = ["day", "shift", "wanted", "weight"]
+
+
+@admin.register(Nurse)
+class NurseAdmin(DepartmentScopedAdmin):
+    """Nurses of the departments the signed-in user may see, with their leave and requests."""
+
+    department_lookup = "home_department__in"
+    list_display = ["display_name", "employee_number", "home_department", "contract", "takes_oncall", "is_active"]
+    list_filter = ["home_department", "contract", "skills", "takes_oncall", "is_active"]
+    list_select_related = ["home_department", "contract"]
+    search_fields = ["display_name", "employee_number"]
+    filter_horizontal = ["skills", "float_departments"]
+    raw_id_fields = ["user"]
+    inlines = [LeaveInline, ShiftRequestInline]
+
+
+@admin.register(Contract)
+class ContractAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "period_days",
+        "min_minutes",
+        "max_minutes",
+        "max_consecutive",
+        "min_consecutive",
+        "min_days_off",
+        "max_weekends",
+        "min_rest_hours",
+    ]
+    search_fields = ["name"]
+
+
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(SkillCover)
+class SkillCoverAdmin(DepartmentScopedAdmin):
+    list_display = ["department", "skill", "nurses", "weight"]
+    list_select_related = ["department", "skill"]

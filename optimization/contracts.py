@@ -61,6 +61,13 @@ class Contract:
     min_consecutive: int = 1
     min_days_off: int = 1
     max_weekends: int | None = None
+    # Successions this contract forbids on top of the shift types' own: shift code -> codes it may not be
+    # followed by the next day (for example the rest a contract requires after a late shift).
+    not_followed_by: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def may_follow(self, shift: ShiftType, then: str) -> bool:
+        """Whether shift `then` may be worked the day after `shift`."""
+        return then not in shift.not_followed_by and then not in self.not_followed_by.get(shift.code, ())
 
 
 @dataclass(frozen=True)
@@ -245,7 +252,7 @@ def _nurse_violations(problem: RosterProblem, nurse: Nurse, shifts: list[str | N
             yield Violation(nurse.id, RULE_MAX_WEEKENDS, f"{weekends} weekends, at most {contract.max_weekends}")
     for day in range(problem.days - 1):
         first, then = shifts[day], shifts[day + 1]
-        if first is not None and then is not None and then in problem.shift_type(first).not_followed_by:
+        if first is not None and then is not None and not contract.may_follow(problem.shift_type(first), then):
             yield Violation(nurse.id, RULE_SUCCESSION, f"{first} on day {day} then {then} on day {day + 1}")
 
 

@@ -33,7 +33,7 @@ from ortools.sat.python import cp_model
 
 from optimization.contracts import Assignment, RosterProblem
 from optimization.roster_columns import columns_generate
-from optimization.roster_model import RosterModel
+from optimization.roster_model import KeptCellForbidden, RosterModel
 
 # The budget: the whole model's solve for the first share, column generation until COLUMNS_UNTIL of it, then
 # the neighbourhood the relaxation leaves open for at most RELAXATION_NEIGHBOURHOOD_SHARE, the search after.
@@ -370,10 +370,14 @@ def roster_repair(
     Days before `from_day` are kept as they are; every cell changed from then on costs
     `change_weight` on top of the penalty. The problem carries the change (for a sick call the
     nurse's new days off). `changes` counts the changed cells and `penalty` is the roster's own.
+    Raises RosterInfeasible when a day kept breaks the changed rules or no roster keeps them.
     """
     built = RosterModel(problem)
     built.add_penalties()
-    built.keep_days(roster, range(from_day))
+    try:
+        built.keep_days(roster, range(from_day))
+    except KeptCellForbidden as exc:
+        raise RosterInfeasible([], str(exc)) from None
     built.add_change_costs(roster, from_day=from_day, weight=change_weight)
     solution = _raise_if_infeasible(
         problem, _solve(built, settings, start=roster, search=True, columns=False, progress=progress)
@@ -385,23 +389,33 @@ def roster_repair(
     return solution
 
 
+def _infeasible_under(built: RosterModel, rules: list[str], seconds: float) -> tuple[bool, set[int]]:
+    """Whether the model is infeasible with only `rules` enforced, and CP-SAT's core (literal indexes)."""
+    built.model.clear_assumptions()
+    built.model.add_assumptions([built.rule_literals[rule] for rule in rules])
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = seconds
+    infeasible = solver.solve(built.model) == cp_model.INFEASIBLE
+    return infeasible, set(solver.sufficient_assumptions_for_infeasibility()) if infeasible else set()
+
+
 def contract_conflicts(problem: RosterProblem, *, seconds: float = 5.0) -> list[ContractConflict]:
     """Each nurse whose own contract and days off no roster can satisfy, with the rules that clash.
 
     Contracts are the only hard rules and each binds one nurse, so a problem is infeasible exactly
-    when some nurse alone is. The rules named are a small set that cannot hold together.
+    when some nurse alone is. The rules named cannot hold together, and each of them is needed for
+    the clash (CP-SAT's core, with every rule it can do without taken out).
     """
     conflicts = []
     for nurse in problem.nurses:
-        alone = replace(problem, nurses=(nurse,), cover=(), requests=())
-        built = RosterModel(alone, rule_literals=True)
-        built.model.add_assumptions(list(built.rule_literals.values()))
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1
-        solver.parameters.max_time_in_seconds = seconds
-        if solver.solve(built.model) != cp_model.INFEASIBLE:
+        built = RosterModel(replace(problem, nurses=(nurse,), cover=(), requests=()), rule_literals=True)
+        infeasible, core = _infeasible_under(built, list(built.rule_literals), seconds)
+        if not infeasible:
             continue
-        core = set(solver.sufficient_assumptions_for_infeasibility())
-        rules = tuple(rule for rule, literal in built.rule_literals.items() if literal.index in core)
-        conflicts.append(ContractConflict(nurse.id, rules))
+        rules = [rule for rule, literal in built.rule_literals.items() if literal.index in core]
+        for rule in list(rules):
+            if _infeasible_under(built, [other for other in rules if other != rule], seconds)[0]:
+                rules.remove(rule)
+        conflicts.append(ContractConflict(nurse.id, tuple(rules)))
     return conflicts

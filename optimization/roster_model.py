@@ -113,7 +113,8 @@ class RosterModel:
                 weekends.append(worked)
             model.add(sum(weekends) <= contract.max_weekends).only_enforce_if(self._enforced(RULE_MAX_WEEKENDS))
         for shift in problem.shift_types:
-            for follower in shift.not_followed_by:
+            followers = [then.code for then in problem.shift_types if not contract.may_follow(shift, then.code)]
+            for follower in followers:
                 for day in range(problem.days - 1):
                     first, then = self.x.get((index, day, shift.code)), self.x.get((index, day + 1, follower))
                     if first is not None and then is not None:
