@@ -31,6 +31,37 @@ DUTY_RECORD = [
 ]
 PLAN_IN_FORCE = ["optimization.change_optimizationrun"]
 
+# Named staff: everyone who plans staffing reads the nurses, contracts and skills of their departments
+# and records shift requests and leave; a workforce system (integrator) also keeps the nurses up to date;
+# admins also manage contracts, skills and the skill mix.
+STAFF_READ = [
+    "optimization.view_nurse",
+    "optimization.view_contract",
+    "optimization.view_skill",
+    "optimization.view_skillcover",
+    "optimization.view_leave",
+    "optimization.view_shiftrequest",
+]
+STAFF_RECORD = [
+    "optimization.add_shiftrequest",
+    "optimization.change_shiftrequest",
+    "optimization.delete_shiftrequest",
+    "optimization.add_leave",
+    "optimization.change_leave",
+    "optimization.delete_leave",
+]
+STAFF_NURSES = ["optimization.add_nurse", "optimization.change_nurse"]
+STAFF_MANAGE = [
+    "optimization.delete_nurse",
+    "optimization.add_contract",
+    "optimization.change_contract",
+    "optimization.add_skill",
+    "optimization.change_skill",
+    "optimization.add_skillcover",
+    "optimization.change_skillcover",
+    "optimization.delete_skillcover",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "staff": [
         "encounters.view_department",
@@ -40,6 +71,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *FORECAST_READ,
         *DUTY_RECORD,
         *PLAN_IN_FORCE,
+        *STAFF_READ,
+        *STAFF_RECORD,
     ],
     "integrator": [
         "encounters.view_department",
@@ -52,6 +85,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "encounters.change_arrivalcount",
         *FORECAST_READ,
         *DUTY_RECORD,
+        *STAFF_READ,
+        *STAFF_RECORD,
+        *STAFF_NURSES,
     ],
     "admin": [
         "encounters.view_all_departments",
@@ -69,6 +105,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *FORECAST_READ,
         *DUTY_RECORD,
         *PLAN_IN_FORCE,
+        *STAFF_READ,
+        *STAFF_RECORD,
+        *STAFF_NURSES,
+        *STAFF_MANAGE,
         "predictions.change_forecastmodel",
         "optimization.change_staffingpolicy",
         "optimization.add_staffingruleset",

@@ -1,7 +1,7 @@
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from optimization.api import views
+from optimization.api import staff, views
 
 app_name = "optimization-api"
 
@@ -9,8 +9,14 @@ run_detail = views.OptimizationRunViewSet.as_view({"get": "retrieve"})
 run_list = views.OptimizationRunViewSet.as_view({"get": "list"})
 run_put_in_force = views.OptimizationRunViewSet.as_view({"post": "put_in_force"})
 
-router = SimpleRouter(trailing_slash="/?")
+router = SimpleRouter()
+router.trailing_slash = "/?"  # with or without the slash (POST cannot follow a redirect)
 router.register("optimize/duty-changes", views.DutyChangeViewSet, basename="duty-change")
+router.register("staff/nurses", staff.NurseViewSet, basename="nurse")
+router.register("staff/leave", staff.LeaveViewSet, basename="leave")
+router.register("staff/shift-requests", staff.ShiftRequestViewSet, basename="shift-request")
+router.register("staff/contracts", staff.ContractViewSet, basename="contract")
+router.register("staff/skills", staff.SkillViewSet, basename="skill")
 
 urlpatterns = [
     re_path(r"^optimize/workload/?$", views.OptimizationRequestView.as_view(), name="optimization-request"),

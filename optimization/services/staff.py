@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from healthcare.encounters.ingest.records import RecordError
@@ -97,6 +98,15 @@ def _listed(text: str) -> list[str]:
     return [part.strip() for part in text.split("|") if part.strip()]
 
 
+def shift_code_check(*, nurse: Nurse, shift: str) -> None:
+    """Raise ValidationError (field shift) unless `shift` is one of the nurse's home department's codes."""
+    codes = shift_codes(staffing_rules_for(nurse.home_department).shifts)
+    if shift not in codes:
+        raise ValidationError(
+            {"shift": f"unknown shift type '{shift}' in {nurse.home_department.code} ({', '.join(sorted(codes))})"}
+        )
+
+
 def nurses_import(*, path: Path) -> StaffImport:
     """Create or update the nurses of a CSV file, all of them or (on any error) none."""
     result = StaffImport()
@@ -162,7 +172,6 @@ def requests_import(*, path: Path) -> StaffImport:
     """
     result = StaffImport()
     nurses = {nurse.employee_number: nurse for nurse in Nurse.objects.select_related("home_department")}
-    codes_of: dict[int, set[str]] = {}
     rows = []
     for line in _lines(path, REQUEST_COLUMNS, REQUEST_OPTIONAL, result.errors):
         nurse = nurses.get(line.get("employee_number"))
@@ -175,12 +184,10 @@ def requests_import(*, path: Path) -> StaffImport:
             day = None
         shift = line.get("shift").upper()
         if nurse is not None:
-            department = nurse.home_department
-            if department.id not in codes_of:
-                codes_of[department.id] = set(shift_codes(staffing_rules_for(department).shifts))
-            if shift not in codes_of[department.id]:
-                known = ", ".join(sorted(codes_of[department.id]))
-                line.error("shift", f"unknown shift type '{line.get('shift')}' in {department.code} ({known})")
+            try:
+                shift_code_check(nurse=nurse, shift=shift)
+            except ValidationError as exc:
+                line.error("shift", exc.message_dict["shift"][0])
         wanted_text = line.get("wanted").lower()
         if wanted_text not in YES | NO:
             line.error("wanted", f"'{line.get('wanted')}' is not yes or no")
