@@ -6,6 +6,7 @@ named by employee number or a department by code outside them is unknown, as it 
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.validators import UniqueValidator
@@ -92,9 +93,21 @@ class ShiftRequestSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "minProperties": 1,
+        "propertyNames": {"pattern": shift_code_validator.regex.pattern},
+        "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 366},
+    }
+)
+class MaxShiftsField(serializers.DictField):
+    """Shift code -> the most shifts of that type in a period."""
+
+
 class ContractSerializer(serializers.ModelSerializer):
     name = TextField(max_length=100, validators=[UniqueValidator(queryset=Contract.objects.all())])
-    max_shifts = serializers.DictField(
+    max_shifts = MaxShiftsField(
         child=serializers.IntegerField(min_value=0, max_value=366),
         allow_empty=False,
         help_text='Most shifts of each type in a period, e.g. {"D": 20, "E": 20, "N": 8}.',

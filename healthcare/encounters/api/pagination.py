@@ -21,6 +21,16 @@ class StandardPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 1000
 
+    def get_page_number(self, request, paginator):
+        """The page asked for; one that is not a whole number (empty, 'last') is a 400, as the schema says."""
+        given = request.query_params.get(self.page_query_param)
+        if given is not None:
+            try:
+                int(given)
+            except ValueError:
+                raise ValidationError({self.page_query_param: ["a whole page number"]}) from None
+        return super().get_page_number(request, paginator)
+
     def get_page_size(self, request):
         """The page size asked for (at most max_page_size); a page_size that is not a whole number is a 400."""
         given = request.query_params.get(self.page_size_query_param)

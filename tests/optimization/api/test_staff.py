@@ -109,3 +109,9 @@ def test_a_contract_name_is_unique(api_client, hospital_admin, contract):
     body = {"name": "Full time", "min_minutes": 0, "max_minutes": 4800, "max_shifts": {"D": 10}}
     response = send(api_client, hospital_admin, "post", "/api/v1/staff/contracts", body)
     assert response.status_code == 400 and "name" in response.json()
+
+
+def test_a_page_that_is_not_a_whole_number_is_refused(api_client, ed_staff, ada):
+    assert send(api_client, ed_staff, "get", "/api/v1/staff/leave?page=").status_code == 400
+    assert send(api_client, ed_staff, "get", "/api/v1/staff/leave?page=last").status_code == 400
+    assert send(api_client, ed_staff, "get", "/api/v1/staff/leave?page=1").status_code == 200
