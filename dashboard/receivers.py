@@ -4,6 +4,7 @@ The signals are sent after commit, so a page never sees work that was rolled bac
 """
 
 from dashboard.broadcast import broadcast_department_event
+from healthcare.encounters.models import Department
 
 
 def workload_push(sender, department_code: str, change: dict, **kwargs) -> None:
@@ -24,3 +25,17 @@ def alert_push(sender, department_code: str, change: str, alert: dict, **kwargs)
 
 def staffing_push(sender, department_code: str, staffing: dict, verdict: dict, **kwargs) -> None:
     broadcast_department_event(department_code, "staffing.changed", {"staffing": staffing, "verdict": verdict})
+
+
+def roster_push(sender, department_id: int, roster_id: str, **kwargs) -> None:
+    broadcast_department_event(_code(department_id), "roster.ready", {"roster_id": roster_id})
+
+
+def call_in_push(sender, department_id: int, offer_id: int, nurse: str, status: str, **kwargs) -> None:
+    broadcast_department_event(
+        _code(department_id), "call_in.changed", {"offer_id": offer_id, "nurse": nurse, "status": status}
+    )
+
+
+def _code(department_id: int) -> str:
+    return Department.objects.values_list("code", flat=True).get(pk=department_id)

@@ -1,7 +1,9 @@
 """What a department's dashboard shows: one snapshot, served over REST and on websocket connect."""
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from django.db.models import Q
 from django.utils import timezone
 
 from dashboard.broadcast import department_sequence
@@ -11,8 +13,11 @@ from healthcare.encounters.services.workload import LIVE_WINDOW_HOURS, workload_
 from healthcare.hours import iso_utc
 from monitoring_app.models import Alert
 from monitoring_app.services import alert_payload
-from optimization.models import OptimizationRun
-from optimization.selectors import OUTLOOK_Z, compliance_recent, nurses_on_duty, staffing_state
+from optimization.call_in_candidates import call_in_candidates, release_candidates
+from optimization.models import CallInOffer, OfferStatus, OptimizationRun
+from optimization.roster_in_force import nurses_on_duty, on_duty_at
+from optimization.selectors import OUTLOOK_Z, compliance_recent, staffing_state
+from optimization.services.call_ins import call_in_hours
 from predictions.outlook import census_outlook_points
 
 PAST_HOURS = LIVE_WINDOW_HOURS  # the hours workload.changed events carry
@@ -118,4 +123,40 @@ def department_snapshot(department: Department, *, now: datetime | None = None) 
             **compliance_recent(department, now=now, planned=on_duty),
             "next_hour_at_risk": staffing["next_hour_at_risk"],
         },
+    }
+
+
+# The named panel lists this many nurses to call, and to send home.
+NAMED_SHOWN = 5
+
+
+def named_staff_now(department: Department, *, now: datetime) -> dict:
+    """The department page's named panel: who is on duty this hour, whom to call in (ranked, for the
+    default call-in from the on-call lead time), whom to send home (ranked), and today's call-in offers.
+
+    The decision (how many to call or send home) is the staffing state's, as everywhere else.
+    """
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    zone = ZoneInfo(department.timezone)
+    state = staffing_state(department, now=hour)
+    starts_at, ends_at = call_in_hours(department, now=now)
+    choice = call_in_candidates(department, starts_at=starts_at, ends_at=ends_at, now=now)
+    midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    offers = (
+        CallInOffer.objects.filter(department=department)
+        .filter(Q(offered_at__gte=midnight) | Q(status=OfferStatus.OFFERED, starts_at__gt=now))
+        .select_related("nurse", "offered_by")
+        .order_by("-offered_at")
+    )
+    open_offers = {offer.nurse_id for offer in offers if offer.status == OfferStatus.OFFERED}
+    return {
+        "on_duty": on_duty_at(department, hour=hour),
+        "decision": state.decision,
+        "call_in": choice,
+        "call_in_shown": choice.legal[:NAMED_SHOWN],
+        "call_in_hidden": len(choice.legal) - min(len(choice.legal), NAMED_SHOWN),
+        "not_legal": [candidate for candidate in choice.ranked if not candidate.legal],
+        "release": release_candidates(department, hour=hour, now=now)[:NAMED_SHOWN],
+        "offers": offers,
+        "open_offers": open_offers,
     }

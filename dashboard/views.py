@@ -18,10 +18,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dashboard.forms import DepartmentRulesForm, DutyChangeForm, PlanRequestForm, StaffingRulesForm, shifts_format
+from dashboard.selectors import named_staff_now
 from healthcare.encounters.selectors import departments_visible_to, departments_with_latest_workload
 from monitoring_app.selectors import alerts_visible_to
 from monitoring_app.services import alert_acknowledge
-from optimization.models import DutyChange, DutyChangeKind, OptimizationRun, RunStatus, StaffingRuleSet
+from optimization.models import DutyChange, DutyChangeKind, Nurse, OptimizationRun, RunStatus, StaffingRuleSet
 from optimization.on_duty import duty_change_record, plan_put_in_force
 from optimization.plan_result import Plan
 from optimization.policies import staffing_rules_for
@@ -51,8 +52,11 @@ def _department_or_404(request: HttpRequest, code: str):
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The user's departments at a glance: safe, short or with a nurse to spare now, and the first
-    hour at risk, each in the department's local time; then their latest recorded hour."""
+    hour at risk, each in the department's local time; then their latest recorded hour. A nurse who
+    sees no department goes to her own page."""
     departments = list(departments_with_latest_workload(request.user))
+    if not departments and Nurse.objects.filter(user=request.user).exists():
+        return redirect("dashboard:me")
     for department in departments:
         state = staffing_state(department)
         department.staffing = state.as_dict()
@@ -75,7 +79,7 @@ def department_dashboard(request: HttpRequest, code: str) -> HttpResponse:
     midnight = timezone.now().astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     recorded = (
         DutyChange.objects.filter(department=department, ends_at__gt=midnight)
-        .select_related("recorded_by", "cancelled_by")
+        .select_related("recorded_by", "cancelled_by", "nurse")
         .order_by("starts_at", "id")
     )
     return render(
@@ -87,6 +91,8 @@ def department_dashboard(request: HttpRequest, code: str) -> HttpResponse:
             "tab": "now",
             "duty_form": DutyChangeForm(initial={"kind": DutyChangeKind.CALL_IN}),
             "may_record": request.user.has_perm("optimization.add_dutychange"),
+            "may_offer": request.user.has_perm("optimization.add_callinoffer"),
+            "named": named_staff_now(department, now=timezone.now()),
             "recorded": recorded,
         },
     )

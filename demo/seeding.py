@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from demo.staff import demo_call_ins_seed, demo_staff_seed
 from healthcare.encounters.ingest.records import EncounterRecord
 from healthcare.encounters.models import Department, Encounter
 from healthcare.encounters.selectors import encounters_generation
@@ -38,7 +39,12 @@ DEMO_USERS = {
     "integrator": ("integrator", [profile.code for profile in DEMO_PROFILES], False),
     "ed_staff": ("staff", ["ED"], False),
     "icu_staff": ("staff", ["ICU"], False),
+    # Nurses: their own page (shifts, requests, call-ins offered); demo.staff links each to a nurse.
+    "ed_nurse": ("nurse", [], False),
+    "icu_nurse": ("nurse", [], False),
 }
+# Demo nurse accounts: (department, the charge nurse who offers the demo call-in).
+DEMO_NURSE_ACCOUNTS = {"ed_nurse": ("ED", "ed_staff"), "icu_nurse": ("ICU", "icu_staff")}
 
 
 def demo_hospital_seed(
@@ -93,10 +99,12 @@ def demo_hospital_seed(
     return encounters_ingest(records=records, source=DEMO_SOURCE, progress=progress, now=end)
 
 
-def demo_planning_seed(*, end: datetime, days: int = 7, progress: Progress | None = None) -> None:
+def demo_planning_seed(*, end: datetime, days: int = 7, seed: int = 2026, progress: Progress | None = None) -> None:
     """What the staff pages show on day one: per demo department, a forecaster trained before the
-    last `days` days, then each morning since a 48-hour forecast and a 24-hour plan made as they
-    would have been (from data before that morning only), and a 72-hour forecast and plan from `end`.
+    last `days` days, its nurses with a four-week roster of named nurses in force from the first of
+    those mornings (demo.staff), then each morning since a 48-hour forecast and a 24-hour plan made
+    as they would have been (from data before that morning only), and a 72-hour forecast and plan
+    from `end`, and a few named call-ins of the last week.
 
     The past plans are then reviewed against the census that came and the alert checks run, so
     compliance, plan history, predictions and alerts have real figures. Skips departments that
@@ -130,16 +138,25 @@ def demo_planning_seed(*, end: datetime, days: int = 7, progress: Progress | Non
                 if progress:
                     progress(f"{department.code}: no forecasts or plans ({exc})")
                 continue
+        # The nurses and their roster, in force from the first morning: who is on duty is named from then on.
+        roster = demo_staff_seed(
+            department, first_day=mornings[0].astimezone(zone).date(), end=end, seed=seed, progress=progress
+        )
+        named = roster is not None and roster.in_force_from is not None
         if progress:
             progress(f"{department.code}: a forecast and a plan each morning for {days} days, then from now")
-        # Each morning's plan was put in force that morning by the charge nurse, as she would have.
+        # Without a named roster, each morning's plan was put in force that morning by the charge nurse.
         for morning in mornings:
             forecast_request(department=department, horizon_hours=48, confidence_level=0.9, issued_at=morning)
             run = optimization_request(department=department, params={"horizon_hours": 24}, planned_from=morning)
-            _demo_plan_put_in_force(run, at=morning)
+            if not named:
+                _demo_plan_put_in_force(run, at=morning)
         forecast_request(department=department, horizon_hours=72, confidence_level=0.9, issued_at=end)
         run = optimization_request(department=department, params={"horizon_hours": 72}, planned_from=end)
-        _demo_plan_put_in_force(run, at=end)
+        if named:
+            demo_call_ins_seed(department, end=end, seed=seed)
+        else:
+            _demo_plan_put_in_force(run, at=end)
     optimization_runs_review()
     alerts_check(now=end)
 

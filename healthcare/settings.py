@@ -247,6 +247,7 @@ CELERY_BEAT_SCHEDULE = {
     # A forecast job whose message was lost, or whose worker died, is queued again.
     "forecast-jobs-sweep": {"task": "predictions.tasks.forecast_jobs_sweep_task", "schedule": 300.0},
     "optimization-runs-sweep": {"task": "optimization.tasks.optimization_runs_sweep_task", "schedule": 300.0},
+    "named-rosters-sweep": {"task": "optimization.tasks.named_rosters_sweep_task", "schedule": 300.0},
     # Plans whose hours have passed: their cost against the census that came, and the hindsight oracle.
     "optimization-runs-review": {
         "task": "optimization.tasks.optimization_runs_review_task",

@@ -16,12 +16,15 @@ class MonitoringConfig(AppConfig):
         from healthcare.jobs import job_failed
         from healthcare.tracing import tracing_configure
         from monitoring_app import receivers
-        from optimization.signals import staffing_changed
+        from optimization.signals import roster_put_in_force, staffing_changed
         from predictions.signals import forecast_ready
 
         tracing_configure()  # before Django builds its middleware chain; a no-op unless OTLP is configured
         workload_changed.connect(receivers.understaffing_recheck, dispatch_uid="monitoring_app.understaffing_recheck")
         staffing_changed.connect(receivers.staffing_recheck, dispatch_uid="monitoring_app.staffing_recheck")
+        roster_put_in_force.connect(
+            receivers.roster_in_force_audit, dispatch_uid="monitoring_app.roster_in_force_audit"
+        )
         forecast_ready.connect(receivers.forecast_recheck, dispatch_uid="monitoring_app.forecast_recheck")
         job_failed.connect(receivers.job_failed_alert, dispatch_uid="monitoring_app.job_failed_alert")
         user_logged_in.connect(receivers.sign_in_audit, dispatch_uid="monitoring_app.sign_in_audit")

@@ -19,7 +19,8 @@ from healthcare.encounters.models import Department
 from monitoring_app import task_stats
 from monitoring_app.models import Alert
 from monitoring_app.selectors import department_freshness
-from optimization.selectors import compliance_recent, nurses_on_duty, staffing_state
+from optimization.roster_in_force import nurses_on_duty
+from optimization.selectors import compliance_recent, staffing_state
 from predictions.selectors import forecast_live_accuracy, forecast_live_daily_mape
 
 logger = logging.getLogger(__name__)

@@ -2,6 +2,7 @@
 raise the alert of a failed job, audit sign-ins, and count tasks and workers for the metrics."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
 from healthcare.caching import soft_cache
 from healthcare.encounters.models import Department
@@ -67,6 +68,12 @@ def sign_in_failure_audit(sender, credentials, request=None, **kwargs) -> None:
 def token_issued_audit(sender, request, user, **kwargs) -> None:
     """An API token pair was issued for a password."""
     audit_record(action="login.token", outcome=200, request=request, user=user)
+
+
+def roster_in_force_audit(sender, department_id: int, roster_id: str, user_id: int | None, **kwargs) -> None:
+    """A roster of named nurses was put in force: who did it, and which roster."""
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None
+    audit_record(action="roster.in_force", outcome=200, user=user, target=f"named roster {roster_id}")
 
 
 def task_prerun(sender=None, task_id=None, **kwargs) -> None:

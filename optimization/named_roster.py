@@ -4,7 +4,8 @@ The model (optimization.roster_model) has one boolean per nurse, day and shift t
 rules are hard, requests and cover are the weighted penalty minimised. `roster_solve` works in
 four steps within one budget:
 
-1. CP-SAT on the whole model: small rosters are proven optimal here, larger ones get a first roster;
+1. CP-SAT on the whole model: small rosters are proven optimal here, larger ones get a first roster
+   (when CP-SAT finds none in its share, one is built nurse by nurse, each under her own contract);
 2. column generation (optimization.roster_columns): the relaxation over whole schedules per nurse,
    whose bound is far stronger than CP-SAT's own on these models;
 3. the roster's cells that the relaxation has whole (0 or 1) are fixed and CP-SAT chooses the rest;
@@ -31,8 +32,8 @@ from dataclasses import dataclass, field, replace
 
 from ortools.sat.python import cp_model
 
-from optimization.contracts import Assignment, RosterProblem
-from optimization.roster_columns import columns_generate
+from optimization.contracts import Assignment, RosterProblem, roster_check
+from optimization.roster_columns import columns_generate, schedules_construct
 from optimization.roster_model import KeptCellForbidden, RosterModel
 
 # The budget: the whole model's solve for the first share, column generation until COLUMNS_UNTIL of it, then
@@ -289,8 +290,15 @@ def _solve(
     solver = _solver(settings, first, settings.seed)
     status = solver.solve(built.model, _Improvements(on_solution))
     clock.count(solver)
+    constructed = None
+    if status == cp_model.UNKNOWN and search and columns and clock.left() > 0:
+        # No roster yet: build one nurse by nurse, each under her own contract, and search from it.
+        constructed = schedules_construct(built.problem, time_left=clock.left, count=clock.add, seed=settings.seed)
+        if constructed is not None:
+            status = cp_model.FEASIBLE
+            trace.append((round(clock.used(), 2), roster_check(built.problem, constructed).penalty))
     if status == cp_model.UNKNOWN and search and clock.left() > 0:
-        # No roster yet: the whole model keeps the rest of the budget.
+        # Still no roster: the whole model keeps the rest of the budget.
         solver = _solver(settings, clock.left(), settings.seed)
         status = solver.solve(built.model, _Improvements(on_solution))
         clock.count(solver)
@@ -298,7 +306,12 @@ def _solve(
         return RosterSolution({}, SolveStatus.INFEASIBLE, None, float("inf"), round(clock.used(), 3))
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return RosterSolution({}, SolveStatus.UNKNOWN, None, solver.best_objective_bound, round(clock.used(), 3))
-    best, objective, bound = built.assignment(solver), round(solver.objective_value), solver.best_objective_bound
+    if constructed is not None:
+        best, objective = constructed, trace[-1][1]
+        bound = solver.best_objective_bound
+    else:
+        best, objective = built.assignment(solver), round(solver.objective_value)
+        bound = solver.best_objective_bound
     neighbourhoods = 0
     if search and columns and status == cp_model.FEASIBLE and clock.left() > 0:
         best, objective, column_bound, found = _improve_by_columns(built, best, objective, settings, clock)

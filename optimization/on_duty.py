@@ -17,8 +17,8 @@ from healthcare.signals import send_on_commit
 from optimization.models import DutyChange, DutyChangeKind, OptimizationRun, RunStatus
 from optimization.plan_result import Plan
 from optimization.policies import staffing_rules_for
+from optimization.roster_in_force import nurses_on_duty, rostered_nurses
 from optimization.rules import shift_instances_around
-from optimization.selectors import nurses_on_duty, rostered_nurses
 from optimization.signals import staffing_changed
 
 
@@ -86,9 +86,11 @@ def duty_change_record(
     starts_at: datetime | None = None,
     hours: int | None = None,
     note: str = "",
+    nurse=None,
     now: datetime | None = None,
 ) -> DutyChange:
-    """Record nurses called in (confirmed), released or absent, for whole hours.
+    """Record nurses called in (confirmed), released or absent, for whole hours; `nurse` names the
+    one nurse concerned (then `nurses` is 1).
 
     Defaults: a call-in starts after the department's on-call lead time and lasts its block; a
     release or an absence starts this hour and lasts until the running shift ends. Hours are
@@ -106,7 +108,14 @@ def duty_change_record(
         start = _hour_floor(starts_at or now)
         end = start + timedelta(hours=hours) if hours else running_shift_end(department, now=start)
     change = DutyChange(
-        department=department, kind=kind, nurses=nurses, starts_at=start, ends_at=end, note=note, recorded_by=by
+        department=department,
+        kind=kind,
+        nurses=nurses,
+        nurse=nurse,
+        starts_at=start,
+        ends_at=end,
+        note=note,
+        recorded_by=by,
     )
     change.full_clean()
     with transaction.atomic():

@@ -10,6 +10,7 @@ problem (one boolean per schedule) whose answer is a good roster to start the se
 """
 
 import math
+import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -235,3 +236,45 @@ def columns_generate(
             smoothing = SMOOTHING
     pool.shutdown()
     return ColumnResult(columns, costs, bound, lp_value, iterations, converged, cell_values)
+
+
+def schedules_construct(
+    problem: RosterProblem,
+    *,
+    time_left: Callable[[], float],
+    count: Callable[[float], None],
+    seed: int = 0,
+    seconds_per_nurse: float = 1.0,
+) -> dict[tuple[str, int], str] | None:
+    """A first roster built nurse by nurse, in a seeded order: each takes the schedule of her own contract
+    that best serves the cover still wanted (a shift short is worth its under weight, one over costs its
+    over weight) and her requests. Contracts bind one nurse each, so the roster keeps every rule.
+
+    None when a nurse's own rules admit no schedule or the time runs out first.
+    """
+    rows_of = _cover_rows(problem)
+    remaining = [need.required for need in problem.cover]
+    order = list(range(len(problem.nurses)))
+    random.Random(seed).shuffle(order)
+    roster: dict[tuple[str, int], str] = {}
+    for index in order:
+        if time_left() <= 0:
+            return None
+        values = {
+            cell: float(
+                sum(
+                    problem.cover[row].under_weight if remaining[row] > 0 else -problem.cover[row].over_weight
+                    for row in rows
+                )
+            )
+            for cell, rows in rows_of[index].items()
+        }
+        schedules, _, used = _Pricer(problem, index).price(values, min(seconds_per_nurse, time_left()), seed + index)
+        count(used)
+        if not schedules:
+            return None
+        for cell in schedules[0]:
+            for row in rows_of[index].get(cell, ()):
+                remaining[row] -= 1
+            roster[problem.nurses[index].id, cell[0]] = cell[1]
+    return roster

@@ -2,7 +2,8 @@
 
 Days count from `first_day` (day 0). A contract's minutes, shifts and weekends are per period of
 its own length; for a roster of another length they are scaled, the least rounded down and the
-most rounded up, so that scaling never makes a contract stricter than it is.
+most rounded up, so that scaling never makes a contract stricter than it is. A day of leave counts
+towards the fewest minutes as a day's share of them: leave is paid time.
 """
 
 import math
@@ -22,11 +23,14 @@ UNDER_WEIGHT = 100
 OVER_WEIGHT = 10
 
 
-def contract_for_days(row: ContractRow, days: int, successions: dict[str, frozenset[str]]) -> Contract:
+def contract_for_days(
+    row: ContractRow, days: int, successions: dict[str, frozenset[str]], *, leave_days: int = 0
+) -> Contract:
+    """The contract over `days` days; each day of leave counts towards the fewest minutes as a day's share of them."""
     share = days / row.period_days
     return Contract(
         max_shifts={code: math.ceil(limit * share) for code, limit in row.max_shifts.items()},
-        min_minutes=math.floor(row.min_minutes * share),
+        min_minutes=math.floor(row.min_minutes * max(days - leave_days, 0) / row.period_days),
         max_minutes=math.ceil(row.max_minutes * share),
         max_consecutive=row.max_consecutive,
         min_consecutive=row.min_consecutive,
@@ -65,7 +69,9 @@ def roster_problem_for(
         nurses.append(
             Nurse(
                 id=row.employee_number,
-                contract=contract_for_days(row.contract, days, successions),
+                contract=contract_for_days(
+                    row.contract, days, successions, leave_days=len(away.get(row.id, set()) - weekly)
+                ),
                 days_off=frozenset(weekly | away.get(row.id, set())),
                 skills=frozenset(skill.code for skill in row.skills.all()),
             )

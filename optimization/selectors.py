@@ -15,7 +15,7 @@ from healthcare.encounters.models import Department, WorkloadHour
 from healthcare.encounters.services.workload import workload_hour_now
 from healthcare.hours import epoch_hour
 from optimization.baselines import ReactiveRule
-from optimization.models import DutyChange, DutyChangeKind, OptimizationRun, StaffingPolicy
+from optimization.models import DutyChange, DutyChangeKind, StaffingPolicy
 from optimization.policies import (
     DEFAULT_POLICY,
     PolicyUnavailable,
@@ -24,6 +24,7 @@ from optimization.policies import (
     staffing_rules_for,
 )
 from optimization.projection import Projection
+from optimization.roster_in_force import nurses_on_duty
 from optimization.rules import LOOKBACK_HOURS, shift_instances_around
 from optimization.simulate import LOOKAHEAD, Observation
 from optimization.staffing import SAFE, HourAhead, StaffingState, decide, hours_ahead, watch_reason
@@ -31,61 +32,6 @@ from predictions.models import ForecastModel
 from predictions.outlook import ForecastUnavailable, census_outlook_points, workload_outlook
 
 logger = logging.getLogger(__name__)
-
-
-def rostered_nurses(department: Department, *, first: datetime, last: datetime) -> dict[datetime, int]:
-    """Nurses the roster in force puts on duty each hour first .. last (UTC, on the hour) it covers.
-
-    The roster in force is made of the plans someone put in force, each from its in_force_from
-    hour on. Each hour takes the plan put in force last that covers it: a plan put in force later
-    replaces an earlier one for the hours it covers; after a shorter later plan ends, the earlier
-    plan's hours still stand. Plans never put in force are proposals and count nowhere. Hours no
-    plan in force covers are absent.
-    """
-    runs = (
-        OptimizationRun.objects.filter(
-            department=department,
-            in_force_from__isnull=False,
-            in_force_from__lte=last,
-            # A plan covers at most 168 hours, so older ones cannot reach `first`.
-            planned_from__gt=first - timedelta(hours=168),
-        )
-        .order_by("put_in_force_at", "id")
-        .values_list("in_force_from", "result__hours")  # not the whole result: rosters, baselines, reviews
-    )
-    rostered: dict[datetime, int] = {}
-    for in_force_from, hours in runs:  # earliest first: later ones overwrite the hours they cover
-        for hour in hours or []:
-            moment = datetime.fromisoformat(hour["hour"])
-            if first <= moment <= last and moment >= in_force_from:
-                rostered[moment] = hour["planned_nurses"]
-    return rostered
-
-
-def duty_changes_by_hour(department: Department, *, first: datetime, last: datetime) -> dict[datetime, int]:
-    """The nurses recorded call-ins add and releases and absences take off, per hour first .. last
-    (hours with no change are absent). Cancelled changes count nowhere."""
-    changes = DutyChange.objects.filter(
-        department=department, cancelled_at__isnull=True, starts_at__lte=last, ends_at__gt=first
-    ).values_list("kind", "nurses", "starts_at", "ends_at")
-    by_hour: dict[datetime, int] = {}
-    for kind, nurses, starts_at, ends_at in changes:
-        signed = nurses if kind == DutyChangeKind.CALL_IN else -nurses
-        moment = max(starts_at, first)
-        while moment < ends_at and moment <= last:
-            by_hour[moment] = by_hour.get(moment, 0) + signed
-            moment += timedelta(hours=1)
-    return by_hour
-
-
-def nurses_on_duty(department: Department, *, first: datetime, last: datetime) -> dict[datetime, int]:
-    """Nurses on duty each hour first .. last that the roster in force covers: the roster plus the
-    call-ins confirmed, less the releases and absences recorded (never below zero)."""
-    rostered = rostered_nurses(department, first=first, last=last)
-    if not rostered:
-        return {}
-    changes = duty_changes_by_hour(department, first=first, last=last)
-    return {hour: max(nurses + changes.get(hour, 0), 0) for hour, nurses in rostered.items()}
 
 
 def oncall_used(department: Department, *, day_of: datetime) -> int:

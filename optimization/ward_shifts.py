@@ -5,6 +5,9 @@ shift (D, E, N...) and, per contract, which shift may not follow which the next 
 rest. Day d's shift starts on day d at its start hour, so a night shift runs into day d + 1.
 """
 
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from optimization.contracts import ShiftType
 from optimization.rules import Shift
 
@@ -41,3 +44,17 @@ def rest_successions(shifts: tuple[Shift, ...], min_rest_hours: int) -> dict[str
         if too_soon:
             forbidden[code] = too_soon
     return forbidden
+
+
+def shift_span(shift: Shift, day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """When a shift of `day` starts and ends (UTC): at its start hour on the department's clock, for its hours."""
+    start = datetime.combine(day, time(shift.start_hour), tzinfo=zone).astimezone(UTC)
+    return start, start + timedelta(hours=shift.hours)
+
+
+def period_span(shifts: tuple[Shift, ...], first_day: date, days: int, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The hours (UTC) the shifts of days first_day .. first_day + days - 1 span."""
+    last_day = first_day + timedelta(days=days - 1)
+    starts = [shift_span(shift, first_day, zone)[0] for shift in shifts]
+    ends = [shift_span(shift, last_day, zone)[1] for shift in shifts]
+    return min(starts), max(ends)

@@ -2,7 +2,7 @@
 
 staff: read the departments they are members of. integrator: also write patient-flow
 data (to their departments). admin: every department, their rules, users and roles, and the
-audit trail. ops: metrics and health detail only (no patient-flow data).
+audit trail. nurse: her own page only. ops: metrics and health detail only (no patient-flow data).
 """
 
 from django.apps import apps
@@ -51,6 +51,16 @@ STAFF_RECORD = [
     "optimization.delete_leave",
 ]
 STAFF_NURSES = ["optimization.add_nurse", "optimization.change_nurse"]
+
+# Rosters of named nurses and call-ins offered: everyone who plans staffing reads them; charge nurses and
+# admins solve rosters, put them in force and offer call-ins (integrators read).
+ROSTER_READ = ["optimization.view_namedroster", "optimization.view_callinoffer"]
+ROSTER_PLAN = [
+    "optimization.add_namedroster",
+    "optimization.change_namedroster",
+    "optimization.add_callinoffer",
+    "optimization.change_callinoffer",
+]
 STAFF_MANAGE = [
     "optimization.delete_nurse",
     "optimization.add_contract",
@@ -73,6 +83,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *PLAN_IN_FORCE,
         *STAFF_READ,
         *STAFF_RECORD,
+        *ROSTER_READ,
+        *ROSTER_PLAN,
     ],
     "integrator": [
         "encounters.view_department",
@@ -88,6 +100,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *STAFF_READ,
         *STAFF_RECORD,
         *STAFF_NURSES,
+        *ROSTER_READ,
     ],
     "admin": [
         "encounters.view_all_departments",
@@ -109,6 +122,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *STAFF_RECORD,
         *STAFF_NURSES,
         *STAFF_MANAGE,
+        *ROSTER_READ,
+        *ROSTER_PLAN,
         "predictions.change_forecastmodel",
         "optimization.change_staffingpolicy",
         "optimization.add_staffingruleset",
@@ -119,6 +134,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auth.view_group",
         "monitoring_app.view_auditevent",
     ],
+    # A nurse: her own page only (her shifts, requests and the call-ins offered to her), found through
+    # her account's nurse; no department's data.
+    "nurse": [],
     # Operations: the product's health and metrics, no patient-flow data and no department.
     "ops": [
         "monitoring_app.view_metrics",

@@ -1,7 +1,7 @@
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from optimization.api import staff, views
+from optimization.api import rosters, staff, views
 
 app_name = "optimization-api"
 
@@ -17,6 +17,8 @@ router.register("staff/leave", staff.LeaveViewSet, basename="leave")
 router.register("staff/shift-requests", staff.ShiftRequestViewSet, basename="shift-request")
 router.register("staff/contracts", staff.ContractViewSet, basename="contract")
 router.register("staff/skills", staff.SkillViewSet, basename="skill")
+router.register("rosters", rosters.NamedRosterViewSet, basename="named-roster")
+router.register("call-in-offers", rosters.CallInOfferViewSet, basename="call-in-offer")
 
 urlpatterns = [
     re_path(r"^optimize/workload/?$", views.OptimizationRequestView.as_view(), name="optimization-request"),
@@ -26,5 +28,6 @@ urlpatterns = [
     ),
     re_path(r"^optimize/history/?$", run_list, name="optimization-history"),
     re_path(r"^optimize/recommend/?$", views.RecommendView.as_view(), name="optimization-recommend"),
+    re_path(r"^optimize/call-in-candidates/?$", rosters.CallInCandidatesView.as_view(), name="call-in-candidates"),
     *router.urls,
 ]

@@ -39,7 +39,7 @@ class ChangeWithPostPermission(ModelPermissions):
     perms_map = {**ModelPermissions.perms_map, "POST": ["%(app_label)s.change_%(model_name)s"]}
 
 
-def _visible_department(request, code: str):
+def visible_department_or_404(request, code: str):
     department = departments_visible_to(request.user).filter(code=code).first()
     if department is None:
         raise NotFound(f"No department '{code}' among yours.")
@@ -60,7 +60,7 @@ class OptimizationRequestView(generics.GenericAPIView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         params = dict(serializer.validated_data)
-        department = _visible_department(request, params.pop("department"))
+        department = visible_department_or_404(request, params.pop("department"))
         try:
             policies.staffing_rules_for(department, params.get("rule_overrides"))
         except ValueError as exc:
@@ -119,7 +119,7 @@ class RecommendView(generics.GenericAPIView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        department = _visible_department(request, data.pop("department"))
+        department = visible_department_or_404(request, data.pop("department"))
         try:
             recommendation = services.recommendation(department=department, **data)
         except (services.PlanUnavailable, PolicyUnavailable, ValueError) as exc:
@@ -161,7 +161,7 @@ class DutyChangeViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        department = _visible_department(request, data.pop("department"))
+        department = visible_department_or_404(request, data.pop("department"))
         try:
             change = duty_change_record(department=department, by=request.user, **data)
         except DjangoValidationError as exc:

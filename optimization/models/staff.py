@@ -110,6 +110,8 @@ class Nurse(models.Model):
         help_text="The account she signs in with, for her own page.",
     )
     is_active = models.BooleanField(default=True)
+    # The secret in her calendar feed's address (calendar apps cannot sign in); made on first use.
+    calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["home_department", "display_name"]

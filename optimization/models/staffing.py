@@ -39,6 +39,16 @@ class StaffingRuleSet(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Share of a released hour's cost that is saved.",
     )
+    overtime_premium = models.FloatField(
+        default=1.5,
+        validators=[MinValueValidator(1.0)],
+        help_text="An hour beyond a nurse's contract costs this many rostered hours.",
+    )
+    agency_premium = models.FloatField(
+        default=2.5,
+        validators=[MinValueValidator(1.0)],
+        help_text="An agency nurse's hour costs this many rostered hours (when no nurse of ours can come).",
+    )
     release_floor = models.PositiveSmallIntegerField(
         default=0, help_text="Never release below this many nurses on duty (the minimum always holds)."
     )
@@ -204,6 +214,14 @@ class DutyChange(models.Model):
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="duty_changes")
     kind = models.CharField(max_length=16, choices=DutyChangeKind.choices)
     nurses = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(100)])
+    nurse = models.ForeignKey(
+        "optimization.Nurse",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="duty_changes",
+        help_text="The nurse called in, released or absent, when one is named (then nurses is 1).",
+    )
     starts_at = models.DateTimeField(help_text="First hour changed (on the hour).")
     ends_at = models.DateTimeField(help_text="The hour after the last one changed (on the hour).")
     note = models.CharField(max_length=200, blank=True)
@@ -222,10 +240,16 @@ class DutyChange(models.Model):
             models.CheckConstraint(condition=Q(kind__in=DutyChangeKind.values), name="dutychange_kind_valid"),
             models.CheckConstraint(condition=Q(nurses__gte=1), name="dutychange_nurses_positive"),
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="dutychange_ends_after_start"),
+            models.CheckConstraint(condition=Q(nurse__isnull=True) | Q(nurses=1), name="dutychange_named_is_one"),
         ]
-        indexes = [models.Index(fields=["department", "starts_at"], name="dutychange_department_start")]
+        indexes = [
+            models.Index(fields=["department", "starts_at"], name="dutychange_department_start"),
+            models.Index(fields=["nurse", "kind", "starts_at"], name="dutychange_nurse_kind"),
+        ]
 
     def __str__(self) -> str:
+        if self.nurse_id:
+            return f"{self.department_id} {self.get_kind_display()}: {self.nurse} from {self.starts_at:%Y-%m-%d %H:00}"
         return f"{self.department_id} {self.get_kind_display()}: {self.nurses} from {self.starts_at:%Y-%m-%d %H:00}"
 
     @property

@@ -359,6 +359,7 @@ function connect() {
       render(data);
       return;
     }
+    if (NAMED_EVENTS.has(data.event)) scheduleNamedRefresh();
     if (data.seq <= sequence) return; // already in the snapshot
     const next = data.seq === sequence + 1;
     if (next && current && data.event === "staffing.changed") {
@@ -393,10 +394,32 @@ function connect() {
   });
 }
 
+// The named panel (who is on duty, whom to call or send home, the offers) is drawn by the server:
+// the page fetches it again when the staffing, an offer or the roster changes.
+const NAMED_EVENTS = new Set(["staffing.changed", "call_in.changed", "roster.ready"]);
+const namedPanel = document.getElementById("named-staff");
+let namedTimer = null;
+
+function scheduleNamedRefresh(delay = 300) {
+  if (!namedPanel || namedTimer) return;
+  namedTimer = setTimeout(async () => {
+    namedTimer = null;
+    try {
+      const response = await fetch(namedPanel.dataset.url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+      if (response.ok) namedPanel.innerHTML = await response.text();
+    } catch (error) {
+      // The next event or the minute's refresh tries again.
+    }
+  }, delay);
+}
+
 // A safety net for a lossy feed (and for the embedded demo, whose in-memory channel layer
 // does not reach commands run in other processes): re-read the snapshot every minute.
 const REFRESH_MS = 60000;
 
 loadSnapshot();
 connect();
-setInterval(loadSnapshot, REFRESH_MS);
+setInterval(() => {
+  loadSnapshot();
+  scheduleNamedRefresh(0);
+}, REFRESH_MS);

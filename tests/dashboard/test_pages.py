@@ -20,7 +20,7 @@ from monitoring_app.models import Alert, AlertKind
 from monitoring_app.services import alert_acknowledge, alert_raise
 from optimization.models import DutyChange, OptimizationRun, RunStatus, StaffingRuleSet
 from optimization.policies import staffing_rules_for
-from optimization.selectors import nurses_on_duty
+from optimization.roster_in_force import nurses_on_duty
 from predictions.models import Forecast, ForecastStatus
 from tests.factories import PASSWORD, current_hour, hour, iso, plan_make
 

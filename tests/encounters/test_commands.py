@@ -197,8 +197,8 @@ def test_seed_demo_builds_the_hospital_and_the_users_once(monkeypatch):
 def test_seed_demo_makes_morning_forecasts_and_plans_as_they_would_have_been(monkeypatch):
     from optimization.models import OptimizationRun, RunStatus
     from optimization.policies import risk_threshold_for
+    from optimization.roster_in_force import nurses_on_duty
     from optimization.rules import DEFAULT_RISK_THRESHOLD
-    from optimization.selectors import nurses_on_duty
     from predictions.models import Forecast, ForecastModel
 
     monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")

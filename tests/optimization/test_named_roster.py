@@ -30,7 +30,13 @@ from optimization.named_roster import (
 from optimization.roster_columns import columns_generate
 from optimization.roster_instances import instance_read
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "nurse_rostering"
+
+@pytest.fixture
+def instances(shared_data) -> Path:
+    """The public shift-scheduling benchmark instances beside the repository."""
+    return shared_data / "nurse_rostering"
+
+
 QUICK = SolveSettings(seconds=10, deterministic=True)
 SHIFTS = (ShiftType("E", 480, frozenset()), ShiftType("L", 600, frozenset({"E"})))
 
@@ -162,15 +168,15 @@ def test_the_same_seed_gives_the_same_roster():
     assert first.objective == second.objective
 
 
-def test_a_budget_spent_before_any_roster_says_so():
-    problem = instance_read(DATA / "Instance19.txt")
+def test_a_budget_spent_before_any_roster_says_so(instances):
+    problem = instance_read(instances / "Instance19.txt")
     solution = roster_solve(problem, SolveSettings(seconds=0.01, deterministic=True))
     assert solution.status == SolveStatus.UNKNOWN
     assert solution.assignment == {} and solution.objective is None
 
 
-def test_a_sick_call_is_repaired_with_few_changes_and_the_days_worked_kept():
-    problem = instance_read(DATA / "Instance1.txt")
+def test_a_sick_call_is_repaired_with_few_changes_and_the_days_worked_kept(instances):
+    problem = instance_read(instances / "Instance1.txt")
     in_force = roster_solve(problem, QUICK)
     assert in_force.objective == 607
     nurse, day = next((nurse, day) for (nurse, day) in sorted(in_force.assignment) if day >= 4)
@@ -197,8 +203,8 @@ def test_a_sick_call_is_repaired_with_few_changes_and_the_days_worked_kept():
     assert repaired.changes < 10
 
 
-def test_instance_1_is_solved_to_the_published_optimum():
-    problem = instance_read(DATA / "Instance1.txt")
+def test_instance_1_is_solved_to_the_published_optimum(instances):
+    problem = instance_read(instances / "Instance1.txt")
     solution = roster_solve(problem, SolveSettings(seconds=20))
     assert solution.status == SolveStatus.OPTIMAL
     assert roster_check(problem, solution.assignment).penalty == solution.objective == 607

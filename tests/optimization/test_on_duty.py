@@ -17,7 +17,8 @@ from optimization.on_duty import (
     plan_put_in_force,
     running_shift_end,
 )
-from optimization.selectors import nurses_on_duty, oncall_used, rostered_nurses, staffing_state
+from optimization.roster_in_force import nurses_on_duty, rostered_nurses
+from optimization.selectors import oncall_used, staffing_state
 from tests.factories import current_hour, hour, plan_make
 
 NOON = hour(10, 12)  # Wednesday 10 January 2024, 12:00 UTC; the test ED's shifts start 07, 15 and 23 (UTC)

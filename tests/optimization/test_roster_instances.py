@@ -11,7 +11,12 @@ from django.core.management import CommandError, call_command
 from optimization.contracts import roster_check
 from optimization.roster_instances import InstanceError, instance_read
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "nurse_rostering"
+
+@pytest.fixture
+def instances(shared_data) -> Path:
+    """The public shift-scheduling benchmark instances beside the repository."""
+    return shared_data / "nurse_rostering"
+
 
 SMALL = """# a comment
 SECTION_HORIZON
@@ -91,8 +96,10 @@ def test_a_broken_instance_is_refused_naming_the_line_or_item(tmp_path, broken, 
         instance_read(write(tmp_path, broken))
 
 
-def test_the_shared_instances_all_read():
-    for path in sorted(DATA.glob("Instance*.txt")):
+def test_the_shared_instances_all_read(instances):
+    paths = sorted(instances.glob("Instance*.txt"))
+    assert len(paths) >= 15
+    for path in paths:
         problem = instance_read(path)
         assert problem.days % 7 == 0 and problem.nurses and problem.cover, path.name
 
@@ -103,10 +110,10 @@ def run(*args) -> str:
     return out.getvalue()
 
 
-def test_roster_benchmark_prints_the_figures_and_writes_the_roster(tmp_path):
+def test_roster_benchmark_prints_the_figures_and_writes_the_roster(tmp_path, instances):
     solution = tmp_path / "out.csv"
     printed = json.loads(
-        run(str(DATA / "Instance1.txt"), "--seconds", "20", "--format", "json", "--solution", str(solution))
+        run(str(instances / "Instance1.txt"), "--seconds", "20", "--format", "json", "--solution", str(solution))
     )
     assert set(printed) == {"objective", "bound", "seconds", "feasible"}
     assert printed["feasible"] is True and printed["objective"] == 607 and printed["bound"] == 607
@@ -114,23 +121,23 @@ def test_roster_benchmark_prints_the_figures_and_writes_the_roster(tmp_path):
         reader = csv.DictReader(rows)
         assert reader.fieldnames == ["employee", "day", "shift"]
         assignment = {(row["employee"], int(row["day"])): row["shift"] for row in reader}
-    problem = instance_read(DATA / "Instance1.txt")
+    problem = instance_read(instances / "Instance1.txt")
     check = roster_check(problem, assignment)
     assert check.feasible and check.penalty == 607
 
 
-def test_roster_benchmark_plain_solves_the_same_model(tmp_path):
-    printed = json.loads(run(str(DATA / "Instance1.txt"), "--seconds", "20", "--format", "json", "--plain"))
+def test_roster_benchmark_plain_solves_the_same_model(tmp_path, instances):
+    printed = json.loads(run(str(instances / "Instance1.txt"), "--seconds", "20", "--format", "json", "--plain"))
     assert printed["objective"] == 607 and printed["feasible"] is True
 
 
-def test_roster_benchmark_names_a_missing_file_and_a_broken_line(tmp_path):
+def test_roster_benchmark_names_a_missing_file_and_a_broken_line(tmp_path, instances):
     with pytest.raises(CommandError, match="no such file"):
         run(str(tmp_path / "missing.txt"))
     with pytest.raises(CommandError, match="line 7"):
         run(str(write(tmp_path, SMALL.replace("L,600,E|", "L,x,E|"))))
     with pytest.raises(CommandError, match="--seconds"):
-        run(str(DATA / "Instance1.txt"), "--seconds", "0")
+        run(str(instances / "Instance1.txt"), "--seconds", "0")
 
 
 def test_roster_benchmark_names_the_nurse_whose_contract_no_roster_keeps(tmp_path):

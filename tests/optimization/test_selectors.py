@@ -4,11 +4,11 @@ import pytest
 
 from healthcare.encounters.models import WorkloadHour
 from optimization.models import RunStatus
+from optimization.roster_in_force import rostered_nurses
 from optimization.selectors import (
     StaffedHour,
     compliance_by_hour_of_day,
     compliance_share,
-    rostered_nurses,
     staffed_hours,
     worst_periods,
 )

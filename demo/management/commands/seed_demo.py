@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from demo.seeding import demo_hospital_seed, demo_planning_seed, demo_users_ensure
+from demo.seeding import DEMO_NURSE_ACCOUNTS, demo_hospital_seed, demo_planning_seed, demo_users_ensure
+from demo.staff import demo_nurse_accounts_link
 
 # Documented in the README; only ever accepted with DEBUG on.
 DEFAULT_DEMO_PASSWORD = "ward-demo-2026"
@@ -13,7 +14,7 @@ DEFAULT_DEMO_PASSWORD = "ward-demo-2026"
 class Command(BaseCommand):
     help = (
         "Seed the demo hospital (ED, ICU, MEDSURG with a year or more of synthetic patient flow) and the demo "
-        "users admin, integrator, ed_staff, icu_staff with the password from DEMO_PASSWORD."
+        "users admin, integrator, ed_staff, icu_staff, ed_nurse, icu_nurse with the password from DEMO_PASSWORD."
     )
 
     def add_arguments(self, parser):
@@ -51,10 +52,15 @@ class Command(BaseCommand):
             )
         if options["plan_days"] > 0:
             demo_planning_seed(
-                end=end, days=options["plan_days"], progress=lambda message: self.stdout.write(f"  ... {message}")
+                end=end,
+                days=options["plan_days"],
+                seed=options["seed"],
+                progress=lambda message: self.stdout.write(f"  ... {message}"),
             )
         for username, role, departments in demo_users_ensure(password=password):
             self.stdout.write(f"  user {username:<11} role {role:<10} departments {', '.join(departments)}")
+        for line in demo_nurse_accounts_link(accounts=DEMO_NURSE_ACCOUNTS, end=end):
+            self.stdout.write(f"  {line}")
 
     def _password(self) -> str:
         password = os.environ.get("DEMO_PASSWORD", "")
