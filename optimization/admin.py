@@ -2,9 +2,11 @@ from django.contrib import admin
 
 from healthcare.encounters.admin import DepartmentScopedAdmin, ReadOnlyAdmin
 from optimization.models import (
+    CallInOffer,
     Contract,
     DutyChange,
     Leave,
+    NamedRoster,
     Nurse,
     OptimizationRun,
     ShiftRequest,
@@ -35,6 +37,7 @@ class StaffingRuleSetAdmin(DepartmentScopedAdmin):
     fieldsets = [
         (None, {"fields": ["department", "shifts", "nurse_hour_cost"]}),
         ("On-call", {"fields": ["oncall_premium", "oncall_lead_hours", "oncall_block_hours", "oncall_cap_per_day"]}),
+        ("Named call-ins", {"fields": ["overtime_premium", "agency_premium"]}),
         ("Early release", {"fields": ["release_saving", "release_floor"]}),
         ("Under-staffing", {"fields": ["understaffed_penalty", "risk_threshold"]}),
     ]
@@ -76,6 +79,7 @@ class DutyChangeAdmin(ReadOnlyAdmin):
         "department",
         "kind",
         "nurses",
+        "nurse",
         "starts_at",
         "ends_at",
         "recorded_by",
@@ -83,9 +87,42 @@ class DutyChangeAdmin(ReadOnlyAdmin):
         "cancelled_at",
     ]
     list_filter = ["department", "kind", ("cancelled_at", admin.EmptyFieldListFilter)]
-    list_select_related = ["department", "recorded_by", "cancelled_by"]
+    list_select_related = ["department", "recorded_by", "cancelled_by", "nurse"]
     date_hierarchy = "starts_at"
-    search_fields = ["note"]
+    search_fields = ["note", "nurse__display_name", "nurse__employee_number"]
+
+
+@admin.register(NamedRoster)
+class NamedRosterAdmin(ReadOnlyAdmin):
+    """Rosters of named nurses are solved, repaired and put in force on the roster page or the API;
+    here they are browsed (their shifts are on the roster page's grid and in its CSV)."""
+
+    list_display = [
+        "department",
+        "first_day",
+        "days",
+        "status",
+        "penalty",
+        "gap_percent",
+        "repair_of",
+        "in_force_from",
+        "put_in_force_by",
+    ]
+    list_filter = ["department", "status", ("in_force_from", admin.EmptyFieldListFilter)]
+    list_select_related = ["department", "put_in_force_by", "repair_of"]
+    date_hierarchy = "created_at"
+    search_fields = ["=id", "note"]
+
+
+@admin.register(CallInOffer)
+class CallInOfferAdmin(ReadOnlyAdmin):
+    """Call-ins offered to named nurses and their answers (offered on the department page, answered by the nurse)."""
+
+    list_display = ["department", "nurse", "starts_at", "ends_at", "status", "pay", "offered_by", "answered_at"]
+    list_filter = ["department", "status", "pay"]
+    list_select_related = ["department", "nurse", "offered_by"]
+    date_hierarchy = "starts_at"
+    search_fields = ["nurse__display_name", "nurse__employee_number"]
 
 
 class LeaveInline(admin.TabularInline):

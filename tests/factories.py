@@ -131,3 +131,84 @@ def database_url(settings_dict: dict) -> str:
     password = f":{quote(settings_dict['PASSWORD'])}" if settings_dict["PASSWORD"] else ""
     host = f"{settings_dict['HOST']}:{settings_dict['PORT'] or 5432}"
     return f"postgres://{settings_dict['USER']}{password}@{host}/{settings_dict['NAME']}"
+
+
+def contract_make(name: str = "Full time", **rules):
+    """A contract over 28 days: 10-20 eight-hour shifts, at most 5 in a row, 11 h of rest (overridable)."""
+    from optimization.models import Contract
+
+    fields = {
+        "period_days": 28,
+        "min_minutes": 10 * 480,
+        "max_minutes": 20 * 480,
+        "max_shifts": {"D": 20, "E": 20, "N": 10},
+        "max_consecutive": 5,
+        "min_consecutive": 1,
+        "min_days_off": 1,
+        "max_weekends": None,
+        "min_rest_hours": 11,
+    } | rules
+    return Contract.objects.get_or_create(name=name, defaults=fields)[0]
+
+
+def nurses_make(department, count: int, *, contract=None, skills=("rn",), start: int = 1, **fields) -> list:
+    """`count` active nurses of the department named 'Nurse <code><n>' (employee numbers <code><n:03d>)."""
+    from optimization.models import Nurse, Skill
+
+    contract = contract or contract_make()
+    skill_rows = [Skill.objects.get_or_create(code=code, defaults={"name": code})[0] for code in skills]
+    nurses = []
+    for number in range(start, start + count):
+        nurse = Nurse.objects.create(
+            employee_number=f"{department.code}{number:03d}",
+            display_name=f"Nurse {department.code}{number}",
+            home_department=department,
+            contract=contract,
+            **fields,
+        )
+        nurse.skills.set(skill_rows)
+        nurses.append(nurse)
+    return nurses
+
+
+def named_roster_make(department, *, first_day, days: int, shifts: dict, in_force: bool = True, put_at=None):
+    """A succeeded roster of named nurses written by hand: shifts maps a nurse to her shift code per day
+    (None: off). Put in force from its first shift (at put_at, default that hour) unless in_force is False."""
+    from optimization.models import NamedRoster, RosterShift, RunStatus
+    from optimization.ward_shifts import period_span, shift_codes, shift_span
+
+    rules = staffing_rules_for(department)
+    zone = ZoneInfo(department.timezone)
+    covers_from, covers_until = period_span(rules.shifts, first_day, days, zone)
+    codes = shift_codes(rules.shifts)
+    roster = NamedRoster.objects.create(
+        department=department,
+        first_day=first_day,
+        days=days,
+        status=RunStatus.SUCCEEDED,
+        covers_from=covers_from,
+        covers_until=covers_until,
+        cover={f"{day}:{code}": 1 for day in range(days) for code in codes},
+        cover_source="written by hand",
+        solver_status="feasible",
+        objective=0,
+        bound=0,
+        penalty=0,
+        finished_at=covers_from,
+    )
+    rows = []
+    for nurse, worked in shifts.items():
+        for offset, code in enumerate(worked):
+            if code is None:
+                continue
+            day = first_day + timedelta(days=offset)
+            starts_at, ends_at = shift_span(codes[code], day, zone)
+            rows.append(
+                RosterShift(roster=roster, nurse=nurse, day=day, shift=code, starts_at=starts_at, ends_at=ends_at)
+            )
+    RosterShift.objects.bulk_create(rows)
+    if in_force:
+        roster.in_force_from = covers_from
+        roster.put_in_force_at = put_at or covers_from
+        roster.save(update_fields=["in_force_from", "put_in_force_at"])
+    return roster
