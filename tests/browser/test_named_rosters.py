@@ -202,6 +202,9 @@ def test_a_nurse_sees_only_her_own_page(asgi_server, browser_page, nurse_user):
     assert browser_page.text_content("h1") == "This page does not exist, or is not one of yours"
     assert browser_page.goto(f"{asgi_server}/departments/ED/roster/").status == 404
     assert browser_page.goto(f"{asgi_server}/departments/ED/named-staff/").status == 404
+    # Chromium logs each 404 document as a console error; nothing else may have failed.
+    assert all("status of 404" in error for error in browser_page.console_errors), browser_page.console_errors
+    browser_page.console_errors.clear()
 
     response = browser_page.goto(f"{asgi_server}/me/")
     assert response.status == 200
