@@ -208,6 +208,8 @@ class CallInCandidatesView(generics.GenericAPIView):
     permission_classes = [ModelPermissions]
     serializer_class = CallInChoiceSerializer
 
+    error_statuses = {"GET": [400]}  # a start out of reach
+
     @extend_schema(
         parameters=[
             OpenApiParameter("department", str, required=True, description="Department code."),

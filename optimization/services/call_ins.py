@@ -22,6 +22,8 @@ from optimization.roster_in_force import on_duty_at
 from optimization.signals import call_in_answered
 
 HOUR = timedelta(hours=1)
+# A call-in is for the coming weeks: from a day back (a nurse who came in last night) to this far ahead.
+CALL_IN_REACH = timedelta(days=84)
 
 
 def _next_hour(moment: datetime) -> datetime:
@@ -32,7 +34,12 @@ def _next_hour(moment: datetime) -> datetime:
 def call_in_hours(
     department: Department, *, now: datetime, starts_at: datetime | None = None, hours: int | None = None
 ):
-    """(starts_at, ends_at) of a call-in: by default from the on-call lead time, for the on-call block."""
+    """(starts_at, ends_at) of a call-in: by default from the on-call lead time, for the on-call block.
+
+    Raises ValidationError (starts_at) for a start more than a day back or CALL_IN_REACH ahead.
+    """
+    if starts_at is not None and not now - timedelta(days=1) <= starts_at <= now + CALL_IN_REACH:
+        raise ValidationError({"starts_at": f"from a day ago to {CALL_IN_REACH.days} days ahead"})
     rules = staffing_rules_for(department)
     start = _next_hour(starts_at or now + timedelta(hours=rules.oncall_lead_hours))
     return start, start + timedelta(hours=hours or rules.oncall_block_hours)

@@ -42,6 +42,16 @@ REPAIR_SECONDS = 5
 PROGRESS_EVERY = 1.0
 
 
+# Days a roster or a sick call may name: wide enough for any real roster, narrow enough for date arithmetic.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def day_in_reach(day: date, field: str) -> None:
+    """Raise ValidationError naming `field` unless `day` falls in FIRST_YEAR .. LAST_YEAR."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValidationError({field: f"a day from {FIRST_YEAR} to {LAST_YEAR}"})
+
+
 def _problem_text(conflict, names: dict[str, str]) -> str:
     return f"{names.get(conflict.nurse, conflict.nurse)}: no roster satisfies {', '.join(conflict.rules)} together"
 
@@ -67,6 +77,7 @@ def named_roster_request(
     """
     if not ROSTER_DAYS[0] <= days <= ROSTER_DAYS[1]:
         raise ValidationError({"days": f"between {ROSTER_DAYS[0]} and {ROSTER_DAYS[1]}"})
+    day_in_reach(first_day, "first_day")
     rules = staffing_rules_for(department)
     covers_from, covers_until = period_span(rules.shifts, first_day, days, ZoneInfo(department.timezone))
     roster = NamedRoster(
@@ -195,6 +206,8 @@ def _progress_writer(roster: NamedRoster):
 
 def _solve_and_store(roster: NamedRoster) -> NamedRoster:
     department = roster.department
+    if not Nurse.objects.filter(home_department=department, is_active=True).exists():
+        return named_roster_fail(roster=roster, reason=f"{department.code} has no active nurse to roster")
     if not roster.cover:
         roster.cover, roster.cover_source = roster_cover(
             department, first_day=roster.first_day, days=roster.days, now=timezone.now()
@@ -205,8 +218,6 @@ def _solve_and_store(roster: NamedRoster) -> NamedRoster:
     )
     names = dict(Nurse.objects.filter(home_department=department).values_list("employee_number", "display_name"))
     names = {number: f"{name} ({number})" for number, name in names.items()}
-    if not problem.nurses:
-        return named_roster_fail(roster=roster, reason=f"{department.code} has no active nurse to roster")
     settings = SolveSettings(seconds=roster.seconds, seed=roster.seed, workers=1, deterministic=True)
     progress = _progress_writer(roster)
     try:
@@ -307,6 +318,8 @@ def sick_call_record(
     Raises ValidationError when no named roster is in force for those days.
     """
     now = now or timezone.now()
+    day_in_reach(first_day, "first_day")
+    day_in_reach(last_day, "last_day")
     if last_day < first_day:
         raise ValidationError({"last_day": "on or after first_day"})
     department = nurse.home_department
