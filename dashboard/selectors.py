@@ -14,7 +14,7 @@ from healthcare.hours import iso_utc
 from monitoring_app.models import Alert
 from monitoring_app.services import alert_payload
 from optimization.call_in_candidates import call_in_candidates, release_candidates
-from optimization.models import CallInOffer, OfferStatus, OptimizationRun
+from optimization.models import CallInOffer, DutyChange, OfferStatus, OptimizationRun
 from optimization.roster_in_force import nurses_on_duty, on_duty_at
 from optimization.selectors import OUTLOOK_Z, compliance_recent, staffing_state
 from optimization.services.call_ins import call_in_hours
@@ -137,14 +137,12 @@ def named_staff_now(department: Department, *, now: datetime) -> dict:
     The decision (how many to call or send home) is the staffing state's, as everywhere else.
     """
     hour = now.replace(minute=0, second=0, microsecond=0)
-    zone = ZoneInfo(department.timezone)
     state = staffing_state(department, now=hour)
     starts_at, ends_at = call_in_hours(department, now=now)
     choice = call_in_candidates(department, starts_at=starts_at, ends_at=ends_at, now=now)
-    midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     offers = (
         CallInOffer.objects.filter(department=department)
-        .filter(Q(offered_at__gte=midnight) | Q(status=OfferStatus.OFFERED, starts_at__gt=now))
+        .filter(Q(offered_at__gte=now - timedelta(hours=24)) | Q(status=OfferStatus.OFFERED, starts_at__gt=now))
         .select_related("nurse", "offered_by")
         .order_by("-offered_at")
     )
@@ -160,3 +158,13 @@ def named_staff_now(department: Department, *, now: datetime) -> dict:
         "offers": offers,
         "open_offers": open_offers,
     }
+
+
+def duty_changes_today(department: Department, *, now: datetime):
+    """Call-ins, releases and absences running since the department's local midnight, with who recorded them."""
+    midnight = now.astimezone(ZoneInfo(department.timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (
+        DutyChange.objects.filter(department=department, ends_at__gt=midnight)
+        .select_related("recorded_by", "cancelled_by", "nurse")
+        .order_by("starts_at", "id")
+    )

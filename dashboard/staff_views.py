@@ -318,7 +318,7 @@ def my_page(request: HttpRequest) -> HttpResponse:
     shifts = shifts_in_force([nurse.id], first=now - timedelta(hours=16), last=now + timedelta(days=MY_SHIFT_DAYS))
     calls = DutyChange.objects.filter(
         nurse=nurse, kind=DutyChangeKind.CALL_IN, cancelled_at__isnull=True, ends_at__gt=now
-    ).order_by("starts_at")
+    ).select_related("department")
     roster = named_roster_in_force(department, on=today)
     open_shifts = []
     if roster is not None:
@@ -337,8 +337,29 @@ def my_page(request: HttpRequest) -> HttpResponse:
                 "starts_at"
             ),
             "answered": CallInOffer.objects.filter(nurse=nurse).exclude(status=OfferStatus.OFFERED)[:5],
-            "shifts": shifts.get(nurse.id, []),
-            "calls": calls,
+            "duties": sorted(
+                [
+                    {
+                        "day": shift.day,
+                        "shift": shift.shift,
+                        "starts_at": shift.starts_at,
+                        "ends_at": shift.ends_at,
+                        "department": shift.roster.department.code,
+                    }
+                    for shift in shifts.get(nurse.id, [])
+                ]
+                + [
+                    {
+                        "day": call.starts_at.astimezone(zone).date(),
+                        "shift": None,
+                        "starts_at": call.starts_at,
+                        "ends_at": call.ends_at,
+                        "department": call.department.code,
+                    }
+                    for call in calls
+                ],
+                key=lambda duty: duty["starts_at"],
+            ),
             "open_shifts": open_shifts[:14],
             "requests": ShiftRequest.objects.filter(nurse=nurse, day__gte=today).order_by("day", "shift"),
             "volunteered": set(

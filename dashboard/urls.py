@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("departments/<str:code>/", views.department_dashboard, name="department"),
     path("departments/<str:code>/duty-changes/", views.duty_change_view, name="duty-change"),
+    path("departments/<str:code>/recorded-today/", views.recorded_today, name="recorded-today"),
     path("departments/<str:code>/plans/", views.department_plans, name="plans"),
     path("departments/<str:code>/predictions/", views.department_predictions, name="predictions"),
     path("plans/<uuid:run_id>/", views.plan_detail, name="plan"),

@@ -18,11 +18,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dashboard.forms import DepartmentRulesForm, DutyChangeForm, PlanRequestForm, StaffingRulesForm, shifts_format
-from dashboard.selectors import named_staff_now
+from dashboard.selectors import duty_changes_today, named_staff_now
 from healthcare.encounters.selectors import departments_visible_to, departments_with_latest_workload
 from monitoring_app.selectors import alerts_visible_to
 from monitoring_app.services import alert_acknowledge
-from optimization.models import DutyChange, DutyChangeKind, Nurse, OptimizationRun, RunStatus, StaffingRuleSet
+from optimization.models import DutyChangeKind, Nurse, OptimizationRun, RunStatus, StaffingRuleSet
 from optimization.on_duty import duty_change_record, plan_put_in_force
 from optimization.plan_result import Plan
 from optimization.policies import staffing_rules_for
@@ -75,13 +75,6 @@ def department_dashboard(request: HttpRequest, code: str) -> HttpResponse:
     """One department, live: the verdict and what to do, tiles, census and staffing chart, arrivals
     chart, open alerts, and today's recorded call-ins, releases and absences."""
     department, visible = _department_or_404(request, code)
-    zone = ZoneInfo(department.timezone)
-    midnight = timezone.now().astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    recorded = (
-        DutyChange.objects.filter(department=department, ends_at__gt=midnight)
-        .select_related("recorded_by", "cancelled_by", "nurse")
-        .order_by("starts_at", "id")
-    )
     return render(
         request,
         "dashboard/department.html",
@@ -93,8 +86,19 @@ def department_dashboard(request: HttpRequest, code: str) -> HttpResponse:
             "may_record": request.user.has_perm("optimization.add_dutychange"),
             "may_offer": request.user.has_perm("optimization.add_callinoffer"),
             "named": named_staff_now(department, now=timezone.now()),
-            "recorded": recorded,
+            "recorded": duty_changes_today(department, now=timezone.now()),
         },
+    )
+
+
+@login_required
+def recorded_today(request: HttpRequest, code: str) -> HttpResponse:
+    """The department page's "Recorded today" alone, which the page reloads when the staffing changes."""
+    department, _ = _department_or_404(request, code)
+    return render(
+        request,
+        "dashboard/_recorded_today.html",
+        {"department": department, "recorded": duty_changes_today(department, now=timezone.now())},
     )
 
 

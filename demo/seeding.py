@@ -183,5 +183,5 @@ def demo_users_ensure(*, password: str) -> list[tuple[str, str, list[str]]]:
         user.groups.set([Group.objects.get(name=role)])
         for department in Department.objects.filter(code__in=codes):
             department.members.add(user)
-        created.append((username, role, codes or ["all"]))
+        created.append((username, role, codes or (["her own page"] if role == "nurse" else ["all"])))
     return created

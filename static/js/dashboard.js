@@ -394,22 +394,26 @@ function connect() {
   });
 }
 
-// The named panel (who is on duty, whom to call or send home, the offers) is drawn by the server:
-// the page fetches it again when the staffing, an offer or the roster changes.
+// The parts drawn by the server (who is on duty by name, whom to call or send home, the offers, what was
+// recorded today) are fetched again when the staffing, an offer or the roster changes.
 const NAMED_EVENTS = new Set(["staffing.changed", "call_in.changed", "roster.ready"]);
-const namedPanel = document.getElementById("named-staff");
+const livePartials = [...document.querySelectorAll("[data-live-partial]")];
 let namedTimer = null;
 
+async function refreshPartial(element) {
+  try {
+    const response = await fetch(element.dataset.url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    if (response.ok) element.innerHTML = await response.text();
+  } catch (error) {
+    // The next event or the minute's refresh tries again.
+  }
+}
+
 function scheduleNamedRefresh(delay = 300) {
-  if (!namedPanel || namedTimer) return;
-  namedTimer = setTimeout(async () => {
+  if (!livePartials.length || namedTimer) return;
+  namedTimer = setTimeout(() => {
     namedTimer = null;
-    try {
-      const response = await fetch(namedPanel.dataset.url, { credentials: "same-origin", headers: { Accept: "text/html" } });
-      if (response.ok) namedPanel.innerHTML = await response.text();
-    } catch (error) {
-      // The next event or the minute's refresh tries again.
-    }
+    livePartials.forEach(refreshPartial);
   }, delay);
 }
 

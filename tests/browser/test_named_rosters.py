@@ -97,6 +97,7 @@ def test_a_nurse_accepts_a_call_in_and_the_charge_nurse_sees_it_live(
 
     ranking = charge.locator("#call-in-ranking")
     expect(ranking.locator(".who", has_text=name)).to_be_visible()
+    offered = timezone.now()
     charge.get_by_role("button", name=f"Offer the call-in to {name}").click()
     expect(charge.locator(".messages")).to_contain_text(f"Offered to {name}: ")
     expect(charge.locator(".messages")).to_contain_text("She answers on her page.")
@@ -105,7 +106,8 @@ def test_a_nurse_accepts_a_call_in_and_the_charge_nurse_sees_it_live(
     expect(row.locator(".offer-status")).to_have_attribute("data-status", "offered")
     offer = CallInOffer.objects.get(nurse=nurse_user)
     assert offer.status == OfferStatus.OFFERED
-    assert offer.starts_at >= timezone.now() + timedelta(hours=2)
+    assert offer.starts_at >= offered + timedelta(hours=2)  # after the on-call lead time, on the hour
+    assert offer.starts_at.minute == 0
     assert offer.ends_at - offer.starts_at == timedelta(hours=4)
     charge.wait_for_function(LIVE, timeout=10_000)  # the page after the offer follows the feed again
     charge.evaluate("() => { window.notReloaded = true; }")
