@@ -195,9 +195,9 @@ def test_seed_demo_builds_the_hospital_and_the_users_once(monkeypatch):
 
 @pytest.mark.django_db(transaction=True)  # jobs are queued on commit, as when the command runs for real
 def test_seed_demo_makes_morning_forecasts_and_plans_as_they_would_have_been(monkeypatch):
-    from optimization.models import OptimizationRun, RunStatus
+    from optimization.models import CallInOffer, DutyChange, NamedRoster, OptimizationRun, RunStatus
     from optimization.policies import risk_threshold_for
-    from optimization.roster_in_force import nurses_on_duty
+    from optimization.roster_in_force import nurses_on_duty, roster_in_force
     from optimization.rules import DEFAULT_RISK_THRESHOLD
     from predictions.models import Forecast, ForecastModel
 
@@ -207,19 +207,31 @@ def test_seed_demo_makes_morning_forecasts_and_plans_as_they_would_have_been(mon
     for code in ("ED", "ICU", "MEDSURG"):
         model = ForecastModel.objects.get(department__code=code)
         runs = list(OptimizationRun.objects.filter(department__code=code).order_by("planned_from"))
-        # Two mornings, this morning too once it has begun, then now; each put in force.
+        # Two mornings, this morning too once it has begun, then now: proposals beside the named roster.
         assert len(runs) in (3, 4) and all(run.status == RunStatus.SUCCEEDED for run in runs)
-        assert all(run.in_force_from is not None for run in runs)
         # Every plan and forecast was made from a model trained before it.
         assert all(model.training_end <= run.planned_from for run in runs)
         assert Forecast.objects.filter(department__code=code, status="succeeded").count() == len(runs)
-        # No hour from the first morning to a day from now is left without a roster.
+        # A four-week roster of named nurses is in force from the first morning: every hour from then to a
+        # day from now has nurses named on duty.
+        roster = NamedRoster.objects.get(department__code=code)
+        assert roster.status == RunStatus.SUCCEEDED and roster.in_force_from <= runs[0].planned_from
+        assert all(run.in_force_from is None for run in runs)
         first, last = runs[0].planned_from, runs[-1].planned_from + timedelta(hours=24)
         on_duty = nurses_on_duty(runs[0].department, first=first, last=last)
-        assert len(on_duty) == (last - first) // timedelta(hours=1) + 1
+        assert len(on_duty) == (last - first) // timedelta(hours=1) + 1 and min(on_duty.values()) >= 2
+        assert all(
+            isinstance(names, frozenset)
+            for names in roster_in_force(roster.department, first=first, last=last).values()
+        )
+        assert DutyChange.objects.filter(department__code=code, nurse__isnull=False).exists()
         # The first morning's 24 hours are over: it was scored against the census that came.
         assert "review" in runs[0].result
         assert runs[0].result["review"]["oracle"]["cost"] <= runs[0].result["review"]["plan"]["cost"]
+    # Each demo nurse account is a nurse with a call-in offered to her by her charge nurse.
+    for username, code in (("ed_nurse", "ED"), ("icu_nurse", "ICU")):
+        offer = CallInOffer.objects.get(nurse__user__username=username)
+        assert offer.department.code == code and offer.offered_by.username == f"{code.lower()}_staff"
     # The ICU's risk threshold is the one measured to meet the goal there; the others keep the default.
     assert {code: risk_threshold_for(Department.objects.get(code=code)) for code in ("ED", "ICU", "MEDSURG")} == {
         "ED": DEFAULT_RISK_THRESHOLD,

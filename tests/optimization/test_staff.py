@@ -117,10 +117,12 @@ def test_the_roster_problem_reads_contracts_days_off_leave_requests_and_skill_mi
     assert [shift.code for shift in problem.shift_types] == ["D", "E", "N"]
     assert by_id["E001"].days_off == {2, 3, 5, 6, 12, 13}
     assert by_id["E001"].skills == {"rn", "charge"}
-    # Half the 28-day contract: 50 to 80 hours, 10 day shifts, 1 weekend.
+    # Half the 28-day contract: 50 to 80 hours, 10 day shifts, 1 weekend; her two days of leave count as
+    # worked towards the least (100 hours over 12 of 28 days: 2,571 minutes).
     contract = by_id["E001"].contract
+    assert by_id["E002"].contract.min_minutes == 3000
     assert (contract.min_minutes, contract.max_minutes, contract.max_shifts["D"], contract.max_weekends) == (
-        3000,
+        2571,
         4800,
         10,
         1,
