@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from optimization.contracts import RULES, roster_check
 from optimization.models import NamedRoster, Nurse
-from optimization.roster_inputs import roster_problem_for
+from optimization.roster_inputs import cover_headcounts, roster_problem_for
 
 
 @dataclass
@@ -77,11 +77,9 @@ class RosterGrid:
 
 def roster_grid(roster: NamedRoster) -> RosterGrid:
     """The roster's grid, judged against today's nurses, leave and requests and the roster's own cover."""
-    headcounts = {}
-    for key, nurses in roster.cover.items():
-        day, code = key.split(":", 1)
-        headcounts[(int(day), code)] = int(nurses)
-    problem = roster_problem_for(roster.department, first_day=roster.first_day, days=roster.days, headcounts=headcounts)
+    problem = roster_problem_for(
+        roster.department, first_day=roster.first_day, days=roster.days, headcounts=cover_headcounts(roster.cover)
+    )
     assignment = {
         (number, (day - roster.first_day).days): code
         for number, day, code in roster.shifts.values_list("nurse__employee_number", "day", "shift")

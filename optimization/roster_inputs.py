@@ -40,6 +40,15 @@ def contract_for_days(
     )
 
 
+def cover_headcounts(cover: dict[str, int]) -> dict[tuple[int, str], int]:
+    """A roster's stored cover ("day:code" -> nurses) as the engine's headcounts ((day, code) -> nurses)."""
+    headcounts = {}
+    for key, nurses in cover.items():
+        day, code = key.split(":", 1)
+        headcounts[(int(day), code)] = int(nurses)
+    return headcounts
+
+
 def roster_problem_for(
     department: Department, *, first_day: date, days: int, headcounts: dict[tuple[int, str], int]
 ) -> RosterProblem:

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+from datetime import timedelta
 from pathlib import Path
 from unittest import mock
 
@@ -163,3 +164,31 @@ def asgi_server(django_db_setup, django_db_blocker):
     transactional_db, so it sees their rows."""
     with daphne_serving(django_db_blocker) as base:
         yield base
+
+
+@pytest.fixture
+def ed_named_ward(ed):
+    """(roster, nurses): four ED nurses on a roster of named nurses in force for a week around today;
+    the first two work every day shift, the last two are off all week."""
+    from django.utils import timezone
+
+    from tests.factories import contract_make, named_roster_make, nurses_make
+
+    nurses = nurses_make(ed, 4, contract=contract_make("Week", period_days=7, min_minutes=0, max_minutes=6 * 480))
+    roster = named_roster_make(
+        ed,
+        first_day=timezone.now().date() - timedelta(days=3),
+        days=7,
+        shifts={nurses[0]: ["D"] * 7, nurses[1]: ["D"] * 7, nurses[2]: [None] * 7, nurses[3]: [None] * 7},
+    )
+    return roster, nurses
+
+
+@pytest.fixture
+def ed_nurse_user(ed_named_ward):
+    """The account of the ward's fourth nurse (role nurse, no department)."""
+    user = user_make("ed_nurse", role="nurse")
+    nurse = ed_named_ward[1][3]
+    nurse.user = user
+    nurse.save(update_fields=["user"])
+    return user

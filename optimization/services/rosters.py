@@ -26,7 +26,7 @@ from optimization.named_roster import RosterInfeasible, SolveSettings, roster_re
 from optimization.on_duty import next_shift_start
 from optimization.policies import PolicyUnavailable, active_policy, staffing_rules_for
 from optimization.roster_in_force import roster_in_force
-from optimization.roster_inputs import roster_problem_for
+from optimization.roster_inputs import cover_headcounts, roster_problem_for
 from optimization.services.plans import PlanUnavailable, plan_compute
 from optimization.signals import roster_put_in_force, roster_ready, staffing_changed
 from optimization.ward_shifts import period_span, shift_codes, shift_span
@@ -155,14 +155,6 @@ def roster_cover(department: Department, *, first_day: date, days: int, now: dat
     )
 
 
-def _headcounts(cover: dict[str, int]) -> dict[tuple[int, str], int]:
-    headcounts = {}
-    for key, nurses in cover.items():
-        day, code = key.split(":", 1)
-        headcounts[(int(day), code)] = int(nurses)
-    return headcounts
-
-
 def named_roster_assignment(roster: NamedRoster) -> dict[tuple[str, int], str]:
     """The roster's shifts as the engine reads them: (employee number, day index) -> shift code."""
     return {
@@ -214,7 +206,7 @@ def _solve_and_store(roster: NamedRoster) -> NamedRoster:
         )
         roster.save(update_fields=["cover", "cover_source"])
     problem = roster_problem_for(
-        department, first_day=roster.first_day, days=roster.days, headcounts=_headcounts(roster.cover)
+        department, first_day=roster.first_day, days=roster.days, headcounts=cover_headcounts(roster.cover)
     )
     names = dict(Nurse.objects.filter(home_department=department).values_list("employee_number", "display_name"))
     names = {number: f"{name} ({number})" for number, name in names.items()}

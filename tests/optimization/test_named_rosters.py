@@ -24,10 +24,9 @@ from optimization.models import (
 from optimization.named_roster import RosterSolution, SolveStatus
 from optimization.on_duty import duty_change_record
 from optimization.roster_in_force import nurses_on_duty, on_duty_at, rostered_nurses
-from optimization.roster_inputs import roster_problem_for
+from optimization.roster_inputs import cover_headcounts, roster_problem_for
 from optimization.services.call_ins import call_in_offer, call_in_offer_answer, call_in_offer_withdraw, nurse_release
 from optimization.services.rosters import (
-    _headcounts,
     named_roster_assignment,
     named_roster_put_in_force,
     named_roster_request,
@@ -126,7 +125,7 @@ def test_a_roster_is_solved_as_a_job_and_every_rule_holds(ed, small_ward, ed_sta
     assert roster.progress == 1.0 and roster.solver_status in ("optimal", "feasible")
     assert roster.bound <= roster.objective and roster.gap is not None
     assert "minimum" in roster.cover_source  # no forecast: every shift gets the department's minimum
-    problem = roster_problem_for(ed, first_day=MONDAY, days=7, headcounts=_headcounts(roster.cover))
+    problem = roster_problem_for(ed, first_day=MONDAY, days=7, headcounts=cover_headcounts(roster.cover))
     check = roster_check(problem, named_roster_assignment(roster))
     assert check.feasible and check.penalty == roster.penalty
     shift = roster.shifts.order_by("starts_at").first()

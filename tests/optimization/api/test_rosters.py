@@ -2,11 +2,10 @@
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from optimization.models import CallInOffer, DutyChange, OfferStatus, RunStatus
-from tests.factories import contract_make, named_roster_make, nurses_make, user_make
+from tests.factories import named_roster_make
 
 
 def send(client, user, method, path, body=None):
@@ -14,31 +13,8 @@ def send(client, user, method, path, body=None):
     return getattr(client, method)(path, body, format="json")
 
 
-@pytest.fixture
-def ward(ed):
-    """Four ED nurses: two work every day shift of a week around today, two are off all week."""
-    nurses = nurses_make(ed, 4, contract=contract_make("Week", period_days=7, min_minutes=0, max_minutes=6 * 480))
-    today = timezone.now().date()
-    roster = named_roster_make(
-        ed,
-        first_day=today - timedelta(days=3),
-        days=7,
-        shifts={nurses[0]: ["D"] * 7, nurses[1]: ["D"] * 7, nurses[2]: [None] * 7, nurses[3]: [None] * 7},
-    )
-    return roster, nurses
-
-
-@pytest.fixture
-def nurse_user(ward):
-    user = user_make("ed_nurse", role="nurse")
-    nurse = ward[1][3]
-    nurse.user = user
-    nurse.save()
-    return user
-
-
 def test_staff_request_a_roster_and_read_it_back_with_its_shifts(
-    api_client, ed, ed_staff, ward, django_capture_on_commit_callbacks
+    api_client, ed, ed_staff, ed_named_ward, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = send(
@@ -57,7 +33,7 @@ def test_staff_request_a_roster_and_read_it_back_with_its_shifts(
     assert {row["id"] for row in listed["results"]} >= {roster["id"]} and "shifts" not in listed["results"][0]
 
 
-def test_a_roster_request_names_the_field_it_refuses(api_client, ed_staff, ward):
+def test_a_roster_request_names_the_field_it_refuses(api_client, ed_staff, ed_named_ward):
     response = send(
         api_client, ed_staff, "post", "/api/v1/rosters/", {"department": "ED", "first_day": "2024-01-08", "days": 3}
     )
@@ -66,8 +42,8 @@ def test_a_roster_request_names_the_field_it_refuses(api_client, ed_staff, ward)
     assert response.status_code == 404
 
 
-def test_integrators_read_rosters_and_staff_of_another_unit_see_none(api_client, integrator, icu_staff, ward):
-    roster, _ = ward
+def test_integrators_read_rosters_and_staff_of_another_unit_see_none(api_client, integrator, icu_staff, ed_named_ward):
+    roster, _ = ed_named_ward
     assert send(api_client, integrator, "get", f"/api/v1/rosters/{roster.id}/").status_code == 200
     response = send(api_client, integrator, "post", "/api/v1/rosters/", {"department": "ED", "first_day": "2024-01-08"})
     assert response.status_code == 403
@@ -75,8 +51,8 @@ def test_integrators_read_rosters_and_staff_of_another_unit_see_none(api_client,
     assert send(api_client, icu_staff, "get", "/api/v1/rosters/").json()["results"] == []
 
 
-def test_a_roster_put_in_force_twice_is_refused_the_second_time(api_client, ed, ed_staff, ward):
-    _, nurses = ward
+def test_a_roster_put_in_force_twice_is_refused_the_second_time(api_client, ed, ed_staff, ed_named_ward):
+    _, nurses = ed_named_ward
     proposal = named_roster_make(
         ed, first_day=timezone.now().date() + timedelta(days=1), days=7, shifts={nurses[2]: ["E"] * 7}, in_force=False
     )
@@ -86,16 +62,16 @@ def test_a_roster_put_in_force_twice_is_refused_the_second_time(api_client, ed, 
     assert response.status_code == 400 and "in_force_from" in response.json()
 
 
-def test_a_sick_call_queues_a_repair_and_an_unknown_nurse_is_named(api_client, ed_staff, icu_staff, ward):
+def test_a_sick_call_queues_a_repair_and_an_unknown_nurse_is_named(api_client, ed_staff, icu_staff, ed_named_ward):
     today = timezone.now().date().isoformat()
     body = {"nurse": "ED001", "first_day": today, "last_day": today, "seconds": 1}
     response = send(api_client, ed_staff, "post", "/api/v1/rosters/sick-calls/", body)
-    assert response.status_code == 202 and response.json()["repair_of"] == str(ward[0].id)
+    assert response.status_code == 202 and response.json()["repair_of"] == str(ed_named_ward[0].id)
     response = send(api_client, icu_staff, "post", "/api/v1/rosters/sick-calls/", body)
     assert response.status_code == 400 and "nurse" in response.json()
 
 
-def test_candidates_are_ranked_for_the_default_call_in(api_client, ed_staff, ward):
+def test_candidates_are_ranked_for_the_default_call_in(api_client, ed_staff, ed_named_ward):
     response = send(api_client, ed_staff, "get", "/api/v1/optimize/call-in-candidates/?department=ED")
     assert response.status_code == 200
     body = response.json()
@@ -108,21 +84,21 @@ def test_candidates_are_ranked_for_the_default_call_in(api_client, ed_staff, war
     assert send(api_client, ed_staff, "get", "/api/v1/optimize/call-in-candidates/?department=ICU").status_code == 404
 
 
-def test_an_offer_is_made_by_staff_and_answered_by_the_nurse_alone(api_client, ed_staff, nurse_user, ward):
+def test_an_offer_is_made_by_staff_and_answered_by_the_nurse_alone(api_client, ed_staff, ed_nurse_user, ed_named_ward):
     response = send(api_client, ed_staff, "post", "/api/v1/call-in-offers/", {"department": "ED", "nurse": "ED004"})
     assert response.status_code == 201, response.json()
     offer = response.json()
     assert offer["status"] == OfferStatus.OFFERED and offer["display_name"] == "Nurse ED4"
     # Only the nurse answers: her charge nurse does not see it among "her own".
     assert send(api_client, ed_staff, "post", f"/api/v1/call-in-offers/{offer['id']}/accept/").status_code == 404
-    response = send(api_client, nurse_user, "post", f"/api/v1/call-in-offers/{offer['id']}/accept/")
+    response = send(api_client, ed_nurse_user, "post", f"/api/v1/call-in-offers/{offer['id']}/accept/")
     assert response.status_code == 200 and response.json()["status"] == OfferStatus.ACCEPTED
     change = DutyChange.objects.get(id=response.json()["duty_change"])
-    assert change.nurse.employee_number == "ED004" and change.recorded_by == nurse_user
-    assert send(api_client, nurse_user, "post", f"/api/v1/call-in-offers/{offer['id']}/decline/").status_code == 400
+    assert change.nurse.employee_number == "ED004" and change.recorded_by == ed_nurse_user
+    assert send(api_client, ed_nurse_user, "post", f"/api/v1/call-in-offers/{offer['id']}/decline/").status_code == 400
 
 
-def test_an_offer_to_a_nurse_on_duty_is_refused_with_the_reason(api_client, ed_staff, ward):
+def test_an_offer_to_a_nurse_on_duty_is_refused_with_the_reason(api_client, ed_staff, ed_named_ward):
     now = timezone.now()
     body = {"department": "ED", "nurse": "ED001", "starts_at": (now + timedelta(days=1)).replace(hour=8).isoformat()}
     response = send(api_client, ed_staff, "post", "/api/v1/call-in-offers/", body)
@@ -131,7 +107,7 @@ def test_an_offer_to_a_nurse_on_duty_is_refused_with_the_reason(api_client, ed_s
     assert unknown.status_code == 400 and not CallInOffer.objects.exists()
 
 
-def test_a_charge_nurse_withdraws_an_open_offer(api_client, ed_staff, ward):
+def test_a_charge_nurse_withdraws_an_open_offer(api_client, ed_staff, ed_named_ward):
     offer = send(api_client, ed_staff, "post", "/api/v1/call-in-offers/", {"department": "ED", "nurse": "ED003"}).json()
     response = send(api_client, ed_staff, "post", f"/api/v1/call-in-offers/{offer['id']}/withdraw/")
     assert response.status_code == 200 and response.json()["status"] == OfferStatus.WITHDRAWN
