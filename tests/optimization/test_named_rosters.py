@@ -309,3 +309,27 @@ def test_her_calendar_feed_holds_her_shifts_and_call_ins(ed, ward, ed_staff):
     feed = nurse_calendar(nurses[0], now=NOON).decode()
     assert feed.count("BEGIN:VEVENT") == 8  # seven day shifts and the call-in
     assert "DTSTART:20240110T070000Z" in feed and "SUMMARY:Called in\\, ED" in feed
+
+
+def test_the_cover_is_the_headcount_plan_of_the_week_ahead_then_by_weekday(ed, ed_forecaster):
+    from optimization.policies import staffing_rules_for
+    from optimization.services.plans import plan_compute
+    from optimization.services.rosters import roster_cover
+    from tests.factories import current_hour
+
+    now = current_hour()
+    first_day = now.date() + timedelta(days=1)
+    cover, source = roster_cover(ed, first_day=first_day, days=14, now=now)
+    assert source.startswith("headcount plan (HiGHS) of the week from") and len(cover) == 14 * 3
+    plan = plan_compute(
+        department=ed,
+        start_hour=int(now.timestamp()) // 3600,
+        horizon=168,
+        rules=staffing_rules_for(ed),
+        z_roster=1.0,
+    )
+    starts = {(shift.start.date(), shift.start.hour): shift.nurses for shift in plan.roster}
+    # Day 0's day shift is the plan's 07:00 shift of that date (the test ED runs on UTC); day 7 repeats it.
+    assert cover["0:D"] == max(starts[(first_day, 7)], ed.min_nurses)
+    assert cover["7:D"] == cover["0:D"] or (first_day + timedelta(days=7), 7) in starts
+    assert min(cover.values()) >= ed.min_nurses
