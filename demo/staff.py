@@ -46,7 +46,7 @@ CONTRACTS = (
 # Of every ten nurses: full time, part time, days only.
 CONTRACT_MIX = ("Full time",) * 6 + ("Part time",) * 2 + ("Days only",) * 2
 ROSTER_DAYS = 28
-ROSTER_SECONDS = 10
+ROSTER_SECONDS = 20
 FIRST_NAMES = [
     "Ada",
     "Bea",

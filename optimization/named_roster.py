@@ -20,8 +20,8 @@ same model in one CP-SAT call: the yardstick the engine must beat.
 `roster_repair` re-solves after a change (a sick call: the nurse's days off grow) with every
 changed cell of the roster in force costed and the days already worked kept, starting from that
 roster. `contract_conflicts` names, for a problem no roster can satisfy, the nurse and the rules
-that clash. A budget in deterministic time with one worker (SolveSettings.deterministic) gives
-the same roster for the same seed on any machine.
+that clash. A budget in deterministic time with interleaved workers (SolveSettings.deterministic)
+gives the same roster for the same seed on any machine.
 """
 
 import math
@@ -56,7 +56,7 @@ class SolveSettings:
     seconds: float = 30.0
     seed: int = 0
     workers: int = 2
-    # Count the budget in CP-SAT's deterministic time on one worker: reproducible, not wall-clock bound.
+    # Count the budget in CP-SAT's deterministic time, its workers interleaved: reproducible, not wall-clock bound.
     deterministic: bool = False
 
 
@@ -127,7 +127,9 @@ class _Improvements(cp_model.CpSolverSolutionCallback):
 def _solver(settings: SolveSettings, seconds: float, seed: int) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     if settings.deterministic:
-        solver.parameters.num_workers = 1
+        # Interleaved workers share one deterministic schedule: the same search on any machine.
+        solver.parameters.num_workers = settings.workers
+        solver.parameters.interleave_search = settings.workers > 1
         solver.parameters.max_deterministic_time = max(seconds, 0.01)
     else:
         solver.parameters.num_workers = settings.workers
@@ -250,7 +252,8 @@ def _improve_by_columns(
         time_left=lambda: until - clock.used(),
         count=clock.add,
         seed=settings.seed,
-        threads=1 if settings.deterministic else settings.workers,
+        threads=settings.workers,
+        deterministic=settings.deterministic,
     )
     bound = math.ceil(result.bound - 1e-6 * max(abs(result.bound), 1.0)) if math.isfinite(result.bound) else -math.inf
     # The cells the relaxation has whole stay as it has them; CP-SAT chooses the rest.
@@ -293,7 +296,13 @@ def _solve(
     constructed = None
     if status == cp_model.UNKNOWN and search and columns and clock.left() > 0:
         # No roster yet: build one nurse by nurse, each under her own contract, and search from it.
-        constructed = schedules_construct(built.problem, time_left=clock.left, count=clock.add, seed=settings.seed)
+        constructed = schedules_construct(
+            built.problem,
+            time_left=clock.left,
+            count=clock.add,
+            seed=settings.seed,
+            deterministic=settings.deterministic,
+        )
         if constructed is not None:
             status = cp_model.FEASIBLE
             trace.append((round(clock.used(), 2), roster_check(built.problem, constructed).penalty))

@@ -86,10 +86,11 @@ class _Pricer:
         return self.constant + sum(self.cell_cost[cell] for cell in schedule)
 
     def price(
-        self, duals: dict[tuple[int, str], float], seconds: float, seed: int
+        self, duals: dict[tuple[int, str], float], seconds: float, seed: int, deterministic: bool = False
     ) -> tuple[list[Schedule], float, float]:
         """Schedules of least reduced cost leaving out the nurse's own dual (the best first), a proven lower
-        bound on the least reduced cost, and the deterministic time used.
+        bound on the least reduced cost, and the deterministic time used. `seconds` are deterministic
+        seconds when `deterministic` is set (the same answer on any machine), wall-clock seconds otherwise.
 
         The bound holds even when the time runs out; it allows for rounding the coefficients to integers (at
         most half a unit on each cell chosen, and a schedule has at most `days` cells).
@@ -99,7 +100,10 @@ class _Pricer:
         model.minimize(sum(round(PRICE_SCALE * coefficients[cell]) * var for cell, var in self.cells.items()))
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
-        solver.parameters.max_time_in_seconds = max(seconds, 0.01)
+        if deterministic:
+            solver.parameters.max_deterministic_time = max(seconds, 0.01)
+        else:
+            solver.parameters.max_time_in_seconds = max(seconds, 0.01)
         solver.parameters.random_seed = seed
         found = _Schedules(self.cells)
         status = solver.solve(model, found)
@@ -180,9 +184,15 @@ def columns_generate(
     seed: int = 0,
     price_seconds: float = 2.0,
     threads: int = 1,
+    deterministic: bool = False,
 ) -> ColumnResult:
     """Schedules for each nurse by column generation from the roster `start`, until no schedule prices in
-    or `time_left()` runs out; `count` is told the deterministic time of each pricing solve."""
+    or `time_left()` runs out; `count` is told the deterministic time of each pricing solve.
+
+    With `deterministic`, time is CP-SAT's deterministic time and every round prices every nurse
+    (the time left is read once per round, never while the threads run): the same columns on any
+    machine, at the cost of finishing the round the budget ends in.
+    """
     pricers = [_Pricer(problem, index) for index in range(len(problem.nurses))]
     columns = [[schedule] for schedule in _schedules_of(problem, start)]
     costs = [[round(pricer.cost(schedules[0]))] for pricer, schedules in zip(pricers, columns, strict=True)]
@@ -194,13 +204,20 @@ def columns_generate(
     def cell_duals(index: int, duals: np.ndarray) -> dict[tuple[int, str], float]:
         return {cell: float(sum(duals[row] for row in rows)) for cell, rows in rows_of[index].items()}
 
+    round_left = time_left()
+
+    def left() -> float:
+        return round_left if deterministic else time_left()
+
     def price(index: int, duals: np.ndarray):
-        if time_left() <= 0:
+        if left() <= 0:
             return None
-        return pricers[index].price(cell_duals(index, duals), min(price_seconds, time_left()), seed + index)
+        seconds = min(price_seconds, left())
+        return pricers[index].price(cell_duals(index, duals), seconds, seed + index, deterministic)
 
     pool = ThreadPoolExecutor(max_workers=threads)
     while time_left() > 0:
+        round_left = time_left()
         lp_value, weights, nurse_duals, cover_duals = _master_lp(problem, columns, costs, rows_of)
         cell_values = _cell_values(columns, weights)
         iterations += 1
@@ -245,6 +262,7 @@ def schedules_construct(
     count: Callable[[float], None],
     seed: int = 0,
     seconds_per_nurse: float = 1.0,
+    deterministic: bool = False,
 ) -> dict[tuple[str, int], str] | None:
     """A first roster built nurse by nurse, in a seeded order: each takes the schedule of her own contract
     that best serves the cover still wanted (a shift short is worth its under weight, one over costs its
@@ -269,7 +287,8 @@ def schedules_construct(
             )
             for cell, rows in rows_of[index].items()
         }
-        schedules, _, used = _Pricer(problem, index).price(values, min(seconds_per_nurse, time_left()), seed + index)
+        seconds = min(seconds_per_nurse, time_left())
+        schedules, _, used = _Pricer(problem, index).price(values, seconds, seed + index, deterministic)
         count(used)
         if not schedules:
             return None

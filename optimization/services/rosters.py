@@ -8,6 +8,7 @@ fails with the reason and changes nothing in force.
 """
 
 import logging
+import threading
 import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -185,10 +186,17 @@ def named_roster_run(*, roster_id, task_id: str | None = None) -> NamedRoster | 
 
 
 def _progress_writer(roster: NamedRoster):
+    """The engine's progress callback: the share of the budget used, written at most every PROGRESS_EVERY s.
+
+    CP-SAT calls back from its own worker threads too; only calls on the job's thread write (a worker
+    thread would open a database connection of its own), the next one of which comes within a
+    neighbourhood's solve.
+    """
     last = [0.0]
+    owner = threading.get_ident()
 
     def write(seconds: float, share: float, objective: int | None, bound: float) -> None:
-        if time.monotonic() - last[0] < PROGRESS_EVERY:
+        if threading.get_ident() != owner or time.monotonic() - last[0] < PROGRESS_EVERY:
             return
         last[0] = time.monotonic()
         NamedRoster.objects.filter(id=roster.id).update(progress=round(share, 3))
@@ -210,7 +218,7 @@ def _solve_and_store(roster: NamedRoster) -> NamedRoster:
     )
     names = dict(Nurse.objects.filter(home_department=department).values_list("employee_number", "display_name"))
     names = {number: f"{name} ({number})" for number, name in names.items()}
-    settings = SolveSettings(seconds=roster.seconds, seed=roster.seed, workers=1, deterministic=True)
+    settings = SolveSettings(seconds=roster.seconds, seed=roster.seed, deterministic=True)
     progress = _progress_writer(roster)
     try:
         if roster.repair_of_id:
