@@ -223,12 +223,15 @@ class CallInCandidatesView(generics.GenericAPIView):
         query.is_valid(raise_exception=True)
         department = visible_department_or_404(request, query.validated_data["department"])
         now = timezone.now()
-        starts_at, ends_at = call_in_hours(
-            department,
-            now=now,
-            starts_at=query.validated_data.get("starts_at"),
-            hours=query.validated_data.get("hours"),
-        )
+        try:
+            starts_at, ends_at = call_in_hours(
+                department,
+                now=now,
+                starts_at=query.validated_data.get("starts_at"),
+                hours=query.validated_data.get("hours"),
+            )
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from None
         choice = call_in_candidates(department, starts_at=starts_at, ends_at=ends_at, now=now)
         numbers = dict(
             Nurse.objects.filter(id__in=[c.facts.nurse_id for c in choice.ranked]).values_list("id", "employee_number")

@@ -82,6 +82,10 @@ def test_candidates_are_ranked_for_the_default_call_in(api_client, ed_staff, ed_
         == 400
     )
     assert send(api_client, ed_staff, "get", "/api/v1/optimize/call-in-candidates/?department=ICU").status_code == 404
+    far = send(
+        api_client, ed_staff, "get", "/api/v1/optimize/call-in-candidates/?department=ED&starts_at=9999-12-31T23:00Z"
+    )
+    assert far.status_code == 400 and "84 days ahead" in far.json()["starts_at"][0]
 
 
 def test_an_offer_is_made_by_staff_and_answered_by_the_nurse_alone(api_client, ed_staff, ed_nurse_user, ed_named_ward):
