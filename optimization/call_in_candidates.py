@@ -22,6 +22,7 @@ from optimization.call_ins import (
     release_ranking,
 )
 from optimization.models import (
+    ROSTER_DAYS,
     DutyChange,
     DutyChangeKind,
     Leave,
@@ -39,6 +40,8 @@ from optimization.roster_in_force import on_duty_at
 FAIRNESS_DAYS = 28
 # Shifts this far either side of a call-in's hours can break rest or consecutive-day rules.
 NEARBY = timedelta(days=8)
+# A roster period (for the minutes worked in it) starts at most this long before the call-in.
+PERIOD_REACH = timedelta(days=ROSTER_DAYS[1])
 
 
 def call_in_costs(department: Department) -> CallInCosts:
@@ -167,14 +170,14 @@ def call_in_candidates(
         .prefetch_related("skills")
     )
     ids = [nurse.id for nurse in nurses]
-    shifts = shifts_in_force(ids, first=starts_at - NEARBY - timedelta(days=84), last=ends_at + NEARBY)
+    shifts = shifts_in_force(ids, first=starts_at - NEARBY - PERIOD_REACH, last=ends_at + NEARBY)
     calls: dict[int, list[tuple]] = defaultdict(list)
     for nurse_id, call_start, call_end in DutyChange.objects.filter(
         nurse_id__in=ids,
         kind=DutyChangeKind.CALL_IN,
         cancelled_at__isnull=True,
-        starts_at__lte=ends_at + NEARBY + timedelta(days=84),
-        ends_at__gte=starts_at - NEARBY - timedelta(days=84),
+        starts_at__lte=ends_at + NEARBY + PERIOD_REACH,
+        ends_at__gte=starts_at - NEARBY - PERIOD_REACH,
     ).values_list("nurse_id", "starts_at", "ends_at"):
         calls[nurse_id].append((call_start, call_end))
     leave: dict[int, list[tuple]] = defaultdict(list)
