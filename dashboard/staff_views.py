@@ -20,8 +20,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.forms_staff import OwnRequestForm, RosterRequestForm, SickCallForm
 from dashboard.selectors import named_staff_now
+from dashboard.views import department_or_404
 from healthcare.encounters.selectors import departments_visible_to
-from optimization.calendar_feed import nurse_calendar, nurse_calendar_token
+from optimization.calendar_feed import nurse_calendar
 from optimization.call_in_candidates import shifts_in_force
 from optimization.models import (
     CallInOffer,
@@ -57,11 +58,6 @@ OFFER_CALL_INS = "optimization.add_callinoffer"
 MY_SHIFT_DAYS = 28
 
 
-def _department_or_404(request: HttpRequest, code: str):
-    visible = departments_visible_to(request.user).order_by("code")
-    return get_object_or_404(visible, code=code.upper()), visible
-
-
 def _problems(exc: ValidationError) -> str:
     return "; ".join(exc.messages)
 
@@ -73,7 +69,7 @@ def _problems(exc: ValidationError) -> str:
 def department_roster(request: HttpRequest, code: str) -> HttpResponse:
     """The roster of named nurses in force today, the forms to solve a new one or report a sick call,
     and the department's recent rosters."""
-    department, visible = _department_or_404(request, code)
+    department, visible = department_or_404(request, code)
     today = timezone.now().astimezone(ZoneInfo(department.timezone)).date()
     may_plan = request.user.has_perm(PLAN_ROSTERS)
     form = RosterRequestForm(request.POST or None)
@@ -181,7 +177,7 @@ def roster_csv(request: HttpRequest, roster_id) -> HttpResponse:
 @require_POST
 def sick_call_view(request: HttpRequest, code: str) -> HttpResponse:
     """A nurse called in sick: record her leave and queue a repair of the roster in force."""
-    department, _ = _department_or_404(request, code)
+    department, _ = department_or_404(request, code)
     if not request.user.has_perm(PLAN_ROSTERS):
         raise PermissionDenied
     form = SickCallForm(request.POST, department=department)
@@ -208,7 +204,7 @@ def sick_call_view(request: HttpRequest, code: str) -> HttpResponse:
 def named_staff_panel(request: HttpRequest, code: str) -> HttpResponse:
     """The department page's named panel alone (who is on duty, whom to call, whom to send home, offers),
     which the page reloads when the live feed says something changed."""
-    department, _ = _department_or_404(request, code)
+    department, _ = department_or_404(request, code)
     return render(request, "dashboard/_named_staff.html", _named_staff_context(request, department))
 
 
@@ -230,7 +226,7 @@ def _named_staff_context(request: HttpRequest, department) -> dict:
 @require_POST
 def call_in_offer_view(request: HttpRequest, code: str) -> HttpResponse:
     """Offer the default call-in (from the on-call lead time, for the block) to a named nurse."""
-    department, _ = _department_or_404(request, code)
+    department, _ = department_or_404(request, code)
     if not request.user.has_perm(OFFER_CALL_INS):
         raise PermissionDenied
     nurse = _posted_nurse(request)
@@ -267,7 +263,7 @@ def call_in_withdraw_view(request: HttpRequest, offer_id: int) -> HttpResponse:
 @require_POST
 def nurse_release_view(request: HttpRequest, code: str) -> HttpResponse:
     """Send a named nurse on duty home until her shift ends."""
-    department, _ = _department_or_404(request, code)
+    department, _ = department_or_404(request, code)
     if not request.user.has_perm("optimization.add_dutychange"):
         raise PermissionDenied
     nurse = _posted_nurse(request)
@@ -337,29 +333,7 @@ def my_page(request: HttpRequest) -> HttpResponse:
                 "starts_at"
             ),
             "answered": CallInOffer.objects.filter(nurse=nurse).exclude(status=OfferStatus.OFFERED)[:5],
-            "duties": sorted(
-                [
-                    {
-                        "day": shift.day,
-                        "shift": shift.shift,
-                        "starts_at": shift.starts_at,
-                        "ends_at": shift.ends_at,
-                        "department": shift.roster.department.code,
-                    }
-                    for shift in shifts.get(nurse.id, [])
-                ]
-                + [
-                    {
-                        "day": call.starts_at.astimezone(zone).date(),
-                        "shift": None,
-                        "starts_at": call.starts_at,
-                        "ends_at": call.ends_at,
-                        "department": call.department.code,
-                    }
-                    for call in calls
-                ],
-                key=lambda duty: duty["starts_at"],
-            ),
+            "duties": _duties(shifts.get(nurse.id, []), calls, zone),
             "open_shifts": open_shifts[:14],
             "requests": ShiftRequest.objects.filter(nurse=nurse, day__gte=today).order_by("day", "shift"),
             "volunteered": set(
@@ -368,10 +342,35 @@ def my_page(request: HttpRequest) -> HttpResponse:
             "form": form,
             "today": today,
             "calendar_url": request.build_absolute_uri(
-                reverse("dashboard:calendar", kwargs={"token": nurse_calendar_token(nurse)})
+                reverse("dashboard:calendar", kwargs={"token": nurse.calendar_token})
             ),
         },
     )
+
+
+def _duties(shifts, calls, zone: ZoneInfo) -> list[dict]:
+    """Her shifts in force and accepted call-ins, in the order she works them."""
+    duties = [
+        {
+            "day": shift.day,
+            "shift": shift.shift,
+            "starts_at": shift.starts_at,
+            "ends_at": shift.ends_at,
+            "department": shift.roster.department.code,
+        }
+        for shift in shifts
+    ]
+    duties += [
+        {
+            "day": call.starts_at.astimezone(zone).date(),
+            "shift": None,
+            "starts_at": call.starts_at,
+            "ends_at": call.ends_at,
+            "department": call.department.code,
+        }
+        for call in calls
+    ]
+    return sorted(duties, key=lambda duty: duty["starts_at"])
 
 
 @login_required

@@ -44,7 +44,7 @@ LIVE_CONFIDENCE = 0.9
 PAST_FORECAST_DAYS = 7
 
 
-def _department_or_404(request: HttpRequest, code: str):
+def department_or_404(request: HttpRequest, code: str):
     visible = departments_visible_to(request.user).order_by("code")
     return get_object_or_404(visible, code=code.upper()), visible
 
@@ -74,7 +74,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def department_dashboard(request: HttpRequest, code: str) -> HttpResponse:
     """One department, live: the verdict and what to do, tiles, census and staffing chart, arrivals
     chart, open alerts, and today's recorded call-ins, releases and absences."""
-    department, visible = _department_or_404(request, code)
+    department, visible = department_or_404(request, code)
     return render(
         request,
         "dashboard/department.html",
@@ -94,7 +94,7 @@ def department_dashboard(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def recorded_today(request: HttpRequest, code: str) -> HttpResponse:
     """The department page's "Recorded today" alone, which the page reloads when the staffing changes."""
-    department, _ = _department_or_404(request, code)
+    department, _ = department_or_404(request, code)
     return render(
         request,
         "dashboard/_recorded_today.html",
@@ -109,7 +109,7 @@ def duty_change_view(request: HttpRequest, code: str) -> HttpResponse:
 
     Every open page of the department follows within seconds (the alert check pushes the new state).
     """
-    department, _ = _department_or_404(request, code)
+    department, _ = department_or_404(request, code)
     if not request.user.has_perm("optimization.add_dutychange"):
         raise PermissionDenied
     form = DutyChangeForm(request.POST)
@@ -162,7 +162,7 @@ def plan_put_in_force_view(request: HttpRequest, run_id) -> HttpResponse:
 @login_required
 def department_plans(request: HttpRequest, code: str) -> HttpResponse:
     """Request a staffing plan (POST) and see the department's past runs."""
-    department, visible = _department_or_404(request, code)
+    department, visible = department_or_404(request, code)
     may_request = request.user.has_perm("optimization.add_optimizationrun")
     form = PlanRequestForm(request.POST or None)
     if request.method == "POST":
@@ -234,7 +234,7 @@ def plan_detail(request: HttpRequest, run_id) -> HttpResponse:
 @login_required
 def department_predictions(request: HttpRequest, code: str) -> HttpResponse:
     """The active forecaster, its validation backtest, live accuracy, and last week's forecasts against what came."""
-    department, visible = _department_or_404(request, code)
+    department, visible = department_or_404(request, code)
     active = ForecastModel.objects.filter(department=department, is_active=True).defer("artifact").first()
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     candidates = []
@@ -339,7 +339,7 @@ def settings_list(request: HttpRequest) -> HttpResponse:
 @permission_required(RULES_PERMISSIONS, raise_exception=True)
 def settings_department(request: HttpRequest, code: str) -> HttpResponse:
     """Admins: change one department's ratio, minimum and staffing rules."""
-    department, _ = _department_or_404(request, code)
+    department, _ = department_or_404(request, code)
     ruleset = StaffingRuleSet.objects.filter(department=department).first() or StaffingRuleSet(department=department)
     department_form = DepartmentRulesForm(request.POST or None, instance=department, prefix="department")
     rules_form = StaffingRulesForm(request.POST or None, instance=ruleset, prefix="rules")

@@ -1,10 +1,9 @@
 """A nurse's shifts as an iCalendar feed (RFC 5545, with the icalendar package), for her own calendar app.
 
 The feed holds her shifts of the rosters in force from a week back to twelve weeks ahead and her
-accepted call-ins. Its address carries a secret token, made on first use: calendar apps cannot sign in.
+accepted call-ins. Its address carries her secret token (Nurse.calendar_token): calendar apps cannot sign in.
 """
 
-import secrets
 from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event
@@ -14,14 +13,6 @@ from optimization.models import DutyChange, DutyChangeKind, Nurse
 
 PAST = timedelta(days=7)
 AHEAD = timedelta(days=84)
-
-
-def nurse_calendar_token(nurse: Nurse) -> str:
-    """The secret of her feed's address, made (and saved) on first use."""
-    if not nurse.calendar_token:
-        nurse.calendar_token = secrets.token_urlsafe(32)
-        nurse.save(update_fields=["calendar_token"])
-    return nurse.calendar_token
 
 
 def nurse_calendar(nurse: Nurse, *, now: datetime) -> bytes:

@@ -6,6 +6,15 @@ import uuid
 from django.conf import settings
 from django.db import migrations, models
 
+import optimization.models.staff
+
+
+def calendar_tokens_fill(apps, schema_editor):
+    Nurse = apps.get_model("optimization", "Nurse")
+    for nurse in Nurse.objects.filter(calendar_token__isnull=True).only("id"):
+        nurse.calendar_token = optimization.models.staff.calendar_token_new()
+        nurse.save(update_fields=["calendar_token"])
+
 
 class Migration(migrations.Migration):
 
@@ -96,10 +105,17 @@ class Migration(migrations.Migration):
             name='nurse',
             field=models.ForeignKey(blank=True, help_text='The nurse called in, released or absent, when one is named (then nurses is 1).', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='duty_changes', to='optimization.nurse'),
         ),
+        # Every nurse gets the secret of her calendar feed: added empty, filled one by one, then required.
         migrations.AddField(
             model_name='nurse',
             name='calendar_token',
-            field=models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True),
+            field=models.CharField(editable=False, max_length=64, null=True),
+        ),
+        migrations.RunPython(calendar_tokens_fill, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name='nurse',
+            name='calendar_token',
+            field=models.CharField(default=optimization.models.staff.calendar_token_new, editable=False, max_length=64, unique=True),
         ),
         migrations.AddField(
             model_name='staffingruleset',

@@ -1,5 +1,7 @@
 """Named staff: nurses, the contracts they work under, their leave and shift requests, and skill cover."""
 
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -85,6 +87,10 @@ class Contract(models.Model):
             raise ValidationError(errors)
 
 
+def calendar_token_new() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class Nurse(models.Model):
     """A nurse who can be rostered: where she works, what she may do, and under which contract."""
 
@@ -110,8 +116,8 @@ class Nurse(models.Model):
         help_text="The account she signs in with, for her own page.",
     )
     is_active = models.BooleanField(default=True)
-    # The secret in her calendar feed's address (calendar apps cannot sign in); made on first use.
-    calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    # The secret in her calendar feed's address: calendar apps cannot sign in.
+    calendar_token = models.CharField(max_length=64, unique=True, default=calendar_token_new, editable=False)
 
     class Meta:
         ordering = ["home_department", "display_name"]
