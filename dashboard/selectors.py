@@ -140,6 +140,7 @@ def named_staff_now(department: Department, *, now: datetime) -> dict:
     state = staffing_state(department, now=hour)
     starts_at, ends_at = call_in_hours(department, now=now)
     choice = call_in_candidates(department, starts_at=starts_at, ends_at=ends_at, now=now)
+    on_duty = on_duty_at(department, hour=hour)
     offers = (
         CallInOffer.objects.filter(department=department)
         .filter(Q(offered_at__gte=now - timedelta(hours=24)) | Q(status=OfferStatus.OFFERED, starts_at__gt=now))
@@ -148,13 +149,13 @@ def named_staff_now(department: Department, *, now: datetime) -> dict:
     )
     open_offers = {offer.nurse_id for offer in offers if offer.status == OfferStatus.OFFERED}
     return {
-        "on_duty": on_duty_at(department, hour=hour),
+        "on_duty": on_duty,
         "decision": state.decision,
         "call_in": choice,
         "call_in_shown": choice.legal[:NAMED_SHOWN],
         "call_in_hidden": len(choice.legal) - min(len(choice.legal), NAMED_SHOWN),
         "not_legal": [candidate for candidate in choice.ranked if not candidate.legal],
-        "release": release_candidates(department, hour=hour, now=now)[:NAMED_SHOWN],
+        "release": release_candidates(department, hour=hour, now=now, on_duty=on_duty)[:NAMED_SHOWN],
         "offers": offers,
         "open_offers": open_offers,
     }

@@ -34,7 +34,7 @@ from optimization.models import (
     StaffingRuleSet,
 )
 from optimization.policies import staffing_rules_for
-from optimization.roster_in_force import on_duty_at
+from optimization.roster_in_force import OnDutyNow, on_duty_at
 
 # Fairness counts call-ins and releases over these recent weeks.
 FAIRNESS_DAYS = 28
@@ -62,7 +62,7 @@ def shifts_in_force(nurse_ids, *, first: datetime, last: datetime) -> dict[int, 
         RosterShift.objects.filter(
             nurse_id__in=nurse_ids, starts_at__gte=first, starts_at__lte=last, roster__in_force_from__isnull=False
         )
-        .select_related("roster")
+        .select_related("roster__department")
         .order_by("starts_at")
     )
     shifts = list(shifts)
@@ -89,6 +89,21 @@ def shifts_in_force(nurse_ids, *, first: datetime, last: datetime) -> dict[int, 
         if owner is not None and owner.id == shift.roster_id:
             by_nurse[shift.nurse_id].append(shift)
     return by_nurse
+
+
+def _recent_counts(nurse_ids, *, kind: str, now: datetime) -> dict[int, int]:
+    """Per nurse, her call-ins (or releases) not cancelled over the last FAIRNESS_DAYS."""
+    return dict(
+        DutyChange.objects.filter(
+            nurse_id__in=nurse_ids,
+            kind=kind,
+            cancelled_at__isnull=True,
+            starts_at__gte=now - timedelta(days=FAIRNESS_DAYS),
+        )
+        .values("nurse_id")
+        .annotate(n=Count("id"))
+        .values_list("nurse_id", "n")
+    )
 
 
 def _away(nurse: Nurse, day: date, leave: dict[int, list[tuple[date, date, str]]]) -> str:
@@ -185,17 +200,7 @@ def call_in_candidates(
         nurse_id__in=ids, first_day__lte=day, last_day__gte=day
     ).values_list("nurse_id", "first_day", "last_day", "reason"):
         leave[nurse_id].append((first_day, last_day, reason))
-    recent = dict(
-        DutyChange.objects.filter(
-            nurse_id__in=ids,
-            kind=DutyChangeKind.CALL_IN,
-            cancelled_at__isnull=True,
-            starts_at__gte=now - timedelta(days=FAIRNESS_DAYS),
-        )
-        .values("nurse_id")
-        .annotate(n=Count("id"))
-        .values_list("nurse_id", "n")
-    )
+    recent = _recent_counts(ids, kind=DutyChangeKind.CALL_IN, now=now)
     facts = []
     for nurse in nurses:
         own = shifts.get(nurse.id, [])
@@ -239,9 +244,14 @@ def call_in_candidates(
     )
 
 
-def release_candidates(department: Department, *, hour: datetime, now: datetime) -> list[tuple[Nurse, ReleaseFacts]]:
-    """The named nurses on duty at `hour`, in the order to send home (volunteers first, fairly)."""
-    on_duty = on_duty_at(department, hour=hour)
+def release_candidates(
+    department: Department, *, hour: datetime, now: datetime, on_duty: OnDutyNow | None = None
+) -> list[tuple[Nurse, ReleaseFacts]]:
+    """The named nurses on duty at `hour`, in the order to send home (volunteers first, fairly).
+
+    on_duty: on_duty_at(department, hour=hour), when the caller already has it.
+    """
+    on_duty = on_duty or on_duty_at(department, hour=hour)
     if on_duty is None or not on_duty.nurses:
         return []
     zone = ZoneInfo(department.timezone)
@@ -250,17 +260,7 @@ def release_candidates(department: Department, *, hour: datetime, now: datetime)
     volunteered = dict(
         ReleaseVolunteer.objects.filter(nurse_id__in=ids, day__in=days).values_list("nurse_id", "created_at")
     )
-    recent = dict(
-        DutyChange.objects.filter(
-            nurse_id__in=ids,
-            kind=DutyChangeKind.RELEASE,
-            cancelled_at__isnull=True,
-            starts_at__gte=now - timedelta(days=FAIRNESS_DAYS),
-        )
-        .values("nurse_id")
-        .annotate(n=Count("id"))
-        .values_list("nurse_id", "n")
-    )
+    recent = _recent_counts(ids, kind=DutyChangeKind.RELEASE, now=now)
     by_id = {nurse.id: nurse for nurse in on_duty.nurses}
     facts = [
         ReleaseFacts(

@@ -216,8 +216,9 @@ def _solve_and_store(roster: NamedRoster) -> NamedRoster:
     problem = roster_problem_for(
         department, first_day=roster.first_day, days=roster.days, headcounts=cover_headcounts(roster.cover)
     )
-    names = dict(Nurse.objects.filter(home_department=department).values_list("employee_number", "display_name"))
-    names = {number: f"{name} ({number})" for number, name in names.items()}
+    people = Nurse.objects.filter(home_department=department).values_list("employee_number", "id", "display_name")
+    names = {number: f"{name} ({number})" for number, _, name in people}
+    nurse_ids = {number: nurse_id for number, nurse_id, _ in people}
     settings = SolveSettings(seconds=roster.seconds, seed=roster.seed, deterministic=True)
     progress = _progress_writer(roster)
     try:
@@ -239,18 +240,13 @@ def _solve_and_store(roster: NamedRoster) -> NamedRoster:
     rules = staffing_rules_for(department)
     zone = ZoneInfo(department.timezone)
     patterns = shift_codes(rules.shifts)
-    nurses = dict(
-        Nurse.objects.filter(employee_number__in=[nurse.id for nurse in problem.nurses]).values_list(
-            "employee_number", "id"
-        )
-    )
     shifts = []
     for (number, day_index), code in sorted(solution.assignment.items()):
         day = roster.first_day + timedelta(days=day_index)
         starts_at, ends_at = shift_span(patterns[code], day, zone)
         shifts.append(
             RosterShift(
-                roster=roster, nurse_id=nurses[number], day=day, shift=code, starts_at=starts_at, ends_at=ends_at
+                roster=roster, nurse_id=nurse_ids[number], day=day, shift=code, starts_at=starts_at, ends_at=ends_at
             )
         )
     with transaction.atomic():
