@@ -232,3 +232,68 @@ class PatientEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.event_id} {self.kind}"
+
+
+class Hl7Outcome(models.TextChoices):
+    """HL7 table 0008 acknowledgement codes (original mode)."""
+
+    ACCEPTED = "AA", "Accepted (applied)"
+    ERROR = "AE", "Error (understood, refused)"
+    REJECTED = "AR", "Rejected (cannot be read)"
+
+
+class Hl7Message(models.Model):
+    """One ADT message received over MLLP and how it was answered; never its text (it holds names).
+
+    An accepted control id is stored once per source, which makes a resend a no-op.
+    """
+
+    source = models.CharField(max_length=32, validators=[source_validator])
+    control_id = models.CharField(max_length=64, blank=True, help_text="MSH-10; empty when it could not be read.")
+    message_type = models.CharField(max_length=16, blank=True, help_text="MSH-9, e.g. ADT^A01.")
+    version = models.CharField(max_length=8, blank=True, help_text="MSH-12.")
+    sender = models.CharField(max_length=128, blank=True, help_text="MSH-3^MSH-4.")
+    visit = models.CharField(max_length=128, blank=True, help_text="PV1-19 (or PID-18): the encounter id.")
+    outcome = models.CharField(max_length=2, choices=Hl7Outcome.choices)
+    note = models.CharField(max_length=32, blank=True, help_text="What it did: applied, held, duplicate, ignored...")
+    error = models.CharField(max_length=300, blank=True, help_text="Segment, field and reason of an AE or AR.")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = "HL7 message"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "control_id"],
+                condition=Q(outcome="AA"),
+                name="hl7message_unique_accepted",
+            ),
+            models.CheckConstraint(condition=Q(outcome__in=Hl7Outcome.values), name="hl7message_outcome_valid"),
+        ]
+        indexes = [models.Index(fields=["outcome", "received_at"], name="hl7message_outcome_received")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.control_id} {self.message_type} {self.outcome}"
+
+
+class HeldAdtEvent(models.Model):
+    """A discharge that arrived before its admission and could not be reconciled (no PV1-44).
+
+    Applied, and deleted, when the admission of its visit arrives.
+    """
+
+    source = models.CharField(max_length=32, validators=[source_validator])
+    visit = models.CharField(max_length=128)
+    control_id = models.CharField(max_length=64)
+    trigger = models.CharField(max_length=3)
+    occurred_at = models.DateTimeField()
+    patient_key = models.CharField(max_length=64, help_text="HMAC-SHA256 pseudonym of the patient.")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["received_at"]
+        verbose_name = "held ADT event"
+        indexes = [models.Index(fields=["source", "visit"], name="heldadtevent_visit")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.visit} {self.trigger} held"
