@@ -132,6 +132,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auth.add_user",
         "auth.change_user",
         "auth.view_group",
+        # Which provider account signs in as which user; deleting one unlinks it (single sign-on).
+        "accounts.view_oidcidentity",
+        "accounts.delete_oidcidentity",
         "monitoring_app.view_auditevent",
     ],
     # A nurse: her own page only (her shifts, requests and the call-ins offered to her), found through

@@ -93,3 +93,16 @@ def department_rebuild_queue(department_id: int) -> None:
     except Exception:  # noqa: BLE001 - kombu/redis raise many kinds of connection errors
         logger.warning("could not queue the workload rebuild of department %s; rebuilding here", department_id)
         department_workload_rebuild(department_id=department_id)
+
+
+def user_departments_set(*, user, codes) -> None:
+    """Make `user` a member of exactly the departments with these codes (single sign-on says which).
+
+    Codes no department has are logged and skipped: the identity provider may know units this
+    product does not plan for.
+    """
+    departments = list(Department.objects.filter(code__in=codes))
+    unknown = set(codes) - {department.code for department in departments}
+    if unknown:
+        logger.warning("sign-in of user %s names departments that do not exist: %s", user.pk, sorted(unknown))
+    user.departments.set(departments)
