@@ -13,6 +13,7 @@ production values are read in one place.
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -320,6 +321,71 @@ RATELIMIT_SIGN_IN_USER = env("RATELIMIT_SIGN_IN_USER", default="5/m")  # per use
 RATELIMIT_WRITES = env("RATELIMIT_WRITES", default="600/m")  # encounters, events, FHIR, per user
 RATELIMIT_JOBS = env("RATELIMIT_JOBS", default="30/m")  # forecast and plan requests, per user
 
+# --- Single sign-on (OpenID Connect) ----------------------------------------------------------
+
+# Staff sign in through the hospital's identity provider (healthcare/accounts/oidc.py,
+# docs/integration.md). Off while OIDC_RP_CLIENT_ID is unset: local accounts only. Local accounts
+# stay when it is on: the break-glass way in, on the same page, with the same limits and audit.
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = _secret("OIDC_RP_CLIENT_SECRET")
+# The provider's discovery document, or its issuer URL (/.well-known/openid-configuration is
+# appended): issuer and endpoints are read from it at the first sign-in of each process.
+OIDC_OP_DISCOVERY = env.str("OIDC_OP_DISCOVERY", default="")
+# Set, these win over the discovered values (a provider without discovery names them all but userinfo).
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
+# client_secret_basic, the default of OpenID Connect; false sends the secret in the body (client_secret_post).
+OIDC_TOKEN_USE_BASIC_AUTH = env.bool("OIDC_TOKEN_USE_BASIC_AUTH", default=True)
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)
+# Kept in the session for the id_token_hint of the provider's logout.
+OIDC_STORE_ID_TOKEN = True
+OIDC_AUTHENTICATE_CLASS = "healthcare.accounts.oidc.AuthenticationRequestView"
+OIDC_OP_LOGOUT_URL_METHOD = "healthcare.accounts.oidc.logout_url"
+LOGIN_REDIRECT_URL_FAILURE = LOGIN_URL
+LOGOUT_REDIRECT_URL = LOGIN_URL
+OIDC_BUTTON_LABEL = env.str("OIDC_BUTTON_LABEL", default="Sign in with your hospital account")
+# Which claims give a user their roles and departments, and how the provider's values map onto
+# them: {"roles_claim": "groups", "roles": {"<provider group>": "<role>"}, "departments_claim":
+# "departments", "departments": {"<provider group>": "<department code>"}}. A user none of whose
+# groups maps to a role is refused.
+OIDC_CLAIMS_MAPPING = {
+    "roles_claim": "groups",
+    "roles": {},
+    "departments_claim": "departments",
+    "departments": {},
+    **env.json("OIDC_CLAIMS_MAPPING", default={}),
+}
+if OIDC_RP_CLIENT_ID:
+    AUTHENTICATION_BACKENDS.append("healthcare.accounts.oidc.OidcBackend")
+    if not OIDC_RP_CLIENT_SECRET:
+        raise ImproperlyConfigured("OIDC_RP_CLIENT_ID is set but OIDC_RP_CLIENT_SECRET (or its _FILE) is not.")
+    _oidc_explicit = [OIDC_OP_ISSUER, OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_JWKS_ENDPOINT]
+    if not OIDC_OP_DISCOVERY and not all(_oidc_explicit):
+        raise ImproperlyConfigured(
+            "Single sign-on needs OIDC_OP_DISCOVERY, or OIDC_OP_ISSUER, OIDC_OP_AUTHORIZATION_ENDPOINT, "
+            "OIDC_OP_TOKEN_ENDPOINT and OIDC_OP_JWKS_ENDPOINT."
+        )
+    _oidc_urls = [OIDC_OP_DISCOVERY, *_oidc_explicit, OIDC_OP_USER_ENDPOINT, OIDC_OP_LOGOUT_ENDPOINT]
+    if not DEBUG and any(url.startswith("http://") for url in _oidc_urls):
+        raise ImproperlyConfigured("The identity provider's URLs must be https:// in production.")
+    if not OIDC_RP_SIGN_ALGO.startswith(("RS", "ES", "PS")):
+        raise ImproperlyConfigured("OIDC_RP_SIGN_ALGO must be an asymmetric algorithm (RS256, ES256, PS256, ...).")
+    for _name in ("roles", "departments"):
+        if not isinstance(OIDC_CLAIMS_MAPPING[_name], dict):
+            raise ImproperlyConfigured(f'OIDC_CLAIMS_MAPPING: "{_name}" must map provider values to names.')
+    if not OIDC_CLAIMS_MAPPING["roles"]:
+        raise ImproperlyConfigured('OIDC_CLAIMS_MAPPING has no "roles": nobody could sign in with single sign-on.')
+# Signing out (a form) of a single sign-on session ends at the provider: CSP's form-action allows its origin.
+_oidc_logout = urlsplit(OIDC_OP_LOGOUT_ENDPOINT or OIDC_OP_DISCOVERY)
+OIDC_FORM_ACTION = [f"{_oidc_logout.scheme}://{_oidc_logout.netloc}"] if OIDC_RP_CLIENT_ID else []
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hospital Workload API",
     "DESCRIPTION": (
@@ -398,7 +464,7 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
-        "form-action": ["'self'"],
+        "form-action": ["'self'", *OIDC_FORM_ACTION],
         "frame-ancestors": ["'none'"],
     }
 }

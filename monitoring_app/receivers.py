@@ -56,13 +56,19 @@ def job_failed_alert(sender, department_id: int, job_kind: str, job_id: str, rea
 
 
 def sign_in_audit(sender, request, user, **kwargs) -> None:
-    """A session sign-in (the page or the admin) succeeded."""
-    audit_record(action="login", outcome=200, request=request, user=user)
+    """A session sign-in succeeded: with a password (the page or the admin; the target is the form's path),
+    or through the hospital's identity provider (the target names it; never the callback's code)."""
+    issuer = getattr(user, "oidc_issuer", None)  # set by healthcare.accounts.oidc for a single sign-on
+    target = f"OpenID Connect {issuer}" if issuer else ""
+    audit_record(action="login", outcome=200, request=request, user=user, target=target)
 
 
 def sign_in_failure_audit(sender, credentials, request=None, **kwargs) -> None:
-    """A password was wrong (page, admin or token): the user name tried, never the password."""
-    audit_record(action="login", outcome=401, request=request, username=str(credentials.get("username", ""))[:150])
+    """A password was wrong (page, admin or token), or a single sign-on was refused: the user name tried,
+    never the password, and the path without its query (a refused sign-on's carries its code)."""
+    target = request.path if request is not None else ""
+    username = str(credentials.get("username", ""))[:150]
+    audit_record(action="login", outcome=401, request=request, username=username, target=target)
 
 
 def token_issued_audit(sender, request, user, **kwargs) -> None:
