@@ -10,12 +10,16 @@ from pathlib import Path
 from unittest import mock
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 
+import jwt
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import SuspiciousOperation
 
 from healthcare.accounts.models import OidcIdentity
+from healthcare.accounts.oidc import OidcBackend
 from healthcare.accounts.services import claims_access
 from monitoring_app.models import AuditEvent
 from tests.factories import PASSWORD, department_make, user_make
@@ -375,3 +379,27 @@ def test_admins_see_which_provider_account_signs_in_as_which_user(client, hospit
     client.force_login(hospital_admin)
     page = client.get("/admin/accounts/oidcidentity/")
     assert page.status_code == 200 and "a3f1c2d0" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("changes", "refusal"),
+    [
+        ({}, None),
+        ({"iss": "https://evil.example"}, "another issuer"),
+        ({"aud": "another-client"}, "another client"),
+        ({"aud": [CLIENT_ID, "another-client"], "azp": "another-client"}, "authorized for another client"),
+    ],
+)
+def test_an_id_token_of_another_issuer_or_for_another_client_is_refused(settings, changes, refusal):
+    settings.OIDC_RP_CLIENT_ID = CLIENT_ID
+    settings.OIDC_OP_ISSUER = "https://idp.example"
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    claims = {"iss": "https://idp.example", "aud": CLIENT_ID, "sub": "nina", "nonce": "n", "exp": time.time() + 60}
+    token = jwt.encode({**claims, **changes}, key, algorithm="RS256")
+    backend = OidcBackend()
+    backend.OIDC_RP_IDP_SIGN_KEY = key.public_key()  # the provider's key, as its JWKS would give it
+    if refusal is None:
+        assert backend.verify_token(token, nonce="n")["sub"] == "nina"
+    else:
+        with pytest.raises(SuspiciousOperation, match=refusal):
+            backend.verify_token(token, nonce="n")
