@@ -85,27 +85,53 @@ def parse_fhir_file(path: Path, *, mapping: ClassMapping, default_tz: tzinfo) ->
     return result
 
 
-def _parse_encounter(resource: dict, location: str, mapping: ClassMapping, default_tz: tzinfo, result) -> None:
+def _parse_encounter(
+    resource: dict,
+    location: str,
+    mapping: ClassMapping,
+    default_tz: tzinfo,
+    result,
+    *,
+    every_problem: bool = False,
+    patient_key: str = "",
+) -> None:
+    """Append the resource's record, or its errors, to result.
+
+    every_problem: a class code that is missing or maps to no department is an error beside the
+    others (one resource sent to the API); otherwise it ends the check, and an unmapped class is
+    counted out of scope (files hold encounters of every class).
+    patient_key: the stored pseudonym a subject without a reference stands for (an encounter read
+    through the API and sent back); without it, subject.reference is required.
+    """
+    errors_before = len(result.errors)
     encounter_class = resource.get("class")
     # R4 Encounter.class is one Coding.
     code = encounter_class.get("code") if isinstance(encounter_class, dict) else None
+    department_code = None
     if not isinstance(code, str) or not code.strip():
         result.errors.append(RecordError(location, "class.code", "is missing"))
-        return
-    department_code = mapping.department_for("fhir", code)
-    if department_code is None:
-        result.out_of_scope[code] += 1
-        return
+        if not every_problem:
+            return
+    else:
+        department_code = mapping.department_for("fhir", code)
+        if department_code is None and not every_problem:
+            result.out_of_scope[code] += 1
+            return
+        if department_code is None:
+            result.errors.append(RecordError(location, "class.code", f"'{code}' maps to no department"))
 
-    errors_before = len(result.errors)
     source_id = resource.get("id")
     if not isinstance(source_id, str) or not source_id.strip():
         result.errors.append(RecordError(location, "id", "is missing"))
     status = resource.get("status")
-    if not isinstance(status, str) or status not in FHIR_STATUSES:
+    if status is None:
+        result.errors.append(RecordError(location, "status", "is missing"))
+    elif not isinstance(status, str) or status not in FHIR_STATUSES:
         result.errors.append(RecordError(location, "status", f"{status!r} is not a FHIR Encounter status"))
     patient_id = _patient_id(resource.get("subject"))
-    if patient_id is None:
+    if patient_id is None and patient_key:
+        patient_id = ""
+    elif patient_id is None:
         result.errors.append(RecordError(location, "subject.reference", "is missing"))
     period = resource.get("period") if isinstance(resource.get("period"), dict) else {}
     start = end = None
@@ -136,13 +162,18 @@ def _parse_encounter(resource: dict, location: str, mapping: ClassMapping, defau
             start=start,
             end=end,
             location=location,
+            patient_key=patient_key if not patient_id else "",
         )
     )
 
 
 def _patient_id(subject) -> str | None:
-    """'urn:uuid:abc' or 'Patient/abc' -> 'abc'; the service pseudonymizes it."""
-    reference = subject.get("reference") if isinstance(subject, dict) else None
+    return patient_id_of(subject.get("reference") if isinstance(subject, dict) else None)
+
+
+def patient_id_of(reference) -> str | None:
+    """'urn:uuid:abc', 'Patient/abc' or 'abc' -> 'abc' (None when no id is left); the service
+    pseudonymizes it, and so does a FHIR search by patient."""
     if not isinstance(reference, str) or not reference.strip():
         return None
     reference = reference.strip()
@@ -153,13 +184,24 @@ def _patient_id(subject) -> str | None:
 
 
 def parse_encounter_resource(
-    resource, *, mapping: ClassMapping, default_tz: tzinfo, location: str = "Encounter"
+    resource,
+    *,
+    mapping: ClassMapping,
+    default_tz: tzinfo,
+    location: str = "Encounter",
+    every_problem: bool = False,
+    patient_key: str = "",
 ) -> ParseResult[EncounterRecord]:
-    """One Encounter resource (e.g. the body of POST /fhir/Encounter)."""
+    """One Encounter resource (e.g. the body of PUT /fhir/Encounter/{id}).
+
+    every_problem, patient_key: see _parse_encounter.
+    """
     result: ParseResult[EncounterRecord] = ParseResult()
     if not isinstance(resource, dict) or resource.get("resourceType") != "Encounter":
         kind = resource.get("resourceType") if isinstance(resource, dict) else type(resource).__name__
         result.errors.append(RecordError(location, "resourceType", f"is {kind!r}; expected an Encounter"))
         return result
-    _parse_encounter(resource, location, mapping, default_tz, result)
+    _parse_encounter(
+        resource, location, mapping, default_tz, result, every_problem=every_problem, patient_key=patient_key
+    )
     return result
