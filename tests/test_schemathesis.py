@@ -9,8 +9,15 @@ from hypothesis import HealthCheck, given, settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Signing in, and the probes a load balancer calls without credentials.
-PUBLIC = {"/api/v1/auth/token/", "/api/v1/auth/token/refresh/", "/api/v1/health/", "/api/v1/status/"}
+# Signing in, the probes a load balancer calls without credentials, and the FHIR CapabilityStatement
+# (a FHIR client reads it before it has a token).
+PUBLIC = {
+    "/api/v1/auth/token/",
+    "/api/v1/auth/token/refresh/",
+    "/api/v1/health/",
+    "/api/v1/status/",
+    "/api/v1/fhir/metadata/",
+}
 BOUNDED = settings(
     max_examples=4,
     derandomize=True,  # a fixed seed: the same cases on every run

@@ -1,7 +1,7 @@
 from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
-from healthcare.encounters.api import views
+from healthcare.encounters.api import fhir, views
 
 app_name = "encounters-api"
 
@@ -13,7 +13,14 @@ router.register("workload-hours", views.WorkloadHourViewSet, basename="workload-
 
 urlpatterns = [
     re_path(r"^events/?$", views.EventsView.as_view(), name="events"),
-    re_path(r"^fhir/Encounter/?$", views.FhirEncounterCreateView.as_view(), name="fhir-encounter"),
-    re_path(r"^fhir/Encounter/(?P<resource_id>[A-Za-z0-9\-.]{1,64})/?$", views.FhirEncounterUpdateView.as_view()),
+    re_path(r"^fhir/metadata/?$", fhir.FhirMetadataView.as_view(), name="fhir-metadata"),
+    re_path(r"^fhir/Encounter/?$", fhir.FhirEncounterTypeView.as_view(), name="fhir-encounter"),
+    re_path(
+        r"^fhir/Encounter/(?P<resource_id>[A-Za-z0-9\-.]{1,64})/?$",
+        fhir.FhirEncounterInstanceView.as_view(),
+        name="fhir-encounter-instance",
+    ),
+    # Every other path under fhir/ is a FHIR 404 (an OperationOutcome), not the API's plain one.
+    re_path(r"^fhir/(?P<rest>.*)$", fhir.fhir_not_found, name="fhir"),
     *router.urls,
 ]

@@ -1,18 +1,15 @@
-"""Departments, encounters (read, batch upsert, live events, FHIR), and the hourly workload series."""
+"""Departments, encounters (read, batch upsert, live events), and the hourly workload series.
 
-from zoneinfo import ZoneInfo
+The FHIR R4 endpoints are in api/fhir.py."""
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from django.utils.decorators import method_decorator
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ParseError, ValidationError
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from healthcare.accounts.ratelimits import write_limited
 from healthcare.encounters import services
@@ -30,9 +27,7 @@ from healthcare.encounters.api.serializers import (
     IngestSummarySerializer,
     WorkloadHourSerializer,
 )
-from healthcare.encounters.ingest.fhir import FHIR_STATUSES, parse_encounter_resource
-from healthcare.encounters.ingest.mapping import load_mapping
-from healthcare.encounters.ingest.records import EncounterRecord, RecordError
+from healthcare.encounters.ingest.records import EncounterRecord
 from healthcare.encounters.models import Department, Encounter, WorkloadHour
 from healthcare.encounters.selectors import departments_visible_to, with_department_code
 
@@ -200,131 +195,3 @@ class EventsView(generics.GenericAPIView):
             "workload_hours_written": summary.ingest.workload.written,
         }
         return Response(EventSummarySerializer(body).data)
-
-
-# What the endpoints read of an R4 Encounter (other elements are accepted and ignored). Whether
-# class.code maps to one of your departments, and the period's order, are checked when it is read.
-FHIR_ENCOUNTER = {
-    "type": "object",
-    "required": ["resourceType", "id", "status", "class", "subject", "period"],
-    "properties": {
-        "resourceType": {"type": "string", "enum": ["Encounter"]},
-        "id": {"type": "string", "pattern": r"^[A-Za-z0-9\-.]{1,64}$"},
-        "status": {"type": "string", "enum": sorted(FHIR_STATUSES)},
-        "class": {
-            "type": "object",
-            "required": ["code"],
-            "properties": {"system": {"type": "string"}, "code": {"type": "string", "pattern": r"\S"}},
-        },
-        "subject": {
-            "type": "object",
-            "required": ["reference"],
-            "properties": {"reference": {"type": "string", "pattern": r"\S"}},
-        },
-        "period": {
-            "type": "object",
-            "required": ["start"],
-            "properties": {
-                "start": {"type": "string", "format": "date-time"},
-                "end": {"type": "string", "format": "date-time"},
-            },
-        },
-    },
-}
-OPERATION_OUTCOME = {
-    "type": "object",
-    "required": ["resourceType", "issue"],
-    "properties": {
-        "resourceType": {"type": "string", "enum": ["OperationOutcome"]},
-        "issue": {"type": "array", "items": {"type": "object"}},
-    },
-}
-FHIR_BODY = dict.fromkeys(("application/fhir+json", "application/json"), FHIR_ENCOUNTER)
-FHIR_RESPONSES = {
-    200: OpenApiResponse(FHIR_ENCOUNTER, description="Updated: the resource as stored."),
-    201: OpenApiResponse(FHIR_ENCOUNTER, description="Created: the resource as stored."),
-    400: OpenApiResponse(OPERATION_OUTCOME, description="Every problem found, as an OperationOutcome."),
-}
-
-
-class FhirJSONParser(JSONParser):
-    media_type = "application/fhir+json"
-
-
-def _operation_outcome(errors) -> dict:
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [
-            {
-                "severity": "error",
-                "code": "invalid",
-                "diagnostics": error.message,
-                "expression": [f"Encounter.{error.field}"] if error.field else [],
-            }
-            for error in errors
-        ],
-    }
-
-
-class FhirEncounterView(APIView):
-    """FHIR R4 Encounter create (POST) and update (PUT /{id}); stored like FHIR file imports (source "fhir").
-
-    A plain APIView: it has no serializer and no object to look up, which OPTIONS would ask a generic view for.
-    """
-
-    queryset = Encounter.objects.none()
-    permission_classes = [EncounterUpsertPermission]
-    parser_classes = [JSONParser, FhirJSONParser]
-
-    def _handle(self, request, resource_id=None):
-        return self._upsert(request, resource_id)
-
-    def handle_exception(self, exc):
-        """A body that is not JSON is answered as FHIR answers every invalid resource: an OperationOutcome."""
-        if isinstance(exc, ParseError):
-            return Response(_operation_outcome([RecordError("Encounter", "", str(exc.detail))]), status=400)
-        return super().handle_exception(exc)
-
-    def _upsert(self, request, resource_id):
-
-        resource = request.data
-        if resource_id is not None and isinstance(resource, dict) and resource.get("id", resource_id) != resource_id:
-            return Response(_operation_outcome([RecordError("Encounter", "id", "differs from the URL")]), status=400)
-        if resource_id is not None and isinstance(resource, dict):
-            resource = {**resource, "id": resource_id}
-        parsed = parse_encounter_resource(
-            resource,
-            mapping=load_mapping(settings.INGEST_CLASS_MAPPING_FILE),
-            default_tz=ZoneInfo(settings.HOSPITAL_TIME_ZONE),
-        )
-        if parsed.out_of_scope:
-            (code,) = parsed.out_of_scope
-            parsed.errors.append(RecordError("Encounter", "class.code", f"'{code}' maps to no department"))
-        if parsed.errors:
-            return Response(_operation_outcome(parsed.errors), status=status.HTTP_400_BAD_REQUEST)
-        try:
-            summary = services.encounters_ingest(
-                records=parsed.records, source="fhir", visible_departments=departments_visible_to(request.user)
-            )
-        except services.IngestError as exc:
-            return Response(_operation_outcome(exc.errors), status=status.HTTP_400_BAD_REQUEST)
-        created = summary.created > 0
-        return Response(resource, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
-
-
-class FhirEncounterCreateView(FhirEncounterView):
-    """POST /fhir/Encounter: create (or update) an Encounter by the id in its body."""
-
-    @extend_schema(request=FHIR_BODY, responses=FHIR_RESPONSES, operation_id="fhir_encounter_create")
-    @method_decorator(write_limited)
-    def post(self, request):
-        return self._handle(request)
-
-
-class FhirEncounterUpdateView(FhirEncounterView):
-    """PUT /fhir/Encounter/{id}: update (or create) the Encounter with this id."""
-
-    @extend_schema(request=FHIR_BODY, responses=FHIR_RESPONSES, operation_id="fhir_encounter_update")
-    @method_decorator(write_limited)
-    def put(self, request, resource_id: str):
-        return self._handle(request, resource_id)

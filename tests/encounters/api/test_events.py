@@ -1,4 +1,4 @@
-"""POST /api/v1/events and /api/v1/fhir/Encounter: live data in, workload and dashboards follow."""
+"""POST /api/v1/events: live data in, workload and dashboards follow (FHIR writes: test_fhir_write.py)."""
 
 from datetime import timedelta
 
@@ -128,40 +128,3 @@ def test_event_fields_are_validated(send, ed):
 def test_staff_cannot_send_events(api_client, ed_staff):
     api_client.force_authenticate(ed_staff)
     assert api_client.post("/api/v1/events", {"source": "adt", **admit()}, format="json").status_code == 403
-
-
-def fhir_encounter(status="in-progress", end=None, code="EMER"):
-    period = {"start": at(3)} | ({"end": end} if end else {})
-    return {
-        "resourceType": "Encounter",
-        "id": "F1",
-        "status": status,
-        "class": {"code": code},
-        "subject": {"reference": "Patient/p1"},
-        "period": period,
-    }
-
-
-def test_fhir_encounter_create_then_update(send, ed):
-    created = send("/api/v1/fhir/Encounter", fhir_encounter())
-    assert created.status_code == 201 and created.json()["id"] == "F1"
-    updated = send("/api/v1/fhir/Encounter/F1", fhir_encounter(status="finished", end=at(1)), method="put")
-    assert updated.status_code == 200
-    stay = Encounter.objects.get(source="fhir", source_id="F1")
-    assert stay.status == "finished" and stay.end == NOW - timedelta(hours=1)
-
-
-@pytest.mark.parametrize(
-    ("body", "expression"),
-    [
-        ({"resourceType": "Patient", "id": "x"}, "Encounter.resourceType"),
-        ({**fhir_encounter(), "period": {}}, "Encounter.period.start"),
-        (fhir_encounter(code="AMB"), "Encounter.class.code"),
-    ],
-)
-def test_bad_fhir_encounters_get_an_operation_outcome(send, ed, body, expression):
-    response = send("/api/v1/fhir/Encounter", body)
-    assert response.status_code == 400
-    outcome = response.json()
-    assert outcome["resourceType"] == "OperationOutcome"
-    assert outcome["issue"][0]["expression"] == [expression]
