@@ -123,7 +123,18 @@ def fhir_errors(*codes: int) -> dict:
     return {code: OpenApiResponse(OPERATION_OUTCOME, description=ERROR_DESCRIPTIONS[code]) for code in codes}
 
 
-class FhirJSONParser(JSONParser):
+class DepthSafeJSONParser(JSONParser):
+    """JSON, where a body nested too deep to decode is a parse error like any other invalid JSON
+    (Python's decoder gives up with RecursionError, which DRF's parser lets through as a 500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
+
+
+class FhirJSONParser(DepthSafeJSONParser):
     media_type = FHIR_JSON
 
 
@@ -168,7 +179,7 @@ class FhirView(APIView):
 
     queryset = Encounter.objects.none()  # the model of the permissions; rows: encounters()
     permission_classes = [FhirPermission]
-    parser_classes = [FhirJSONParser, JSONParser]
+    parser_classes = [FhirJSONParser, DepthSafeJSONParser]
     renderer_classes = [FhirJSONRenderer]
     content_negotiation_class = FhirContentNegotiation
 

@@ -181,6 +181,14 @@ def encounter_input_issues(resource: dict) -> list[Issue]:
         R4Encounter.model_validate(resource)
     except ValidationError as exc:
         return [_issue_of(error) for error in exc.errors(include_url=False, include_input=False)]
+    # fhir.resources fails these ways, not with a ValidationError, on a contained resource whose
+    # resourceType names no R4 type or is not text, and on elements nested deeper than Python recurses.
+    except KeyError:
+        return [Issue("structure", "A contained resource's resourceType names no R4 resource type.")]
+    except TypeError:
+        return [Issue("structure", "A contained resource's resourceType is not text.")]
+    except RecursionError:
+        return [Issue("structure", "Elements are nested too deeply to be checked.")]
     return []
 
 

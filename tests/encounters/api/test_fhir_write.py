@@ -188,3 +188,27 @@ def test_an_encounter_read_and_sent_back_changed_keeps_its_patient(writer, ed):
     response = writer.put("/Encounter/F9", read)
     assert response.status_code == 400
     assert issues(response) == [("required", ["Encounter.subject.reference"])]
+
+
+def test_media_type_parameters_such_as_the_fhir_version_are_accepted(writer, ed):
+    content_type = "application/fhir+json; fhirVersion=4.0; charset=utf-8"
+    assert writer.post("/Encounter", fhir_encounter(), content_type=content_type).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"resourceType": "Encounter", "extension": '
+        + '[{"url": "http://x", "extension": ' * 5000
+        + "[]"
+        + "}]" * 5000
+        + "}",
+        '{"resourceType": "Encounter", "contained": [{"resourceType": "Nope"}]}',
+        '{"resourceType": "Encounter", "contained": [{"resourceType": 5}]}',
+    ],
+    ids=["nested-too-deep", "unknown-contained-type", "contained-type-not-text"],
+)
+def test_bodies_the_r4_models_cannot_read_are_operation_outcomes_not_errors(writer, ed, body):
+    response = writer.post("/Encounter", body)
+    assert response.status_code == 400
+    assert issues(response)[0][0] == "structure"
