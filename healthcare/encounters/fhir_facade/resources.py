@@ -68,7 +68,7 @@ class Issue:
     def as_fhir(self) -> dict:
         issue = {"severity": self.severity, "code": self.code, "diagnostics": fhir_text(self.diagnostics)}
         if self.expression:
-            issue["expression"] = [self.expression]
+            issue["expression"] = [fhir_text(self.expression)]
         return issue
 
 

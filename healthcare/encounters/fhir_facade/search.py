@@ -2,7 +2,8 @@
 
 Parameters are handled strictly, as FHIR allows: an unknown parameter, a modifier (patient:missing)
 or a value that cannot be read is a 400 listing each, unless the client sends `Prefer:
-handling=lenient`, which ignores unknown parameters and modifiers (never unreadable values).
+handling=lenient`, which ignores unknown parameters and modifiers (never unreadable values). An
+issue names its parameter as FHIR names HTTP parameters in an OperationOutcome: http.<name>.
 
 A parameter given twice must match both times (date=ge2024-01-01&date=lt2024-02-01); values
 separated by commas match any of them (status=arrived,in-progress).
@@ -92,14 +93,16 @@ def encounter_search_parse(params: list[tuple[str, str]], *, lenient: bool = Fal
         if base not in PATTERNS or ":" in name:
             if not lenient:
                 why = "modifiers are not supported" if base in PATTERNS else "not a search parameter of Encounter here"
-                issues.append(Issue("not-supported", f"Parameter '{name}': {why} (see /fhir/metadata).", name))
+                issues.append(
+                    Issue("not-supported", f"Parameter '{name}': {why} (see /fhir/metadata).", f"http.{name}")
+                )
             continue
         if name in seen and name not in REPEATABLE:
-            issues.append(Issue("invalid", f"Parameter '{name}' is given more than once.", name))
+            issues.append(Issue("invalid", f"Parameter '{name}' is given more than once.", f"http.{name}"))
             continue
         seen.add(name)
         if not re.fullmatch(PATTERNS[name], value):
-            issues.append(Issue("value", _value_hint(name, value), name))
+            issues.append(Issue("value", _value_hint(name, value), f"http.{name}"))
             continue
         try:
             condition = _condition(name, value, search, zone)
@@ -210,7 +213,7 @@ def _patient_condition(values: list[str]) -> Q:
     for value in values:
         patient_id = patient_id_of(value)
         if patient_id is None:
-            raise FhirProblem([Issue("value", f"Parameter 'patient': '{value}' names no patient id.", "patient")])
+            raise FhirProblem([Issue("value", f"Parameter 'patient': '{value}' names no patient id.", "http.patient")])
         keys.append(pseudonymize(patient_id))
     return Q(patient_key__in=keys)
 
@@ -239,7 +242,7 @@ def _date_condition(value: str, zone: tzinfo) -> Q:
     try:
         low, high = _date_range(match, zone)
     except ValueError as exc:
-        issue = Issue("value", f"Parameter 'date': '{value}' is not a valid date or time ({exc}).", "date")
+        issue = Issue("value", f"Parameter 'date': '{value}' is not a valid date or time ({exc}).", "http.date")
         raise FhirProblem([issue]) from None
     # The period lies within the range: it starts in it and has ended in it.
     within = Q(start__gte=low, end__isnull=False, end__lt=high)
