@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection, connections
 from hl7.mllp import InvalidBlockError, start_hl7_server
 
 from healthcare.encounters.ingest.hl7 import (
@@ -33,12 +33,14 @@ from healthcare.encounters.ingest.hl7 import (
 )
 from healthcare.encounters.ingest.mapping import ClassMapping
 from healthcare.encounters.metrics import HL7_ACK_SECONDS, HL7_MESSAGES
-from healthcare.encounters.services.adt import adt_apply, adt_log_unread
+from healthcare.encounters.services.adt import AdtOutcome, adt_apply_batch, adt_log_unread
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
 DEFAULT_MAX_CONNECTIONS = 32
+# Messages already received on a connection that are applied together in one transaction.
+DEFAULT_MAX_BATCH = 64
 
 
 @dataclass
@@ -49,6 +51,7 @@ class AdtListener:
     mapping: ClassMapping
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    max_batch: int = DEFAULT_MAX_BATCH
 
     def __post_init__(self) -> None:
         # One thread: its database connection is reused, and messages are applied in the order read.
@@ -60,6 +63,8 @@ class AdtListener:
         return await start_hl7_server(self._connection, host, port, limit=self.max_message_bytes)
 
     def close(self) -> None:
+        """Close the database thread's connections, then the thread."""
+        self._database.submit(connections.close_all).result()
         self._database.shutdown(wait=True)
 
     async def _connection(self, reader, writer) -> None:
@@ -70,25 +75,45 @@ class AdtListener:
             return
         self._connections += 1
         logger.info("hl7: connection from %s", peer)
+        # A bounded queue between reading and answering: when it is full, reading stops and the
+        # sender's socket fills up, which is the backpressure a flood meets.
+        received: asyncio.Queue = asyncio.Queue(maxsize=self.max_batch)
+        reading = asyncio.create_task(self._read(reader, received))
         loop = asyncio.get_running_loop()
         try:
-            while True:
-                try:
-                    block = await reader.readblock()
-                except asyncio.IncompleteReadError:
-                    break  # the sender closed, perhaps mid-message: nothing of it was acknowledged
-                except (ValueError, InvalidBlockError) as exc:
-                    reply = self._framing_reply(exc)
-                else:
-                    reply = await loop.run_in_executor(self._database, self.answer, block)
-                writer.writeblock(reply.encode("utf-8"))
+            ended = False
+            while not ended:
+                batch = [await received.get()]
+                while len(batch) < self.max_batch and not received.empty():
+                    batch.append(received.get_nowait())
+                if batch[-1] is None:
+                    ended = True  # the sender closed, perhaps mid-message: nothing of that was acknowledged
+                    batch.pop()
+                if not batch:
+                    continue
+                replies = await loop.run_in_executor(self._database, self.answer_all, batch)
+                for reply in replies:
+                    writer.writeblock(reply.encode("utf-8"))
                 await writer.drain()
         except ConnectionError:
             pass
         finally:
+            reading.cancel()
             self._connections -= 1
             writer.close()
             logger.info("hl7: connection from %s closed", peer)
+
+    async def _read(self, reader, received: asyncio.Queue) -> None:
+        """Put each MLLP block (or the framing error in its place) on the queue; None when the sender closes."""
+        while True:
+            try:
+                block = await reader.readblock()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+            except (ValueError, InvalidBlockError) as exc:
+                block = exc
+            await received.put(block)
+        await received.put(None)
 
     def _framing_reply(self, exc: Exception) -> str:
         if isinstance(exc, InvalidBlockError):
@@ -100,28 +125,55 @@ class AdtListener:
 
     def answer(self, block: bytes) -> str:
         """The acknowledgement of one MLLP block (runs on the database thread)."""
+        return self.answer_all([block])[0]
+
+    def answer_all(self, blocks: list) -> list[str]:
+        """The acknowledgements of MLLP blocks read together, in order (runs on the database thread).
+
+        The messages among them are applied as one batch (adt_apply_batch); framing errors and
+        messages that cannot be read are answered AR on their own.
+        """
         started = time.perf_counter()
         close_old_connections()  # a connection the database dropped is replaced, not reused
-        message = None
-        try:
-            adt, message = parse_adt(normalise(block))
-            outcome = adt_apply(message=adt, source=self.source, mapping=self.mapping)
-            code, problem, trigger = outcome.code, outcome.problem, adt.trigger
-            reason = f"{problem.segment}-{problem.field}" if problem else outcome.note.split(" ")[0]
-        except Hl7Reject as exc:
-            message = exc.message
-            code, problem, reason = exc.code, exc.problem, f"{exc.problem.segment}-{exc.problem.field or ''}"
-            trigger = read_header(message).trigger if message is not None else ""
-            self._log_unread(message, exc)
-        except DatabaseError:
-            logger.exception("hl7: database error; answered AE so that the sender resends")
-            connection.close()
-            code, reason = "AE", "database"
-            trigger = read_header(message).trigger if message is not None else ""
-            problem = Problem("MSH", 10, APPLICATION_INTERNAL_ERROR, "not stored (database unavailable); resend it")
-        HL7_MESSAGES.labels(trigger=trigger, outcome=code, reason=reason).inc()
-        HL7_ACK_SECONDS.observe(time.perf_counter() - started)
-        return ack(message, code, problem=problem)
+        replies: list[str | None] = [None] * len(blocks)
+        readable = []  # (position, AdtMessage, parsed message)
+        for position, block in enumerate(blocks):
+            if isinstance(block, Exception):
+                replies[position] = self._framing_reply(block)
+                continue
+            try:
+                adt, message = parse_adt(normalise(block))
+            except Hl7Reject as exc:
+                replies[position] = self._rejected(exc)
+                continue
+            readable.append((position, adt, message))
+        if readable:
+            messages = [adt for _, adt, _ in readable]
+            try:
+                outcomes = adt_apply_batch(messages=messages, source=self.source, mapping=self.mapping)
+            except DatabaseError:
+                logger.exception("hl7: database error; answered AE so that the sender resends")
+                connection.close()
+                problem = Problem("MSH", 10, APPLICATION_INTERNAL_ERROR, "not stored (database unavailable); resend it")
+                outcomes = [AdtOutcome("AE", "database", problem) for _ in messages]
+            for (position, adt, message), outcome in zip(readable, outcomes, strict=True):
+                problem = outcome.problem
+                reason = f"{problem.segment}-{problem.field}" if problem else outcome.note.split(" ")[0]
+                HL7_MESSAGES.labels(trigger=adt.trigger, outcome=outcome.code, reason=reason).inc()
+                replies[position] = ack(message, outcome.code, problem=problem)
+        elapsed = time.perf_counter() - started
+        for _ in blocks:
+            HL7_ACK_SECONDS.observe(elapsed)
+        return replies
+
+    def _rejected(self, exc: Hl7Reject) -> str:
+        message = exc.message
+        trigger = read_header(message).trigger if message is not None else ""
+        HL7_MESSAGES.labels(
+            trigger=trigger, outcome=exc.code, reason=f"{exc.problem.segment}-{exc.problem.field or ''}"
+        ).inc()
+        self._log_unread(message, exc)
+        return ack(message, exc.code, problem=exc.problem)
 
     def _log_unread(self, message, exc: Hl7Reject) -> None:
         header = read_header(message) if message is not None else Header()

@@ -5,9 +5,12 @@ source id, and each transfer closes the open stay and opens one in the new depar
 "<visit>/<control id>"). The stays go through encounters_ingest, so the hourly workload, the caches
 and the dashboards follow as they do for every other source.
 
-A message is applied whole or not at all, in one transaction with its log row; an accepted control
-id is never applied twice. Messages about one visit are applied one at a time (a PostgreSQL advisory
-lock), whichever listener received them.
+A message is applied whole or not at all, with its log row; an accepted control id is never applied
+twice. Messages about one visit are applied one at a time (a PostgreSQL advisory lock), whichever
+listener received them. The messages a sender has already sent when one is read are applied as a
+batch in one transaction (adt_apply_batch): each sees what the ones before it did, a refused one
+changes nothing, and the stays they touched are stored with one workload update, one commit and one
+dashboard push, which is what lets a listener keep up with a busy feed.
 """
 
 from dataclasses import dataclass
@@ -50,23 +53,34 @@ def adt_apply(*, message: AdtMessage, source: str, mapping: ClassMapping, now: d
 
     Database errors propagate (the caller answers AE without logging: nothing was stored).
     """
+    return adt_apply_batch(messages=[message], source=source, mapping=mapping, now=now)[0]
+
+
+def adt_apply_batch(
+    *, messages: list[AdtMessage], source: str, mapping: ClassMapping, now: datetime | None = None
+) -> list[AdtOutcome]:
+    """Apply messages in their order in one transaction; one outcome each, as adt_apply's.
+
+    When storing the batch's stays is refused as a whole (a stay the ingest rejects) or another
+    listener stored one of its control ids meanwhile, the messages are applied again one at a time,
+    so that each gets its own answer.
+    """
     now = now or timezone.now()
     try:
         with transaction.atomic():
-            if _accepted_before(source, message.control_id):
-                return AdtOutcome(Hl7Outcome.ACCEPTED, "duplicate")
-            if message.visit:
-                _visit_lock(source, message.visit)
-            note = _apply(message, source, mapping, now)
-            _log(source, message, Hl7Outcome.ACCEPTED, note=note, visit=message.visit)
-    except Hl7Refusal as refusal:
-        _log(source, message, Hl7Outcome.ERROR, problem=refusal.problem, visit=message.visit)
-        return AdtOutcome(Hl7Outcome.ERROR, problem=refusal.problem)
+            return _Batch(source, mapping, now).run(messages)
+    except _StoreRefused as refused:
+        if len(messages) > 1:
+            return [adt_apply(message=message, source=source, mapping=mapping, now=now) for message in messages]
+        (message,) = messages
+        _log(source, message, Hl7Outcome.ERROR, problem=refused.problem).save()
+        return [AdtOutcome(Hl7Outcome.ERROR, problem=refused.problem)]
     except IntegrityError:
-        if not _accepted_before(source, message.control_id):
+        if len(messages) > 1:
+            return [adt_apply(message=message, source=source, mapping=mapping, now=now) for message in messages]
+        if not _accepted_before(source, [messages[0].control_id]):
             raise
-        return AdtOutcome(Hl7Outcome.ACCEPTED, "duplicate")  # another listener applied the same message
-    return AdtOutcome(Hl7Outcome.ACCEPTED, note)
+        return [AdtOutcome(Hl7Outcome.ACCEPTED, "duplicate")]  # another listener applied the same message
 
 
 def adt_log_unread(*, header: Header, source: str, outcome: str, problem: Problem) -> None:
@@ -82,8 +96,10 @@ def adt_log_unread(*, header: Header, source: str, outcome: str, problem: Proble
     )
 
 
-def _accepted_before(source: str, control_id: str) -> bool:
-    return Hl7Message.objects.filter(source=source, control_id=control_id, outcome=Hl7Outcome.ACCEPTED).exists()
+def _accepted_before(source: str, control_ids: list[str]) -> set[str]:
+    """Which of these control ids this source had accepted already."""
+    accepted = Hl7Message.objects.filter(source=source, control_id__in=control_ids, outcome=Hl7Outcome.ACCEPTED)
+    return set(accepted.values_list("control_id", flat=True))
 
 
 def _visit_lock(source: str, visit: str) -> None:
@@ -93,14 +109,15 @@ def _visit_lock(source: str, visit: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"adt:{source}:{visit}"])
 
 
-def _log(source: str, message: AdtMessage, outcome: str, *, note: str = "", problem=None, visit: str = "") -> None:
-    Hl7Message.objects.create(
+def _log(source: str, message: AdtMessage, outcome: str, *, note: str = "", problem=None) -> Hl7Message:
+    """The log row of a message (unsaved)."""
+    return Hl7Message(
         source=source,
         control_id=message.control_id[:64],
         message_type=message.message_type[:16],
         version=message.version[:8],
         sender=message.sender[:128],
-        visit=visit[:128],
+        visit=message.visit[:128],
         outcome=outcome,
         note=note,
         error=str(problem)[:300] if problem else "",
@@ -127,32 +144,123 @@ class _Visit:
         return None
 
 
-def _apply(message: AdtMessage, source: str, mapping: ClassMapping, now: datetime) -> str:
-    """Apply the message; what it did, in a word or two. Raises Hl7Refusal (nothing applied)."""
-    if message.trigger == "A40":
-        return _merge(message, source, now)
-    if not message.applied:
-        return "ignored"
-    if not message.visit:
-        raise Hl7Refusal(Problem("PV1", 19, REQUIRED_FIELD_MISSING, "the visit number is empty (and PID-18 too)"))
-    visit = _Visit(source, message.visit, _stays(source, message.visit))
-    handler = {
-        "A01": _admit,
-        "A04": _admit,
-        "A02": _transfer,
-        "A03": _discharge,
-        "A08": _update,
-        "A11": _cancel_admit,
-        "A12": _cancel_transfer,
-        "A13": _cancel_discharge,
-    }[message.trigger]
-    return handler(message, visit, _Context(mapping, now))
+class _StoreRefused(Exception):
+    """The ingest refused a stay of the batch: nothing of the batch is stored."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
 
 
-@dataclass
-class _Context:
-    mapping: ClassMapping
-    now: datetime
+HANDLED = ("A01", "A02", "A03", "A04", "A08", "A11", "A12", "A13")
+
+
+class _Batch:
+    """Messages applied in order in one transaction: the stays they change are kept here, so that each
+    message sees the ones before it, and stored together at the end (store)."""
+
+    def __init__(self, source: str, mapping: ClassMapping, now: datetime):
+        self.source, self.mapping, self.now = source, mapping, now
+        self.departments = {department.code: department for department in Department.objects.all()}
+        self.visits: dict[str, list[Encounter]] = {}
+        self.staged: dict[str, EncounterRecord] = {}
+        self.logs: list[Hl7Message] = []
+        self.pseudonymize = patient_pseudonymizer(settings.PSEUDONYM_KEY)
+
+    def run(self, messages: list[AdtMessage]) -> list[AdtOutcome]:
+        accepted = _accepted_before(self.source, [message.control_id for message in messages])
+        self._visits_load([m.visit for m in messages if m.visit and m.trigger in HANDLED])
+        outcomes = []
+        for message in messages:
+            if message.control_id in accepted:
+                outcomes.append(AdtOutcome(Hl7Outcome.ACCEPTED, "duplicate"))
+                continue
+            saved = ({number: list(stays) for number, stays in self.visits.items()}, dict(self.staged))
+            try:
+                note = self._apply(message)
+            except Hl7Refusal as refusal:
+                self.visits, self.staged = saved
+                self.logs.append(_log(self.source, message, Hl7Outcome.ERROR, problem=refusal.problem))
+                outcomes.append(AdtOutcome(Hl7Outcome.ERROR, problem=refusal.problem))
+                continue
+            accepted.add(message.control_id)
+            self.logs.append(_log(self.source, message, Hl7Outcome.ACCEPTED, note=note))
+            outcomes.append(AdtOutcome(Hl7Outcome.ACCEPTED, note))
+        self.store()
+        Hl7Message.objects.bulk_create(self.logs)
+        return outcomes
+
+    def _apply(self, message: AdtMessage) -> str:
+        """Apply one message; what it did, in a word or two. Raises Hl7Refusal, having changed nothing
+        (every handler refuses before it stages a stay or writes a held event)."""
+        if message.trigger == "A40":
+            self.store()  # the merge rewrites stored stays: those staged go first
+            self.visits.clear()
+            return _merge(message, self.now)
+        if not message.applied:
+            return "ignored"
+        if not message.visit:
+            raise Hl7Refusal(Problem("PV1", 19, REQUIRED_FIELD_MISSING, "the visit number is empty (and PID-18 too)"))
+        _visit_lock(self.source, message.visit)
+        if message.visit not in self.visits:
+            self._visits_load([message.visit])
+        visit = _Visit(self.source, message.visit, self.visits[message.visit])
+        handler = {
+            "A01": _admit,
+            "A04": _admit,
+            "A02": _transfer,
+            "A03": _discharge,
+            "A08": _update,
+            "A11": _cancel_admit,
+            "A12": _cancel_transfer,
+            "A13": _cancel_discharge,
+        }[message.trigger]
+        return handler(message, visit, self)
+
+    def _visits_load(self, numbers: list[str]) -> None:
+        """The stored stays of these visits (one query), oldest first."""
+        numbers = sorted({number for number in numbers if number not in self.visits})
+        if not numbers:
+            return
+        matches = Q(source_id__in=numbers)
+        for number in numbers:
+            matches |= Q(source_id__startswith=f"{number}/")
+        for number in numbers:
+            self.visits[number] = []
+        rows = Encounter.objects.filter(source=self.source).filter(matches).select_related("department")
+        for stay in rows.order_by("start", "id"):
+            number = stay.source_id.split("/", 1)[0]
+            if number in self.visits:
+                self.visits[number].append(stay)
+
+    def stage(self, records: list[EncounterRecord], visit: "_Visit") -> None:
+        """Keep the records to store, and show them to the messages after this one."""
+        stays = self.visits[visit.number]
+        for record in records:
+            key = record.patient_key or self.pseudonymize(record.patient_id)
+            record = EncounterRecord(**{**_fields(record), "patient_key": key, "patient_id": ""})
+            self.staged[record.source_id] = record
+            stay = next((stay for stay in stays if stay.source_id == record.source_id), None)
+            if stay is None:
+                stay = Encounter(source=self.source, source_id=record.source_id)
+                stays.append(stay)
+            else:
+                stays[stays.index(stay)] = stay = _copy(stay)
+            stay.department = self.departments[record.department_code]
+            stay.patient_key, stay.encounter_class = key, record.encounter_class
+            stay.status, stay.start, stay.end = record.status, record.start, record.end
+        stays.sort(key=lambda stay: (stay.start, stay.pk or 0))
+
+    def store(self) -> None:
+        """Store the staged stays (one ingest: one workload update and push per department)."""
+        if not self.staged:
+            return
+        try:
+            encounters_ingest(records=list(self.staged.values()), source=self.source, now=self.now)
+        except IngestError as exc:
+            error = exc.errors[0]
+            field = {"start": ("PV1", 44), "end": ("PV1", 45)}.get(error.field, ("PV1", 19))
+            raise _StoreRefused(Problem(*field, REQUIRED_FIELD_MISSING, error.message)) from None
+        self.staged = {}
 
     def department(self, message: AdtMessage) -> Department | None:
         """The department the message puts the patient in; None when the mapping leaves it out of scope.
@@ -165,18 +273,17 @@ class _Context:
         if point:
             key = point.casefold()
             if key in table.points_of_care:
-                return _department_named(table.points_of_care[key], message, 3)
-            department = Department.objects.filter(code=point.upper()).first()
-            if department is None:
+                return self._department_named(table.points_of_care[key], 3)
+            if point.upper() not in self.departments:
                 raise Hl7Refusal(
                     Problem("PV1", 3, TABLE_VALUE_NOT_FOUND, f"point of care '{point}' maps to no department")
                 )
-            return department
+            return self.departments[point.upper()]
         patient_class = message.patient_class.strip().casefold()
         if patient_class and patient_class in table.patient_classes:
-            return _department_named(table.patient_classes[patient_class], message, 2)
+            return self._department_named(table.patient_classes[patient_class], 2)
         if table.default_department:
-            return _department_named(table.default_department, message, 3)
+            return self._department_named(table.default_department, 3)
         raise Hl7Refusal(
             Problem(
                 "PV1",
@@ -186,24 +293,29 @@ class _Context:
             )
         )
 
-
-def _department_named(code: str | None, message: AdtMessage, field: int) -> Department | None:
-    if code is None:
-        return None
-    department = Department.objects.filter(code=code).first()
-    if department is None:
-        problem = Problem("PV1", field, TABLE_VALUE_NOT_FOUND, f"maps to department '{code}', which is not set up")
-        raise Hl7Refusal(problem)
-    return department
+    def _department_named(self, code: str | None, field: int) -> Department | None:
+        if code is None:
+            return None
+        if code not in self.departments:
+            problem = Problem("PV1", field, TABLE_VALUE_NOT_FOUND, f"maps to department '{code}', which is not set up")
+            raise Hl7Refusal(problem)
+        return self.departments[code]
 
 
-def _stays(source: str, visit: str) -> list[Encounter]:
-    return list(
-        Encounter.objects.filter(source=source)
-        .filter(Q(source_id=visit) | Q(source_id__startswith=f"{visit}/"))
-        .select_related("department")
-        .order_by("start", "id")
+def _copy(stay: Encounter) -> Encounter:
+    """A copy of a stay to change, so that a refused message's changes can be dropped with it."""
+    copy = Encounter(
+        pk=stay.pk,
+        source=stay.source,
+        source_id=stay.source_id,
+        patient_key=stay.patient_key,
+        encounter_class=stay.encounter_class,
+        status=stay.status,
+        start=stay.start,
+        end=stay.end,
     )
+    copy.department = stay.department
+    return copy
 
 
 def _local(moment: datetime | None, department: Department, field: tuple[str, int]) -> datetime:
@@ -247,22 +359,17 @@ def _new_record(message: AdtMessage, source_id: str, department: Department, sta
     )
 
 
-def _store(records: list[EncounterRecord], visit: _Visit, context: _Context) -> None:
-    try:
-        encounters_ingest(records=records, source=visit.source, now=context.now)
-    except IngestError as exc:
-        error = exc.errors[0]
-        field = {"start": ("PV1", 44), "end": ("PV1", 45)}.get(error.field, ("PV1", 19))
-        raise Hl7Refusal(Problem(*field, REQUIRED_FIELD_MISSING, error.message)) from None
+def _store(records: list[EncounterRecord], visit: _Visit, batch: _Batch) -> None:
+    batch.stage(records, visit)
 
 
-def _admit(message: AdtMessage, visit: _Visit, context: _Context) -> str:
+def _admit(message: AdtMessage, visit: _Visit, batch: _Batch) -> str:
     """A01 admit, A04 register: open a stay (an open one is updated as A08 would)."""
-    department = context.department(message)
+    department = batch.department(message)
     if department is None:
         return "out of scope"
     if visit.open_stay is not None:
-        return _update(message, visit, context)
+        return _update(message, visit, batch)
     if visit.present:
         return "already discharged"  # its discharge came first and was reconciled from PV1-44
     start = _local(message.admitted_at, department, ("PV1", 44))
@@ -272,7 +379,7 @@ def _admit(message: AdtMessage, visit: _Visit, context: _Context) -> str:
     if held:
         record = EncounterRecord(**{**_fields(record), "status": "finished", "end": max(held[0].occurred_at, start)})
         HeldAdtEvent.objects.filter(id__in=[event.id for event in held]).delete()
-    _store([record], visit, context)
+    _store([record], visit, batch)
     return "admitted, held discharge applied" if held else "admitted"
 
 
@@ -280,15 +387,15 @@ def _fields(record: EncounterRecord) -> dict:
     return {name: getattr(record, name) for name in record.__dataclass_fields__}
 
 
-def _transfer(message: AdtMessage, visit: _Visit, context: _Context) -> str:
+def _transfer(message: AdtMessage, visit: _Visit, batch: _Batch) -> str:
     """A02: close the open stay and open one in the new department (from an untracked unit: an admit)."""
-    department = context.department(message)
+    department = batch.department(message)
     current = visit.open_stay
     if current is None:
         if department is None:
             return "out of scope"
         start = _local(message.event_at, department, ("EVN", 6))
-        _store([_new_record(message, _next_id(visit, message), department, start)], visit, context)
+        _store([_new_record(message, _next_id(visit, message), department, start)], visit, batch)
         return "admitted by transfer"
     moment = _local(message.event_at, current.department, ("EVN", 6))
     if moment < current.start:
@@ -299,7 +406,7 @@ def _transfer(message: AdtMessage, visit: _Visit, context: _Context) -> str:
     if department is not None:
         records.append(_new_record(message, _next_id(visit, message), department, moment))
         records[-1] = EncounterRecord(**{**_fields(records[-1]), "patient_key": current.patient_key})
-    _store(records, visit, context)
+    _store(records, visit, batch)
     return "transferred" if department is not None else "transferred out of scope"
 
 
@@ -307,18 +414,18 @@ def _next_id(visit: _Visit, message: AdtMessage) -> str:
     return visit.number if not visit.stays else f"{visit.number}/{message.control_id}"
 
 
-def _discharge(message: AdtMessage, visit: _Visit, context: _Context) -> str:
+def _discharge(message: AdtMessage, visit: _Visit, batch: _Batch) -> str:
     """A03: close the open stay. Before any admission: reconciled from PV1-44, or held for the admission."""
     current = visit.open_stay
     if current is not None:
         end = _local(message.discharged_at, current.department, ("PV1", 45))
         if end < current.start:
             raise Hl7Refusal(Problem("PV1", 45, UNKNOWN_KEY_IDENTIFIER, "the discharge is before the stay began"))
-        _store([_record(current, message, status="finished", end=end)], visit, context)
+        _store([_record(current, message, status="finished", end=end)], visit, batch)
         return "discharged"
     if visit.present:
         raise Hl7Refusal(Problem("PV1", 19, UNKNOWN_KEY_IDENTIFIER, "the visit has no open stay to discharge"))
-    department = context.department(message)
+    department = batch.department(message)
     if department is None:
         return "out of scope"
     end = _local(message.discharged_at, department, ("PV1", 45))
@@ -326,7 +433,7 @@ def _discharge(message: AdtMessage, visit: _Visit, context: _Context) -> str:
         start = _local(message.admit_at, department, ("PV1", 44))
         if end < start:
             raise Hl7Refusal(Problem("PV1", 45, UNKNOWN_KEY_IDENTIFIER, "the discharge is before the admission"))
-        _store([_new_record(message, visit.number, department, start, end)], visit, context)
+        _store([_new_record(message, visit.number, department, start, end)], visit, batch)
         return "reconciled"
     if not message.patient_id:
         raise Hl7Refusal(Problem("PID", 3, REQUIRED_FIELD_MISSING, "the patient id is empty"))
@@ -341,28 +448,28 @@ def _discharge(message: AdtMessage, visit: _Visit, context: _Context) -> str:
     return "held"
 
 
-def _update(message: AdtMessage, visit: _Visit, context: _Context) -> str:
+def _update(message: AdtMessage, visit: _Visit, batch: _Batch) -> str:
     """A08: correct the open stay's department and admission time; an unknown visit is admitted."""
     current = visit.open_stay
     if current is None:
         if visit.present:
             return "no open stay"  # demographics of a finished visit: nothing the census reads
-        department = context.department(message)
+        department = batch.department(message)
         if department is None:
             return "out of scope"
         start = _local(message.admitted_at, department, ("PV1", 44))
         end = _local(message.discharge_at, department, ("PV1", 45)) if message.discharge_at else None
-        _store([_new_record(message, _next_id(visit, message), department, start, end)], visit, context)
+        _store([_new_record(message, _next_id(visit, message), department, start, end)], visit, batch)
         return "reconciled"
-    department = context.department(message) or current.department
+    department = batch.department(message) or current.department
     start = _local(message.admit_at, department, ("PV1", 44)) if message.admit_at else current.start
     if department.id == current.department_id and start == current.start:
         return "unchanged"
-    _store([_record(current, message, department_code=department.code, start=start)], visit, context)
+    _store([_record(current, message, department_code=department.code, start=start)], visit, batch)
     return "updated"
 
 
-def _cancel_admit(message: AdtMessage, visit: _Visit, context: _Context) -> str:
+def _cancel_admit(message: AdtMessage, visit: _Visit, batch: _Batch) -> str:
     """A11: the visit never was; its stays stop counting and a held discharge is dropped."""
     held = HeldAdtEvent.objects.filter(source=visit.source, visit=visit.number)
     if not visit.present:
@@ -370,11 +477,11 @@ def _cancel_admit(message: AdtMessage, visit: _Visit, context: _Context) -> str:
             return "held discharge dropped"
         raise Hl7Refusal(Problem("PV1", 19, UNKNOWN_KEY_IDENTIFIER, "the visit has no admission to cancel"))
     held.delete()
-    _store([_record(stay, message, status="cancelled") for stay in visit.present], visit, context)
+    _store([_record(stay, message, status="cancelled") for stay in visit.present], visit, batch)
     return "admission cancelled"
 
 
-def _cancel_transfer(message: AdtMessage, visit: _Visit, context: _Context) -> str:
+def _cancel_transfer(message: AdtMessage, visit: _Visit, batch: _Batch) -> str:
     """A12: the last transfer never was; its stay stops counting and the stay before it is open again."""
     present = visit.present
     current = visit.open_stay
@@ -385,22 +492,22 @@ def _cancel_transfer(message: AdtMessage, visit: _Visit, context: _Context) -> s
         _record(current, message, status="cancelled"),
         _record(previous, message, status="in-progress", end=None),
     ]
-    _store(records, visit, context)
+    _store(records, visit, batch)
     return "transfer cancelled"
 
 
-def _cancel_discharge(message: AdtMessage, visit: _Visit, context: _Context) -> str:
+def _cancel_discharge(message: AdtMessage, visit: _Visit, batch: _Batch) -> str:
     """A13: the discharge never was; the last stay is open again (or a held discharge is dropped)."""
     if HeldAdtEvent.objects.filter(source=visit.source, visit=visit.number).delete()[0]:
         return "held discharge dropped"
     present = visit.present
     if not present or present[-1].end is None:
         raise Hl7Refusal(Problem("PV1", 19, UNKNOWN_KEY_IDENTIFIER, "the visit has no discharge to cancel"))
-    _store([_record(present[-1], message, status="in-progress", end=None)], visit, context)
+    _store([_record(present[-1], message, status="in-progress", end=None)], visit, batch)
     return "discharge cancelled"
 
 
-def _merge(message: AdtMessage, source: str, now: datetime) -> str:
+def _merge(message: AdtMessage, now: datetime) -> str:
     """A40: the prior patient's stays (any source) and held events belong to the surviving patient."""
     pseudonymize = patient_pseudonymizer(settings.PSEUDONYM_KEY)
     moved = 0
