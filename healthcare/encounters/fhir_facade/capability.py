@@ -2,6 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from django.conf import settings
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from healthcare.encounters.fhir_facade.resources import FHIR_VERSION, validated
@@ -78,7 +79,8 @@ def capability_statement(*, base_url: str) -> dict:
                 "You see and write the encounters of your departments only. Search is strict: an "
                 "unknown parameter is a 400 unless the request says Prefer: handling=lenient.",
                 "security": {
-                    "cors": True,
+                    # Browsers' cross-origin requests are answered only from the origins configured.
+                    "cors": bool(settings.CORS_ALLOWED_ORIGINS),
                     "description": "JWT bearer tokens from POST /api/v1/auth/token/ (or a Django session).",
                 },
                 "resource": [
