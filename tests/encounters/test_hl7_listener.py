@@ -1,7 +1,6 @@
 """The MLLP listener over a real socket, driven by python-hl7's own MLLP client."""
 
 import asyncio
-import threading
 from pathlib import Path
 from unittest import mock
 
@@ -11,49 +10,15 @@ from django.db import OperationalError
 from hl7.mllp import open_hl7_connection
 
 from healthcare.encounters.ingest.mapping import ClassMapping
-from healthcare.encounters.mllp import AdtListener
 from healthcare.encounters.models import Encounter, Hl7Message
 from tests.factories import department_make
+from tests.mllp import Running, send
 
 SAMPLES = Path(__file__).parent / "hl7_samples"
 MAPPING = ClassMapping.from_dict(
     {"hl7": {"points_of_care": {"W": "ICU", "2000": "ICU", "RCB": "ICU"}, "patient_classes": {"O": "ED"}}}
 )
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class Running:
-    """An AdtListener serving on a free port from an event loop on a thread of its own."""
-
-    def __init__(self, **options):
-        self.listener = AdtListener(source="hl7", mapping=MAPPING, **options)
-        self.loop = asyncio.new_event_loop()
-        started = threading.Event()
-
-        def run():
-            asyncio.set_event_loop(self.loop)
-            self.server = self.loop.run_until_complete(self.listener.start("127.0.0.1", 0))
-            started.set()
-            self.loop.run_forever()
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        assert started.wait(10)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    def stop(self):
-        async def shutdown():
-            self.server.close()
-            connections = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-            for task in connections:
-                task.cancel()
-            await asyncio.gather(*connections, return_exceptions=True)
-
-        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-        self.listener.close()
 
 
 @pytest.fixture
@@ -64,32 +29,9 @@ def wards(db):
 
 @pytest.fixture
 def listener(wards):
-    running = Running()
+    running = Running(MAPPING)
     yield running
     running.stop()
-
-
-async def exchange(port: int, blocks: list[bytes], *, wait_each: bool = True) -> list[hl7.Message]:
-    """Send MLLP blocks on one connection; the acknowledgements, in order."""
-    reader, writer = await open_hl7_connection("127.0.0.1", port, encoding="utf-8")
-    answers = []
-    try:
-        for block in blocks:
-            writer.writeblock(block)
-            await writer.drain()
-            if wait_each:
-                answers.append(await asyncio.wait_for(reader.readmessage(), 10))
-        if not wait_each:
-            for _ in blocks:
-                answers.append(await asyncio.wait_for(reader.readmessage(), 30))
-    finally:
-        writer.close()
-        await writer.wait_closed()
-    return answers
-
-
-def send(port: int, *blocks: bytes, wait_each: bool = True) -> list[hl7.Message]:
-    return asyncio.run(exchange(port, list(blocks), wait_each=wait_each))
 
 
 def field(answer: hl7.Message, segment: str, number: int) -> str:
@@ -178,7 +120,7 @@ def test_a_pipelined_flood_is_answered_in_order_on_one_connection(listener):
 
 
 def test_a_message_over_the_size_limit_is_refused_and_the_connection_goes_on(wards):
-    running = Running(max_message_bytes=400)
+    running = Running(MAPPING, max_message_bytes=400)
     try:
         padding = b"NTE|1||" + b"x" * 600 + b"\r"
         answers = send(running.port, admit("C1", "V1") + padding, admit("C2", "V2"))
@@ -188,7 +130,7 @@ def test_a_message_over_the_size_limit_is_refused_and_the_connection_goes_on(war
 
 
 def test_connections_beyond_the_limit_are_closed_and_the_others_served(wards):
-    running = Running(max_connections=1)
+    running = Running(MAPPING, max_connections=1)
 
     async def two():
         first = await open_hl7_connection("127.0.0.1", running.port)
