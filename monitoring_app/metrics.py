@@ -11,11 +11,13 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Case, CharField, Count, Value, When
+from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
 from prometheus_client import REGISTRY, Counter, Gauge
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-from healthcare.encounters.models import Department
+from healthcare.encounters.models import Department, HeldAdtEvent, Hl7Message
 from monitoring_app import task_stats
 from monitoring_app.models import Alert
 from monitoring_app.selectors import department_freshness
@@ -79,7 +81,33 @@ def product_figures() -> dict:
                 "open_alerts": Alert.objects.filter(department=department).open().count(),
             }
         )
-    return {"departments": departments, "celery_queue_depth": celery_queue_depth(), **_celery_figures()}
+    return {
+        "departments": departments,
+        "celery_queue_depth": celery_queue_depth(),
+        **_celery_figures(),
+        **hl7_figures(moment),
+    }
+
+
+def hl7_figures(now) -> dict:
+    """HL7 ADT messages of the last 24 hours by acknowledgement and the field an AE or AR named, and
+    the discharges held for an admission that has not come."""
+    field = Case(
+        When(error="", then=Value("")),
+        default=Substr("error", 1, StrIndex("error", Value(":")) - 1),
+        output_field=CharField(),
+    )
+    rows = (
+        Hl7Message.objects.filter(received_at__gte=now - timedelta(hours=24))
+        .annotate(field=field)
+        .values("outcome", "field")
+        .annotate(count=Count("id"))
+        .order_by("outcome", "field")
+    )
+    return {
+        "hl7_messages_24h": [{"outcome": r["outcome"], "field": r["field"], "count": r["count"]} for r in rows],
+        "hl7_held_discharges": HeldAdtEvent.objects.count(),
+    }
 
 
 def _seconds_since(moment, now) -> int | None:
@@ -108,7 +136,16 @@ class ProductCollector:
 
     def describe(self):
         """The metric names, without reading anything (registration calls this, before any database)."""
-        yield from self._families({"departments": [], "celery_queue_depth": 0, "celery_workers": 0, "celery_tasks": []})
+        yield from self._families(
+            {
+                "departments": [],
+                "celery_queue_depth": 0,
+                "celery_workers": 0,
+                "celery_tasks": [],
+                "hl7_messages_24h": [],
+                "hl7_held_discharges": 0,
+            }
+        )
 
     def collect(self):
         yield from self._families(product_figures())
@@ -169,6 +206,19 @@ class ProductCollector:
                 daily_limit.add_metric([row["department"]], row["forecast_daily_arrivals"]["limit"])
         yield from gauges.values()
         yield from (error, mape, coverage, daily_mape, daily_limit)
+        hl7 = GaugeMetricFamily(
+            "hospital_hl7_messages_24h",
+            "HL7 ADT messages of the last 24 h by acknowledgement (AA, AE, AR) and the field an AE or AR named.",
+            labels=["outcome", "field"],
+        )
+        for row in figures["hl7_messages_24h"]:
+            hl7.add_metric([row["outcome"], row["field"]], row["count"])
+        yield hl7
+        held = GaugeMetricFamily(
+            "hospital_hl7_held_discharges", "Discharges received before their admission, held until it comes."
+        )
+        held.add_metric([], figures["hl7_held_discharges"])
+        yield held
         if figures["celery_queue_depth"] is not None:
             depth = GaugeMetricFamily("hospital_celery_queue_depth", "Messages waiting for a Celery worker.")
             depth.add_metric([], figures["celery_queue_depth"])

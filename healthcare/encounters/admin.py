@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from healthcare.encounters import services
-from healthcare.encounters.models import ArrivalCount, Department, Encounter, WorkloadHour
+from healthcare.encounters.models import ArrivalCount, Department, Encounter, HeldAdtEvent, Hl7Message, WorkloadHour
 from healthcare.encounters.selectors import departments_visible_to
 from healthcare.encounters.services.departments import department_rebuild_queue
 
@@ -103,3 +103,36 @@ class ArrivalCountAdmin(ReadOnlyAdmin):
     list_select_related = ["department"]
     date_hierarchy = "hour"
     show_full_result_count = False
+
+
+@admin.register(Hl7Message)
+class Hl7MessageAdmin(admin.ModelAdmin):
+    """What each ADT message did, as its acknowledgement said; the messages' text is never stored."""
+
+    list_display = ["received_at", "source", "control_id", "message_type", "outcome", "note", "error"]
+    list_filter = ["outcome", "source", "message_type"]
+    search_fields = ["control_id", "visit"]
+    date_hierarchy = "received_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(HeldAdtEvent)
+class HeldAdtEventAdmin(admin.ModelAdmin):
+    """Discharges that came before their admission; each is applied when its admission arrives.
+
+    Delete one only when its visit will never be admitted here (it then never counts)."""
+
+    list_display = ["received_at", "source", "visit", "trigger", "occurred_at", "control_id"]
+    list_filter = ["source"]
+    search_fields = ["visit", "control_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

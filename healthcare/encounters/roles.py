@@ -135,6 +135,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Which provider account signs in as which user; deleting one unlinks it (single sign-on).
         "accounts.view_oidcidentity",
         "accounts.delete_oidcidentity",
+        # The HL7 listener's log, and discharges held for an admission that will never come.
+        "encounters.view_hl7message",
+        "encounters.view_heldadtevent",
+        "encounters.delete_heldadtevent",
         "monitoring_app.view_auditevent",
     ],
     # A nurse: her own page only (her shifts, requests and the call-ins offered to her), found through

@@ -235,3 +235,19 @@ class TestMapping:
     def test_a_malformed_hl7_key_names_it(self):
         with pytest.raises(MappingError, match="hl7.points_of_care"):
             ClassMapping.from_dict({"hl7": {"points_of_care": {"X": 3}}})
+
+
+def test_refusals_are_counted_in_the_metrics_by_the_field_they_name(wards):
+    from django.utils import timezone
+
+    from monitoring_app.metrics import hl7_figures
+
+    apply(message("A01", "C1", point="NOWHERE"))
+    apply(message("A01", "C2", point="ED", visit="V2"))
+    apply(message("A03", "C3", visit="V3", point="ED"))  # held: no admission yet, no PV1-44
+    figures = hl7_figures(timezone.now())
+    assert figures["hl7_messages_24h"] == [
+        {"outcome": "AA", "field": "", "count": 2},
+        {"outcome": "AE", "field": "PV1-3", "count": 1},
+    ]
+    assert figures["hl7_held_discharges"] == 1
