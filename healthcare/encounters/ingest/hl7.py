@@ -240,7 +240,7 @@ def _err_segment(problem: Problem, separator: str, component: str) -> str:
     sub = "&"
     field = str(problem.field or "")
     eld = component.join([problem.segment, "1", field, sub.join([problem.code, name, "HL70357"])])
-    erl = component.join([problem.segment, "1", field])
+    erl = component.join([problem.segment, "1", field] if field else [problem.segment, "1"])
     code = component.join([problem.code, name, "HL70357"])
     text = _escape(str(problem), separator, component)
     return separator.join(["ERR", eld, erl, code, "E", "", "", "", text])
