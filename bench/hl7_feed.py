@@ -1,6 +1,6 @@
 """HL7 v2 ADT over MLLP: messages per second on one connection and acknowledgement latency.
 
-    .venv/bin/python bench/hl7_feed.py [--messages 2000] [--window 1,8] [--days 30] [--reuse-db]
+    .venv/bin/python bench/hl7_feed.py [--messages 3000] [--window 1,8] [--days 30] [--reuse-db]
 
 Prepares its own PostgreSQL database (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/hospital_bench_hl7, dropped and created again unless --reuse-db
@@ -116,7 +116,7 @@ def listening(port: int) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--window", default="1,8", help="unanswered messages the sender allows, comma-separated")
     parser.add_argument("--days", type=int, default=30, help="days of demo history to seed")
     parser.add_argument("--reuse-db", action="store_true")

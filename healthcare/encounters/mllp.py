@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from django.db import DatabaseError, close_old_connections, connection, connections
+from django.db import DatabaseError, connection, connections
 from hl7.mllp import InvalidBlockError, start_hl7_server
 
 from healthcare.encounters.ingest.hl7 import (
@@ -134,7 +134,6 @@ class AdtListener:
         messages that cannot be read are answered AR on their own.
         """
         started = time.perf_counter()
-        close_old_connections()  # a connection the database dropped is replaced, not reused
         replies: list[str | None] = [None] * len(blocks)
         readable = []  # (position, AdtMessage, parsed message)
         for position, block in enumerate(blocks):
@@ -152,6 +151,8 @@ class AdtListener:
             try:
                 outcomes = adt_apply_batch(messages=messages, source=self.source, mapping=self.mapping)
             except DatabaseError:
+                # The thread keeps its connection between batches; after an error it is closed, and
+                # the next batch opens a new one (the database may be back by then).
                 logger.exception("hl7: database error; answered AE so that the sender resends")
                 connection.close()
                 problem = Problem("MSH", 10, APPLICATION_INTERNAL_ERROR, "not stored (database unavailable); resend it")

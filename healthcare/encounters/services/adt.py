@@ -102,11 +102,18 @@ def _accepted_before(source: str, control_ids: list[str]) -> set[str]:
     return set(accepted.values_list("control_id", flat=True))
 
 
-def _visit_lock(source: str, visit: str) -> None:
-    """Serialise the messages of one visit across listeners until this transaction ends."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"adt:{source}:{visit}"])
+def _visits_lock(source: str, visits: list[str]) -> None:
+    """Serialise the messages of these visits across listeners until this transaction ends.
+
+    One statement for a batch; the locks are taken in one order, so two listeners never deadlock.
+    """
+    if connection.vendor != "postgresql" or not visits:
+        return
+    keys = sorted({f"adt:{source}:{visit}" for visit in visits})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(key)) FROM unnest(%s::text[]) AS key ORDER BY key", [keys]
+        )
 
 
 def _log(source: str, message: AdtMessage, outcome: str, *, note: str = "", problem=None) -> Hl7Message:
@@ -162,13 +169,16 @@ class _Batch:
         self.source, self.mapping, self.now = source, mapping, now
         self.departments = {department.code: department for department in Department.objects.all()}
         self.visits: dict[str, list[Encounter]] = {}
+        self.held_visits: set[str] = set()  # visits that have (or may have) a held discharge
         self.staged: dict[str, EncounterRecord] = {}
         self.logs: list[Hl7Message] = []
         self.pseudonymize = patient_pseudonymizer(settings.PSEUDONYM_KEY)
 
     def run(self, messages: list[AdtMessage]) -> list[AdtOutcome]:
         accepted = _accepted_before(self.source, [message.control_id for message in messages])
-        self._visits_load([m.visit for m in messages if m.visit and m.trigger in HANDLED])
+        visits = [m.visit for m in messages if m.visit and m.trigger in HANDLED]
+        _visits_lock(self.source, visits)
+        self._visits_load(visits)
         outcomes = []
         for message in messages:
             if message.control_id in accepted:
@@ -200,8 +210,8 @@ class _Batch:
             return "ignored"
         if not message.visit:
             raise Hl7Refusal(Problem("PV1", 19, REQUIRED_FIELD_MISSING, "the visit number is empty (and PID-18 too)"))
-        _visit_lock(self.source, message.visit)
-        if message.visit not in self.visits:
+        if message.visit not in self.visits:  # after a merge cleared them
+            _visits_lock(self.source, [message.visit])
             self._visits_load([message.visit])
         visit = _Visit(self.source, message.visit, self.visits[message.visit])
         handler = {
@@ -226,6 +236,8 @@ class _Batch:
             matches |= Q(source_id__startswith=f"{number}/")
         for number in numbers:
             self.visits[number] = []
+        held = HeldAdtEvent.objects.filter(source=self.source, visit__in=numbers)
+        self.held_visits.update(held.values_list("visit", flat=True))
         rows = Encounter.objects.filter(source=self.source).filter(matches).select_related("department")
         for stay in rows.order_by("start", "id"):
             number = stay.source_id.split("/", 1)[0]
@@ -375,7 +387,9 @@ def _admit(message: AdtMessage, visit: _Visit, batch: _Batch) -> str:
     start = _local(message.admitted_at, department, ("PV1", 44))
     source_id = visit.number  # a cancelled admission's row is reused
     record = _new_record(message, source_id, department, start)
-    held = list(HeldAdtEvent.objects.filter(source=visit.source, visit=visit.number).order_by("occurred_at"))
+    held = []
+    if visit.number in batch.held_visits:
+        held = list(HeldAdtEvent.objects.filter(source=visit.source, visit=visit.number).order_by("occurred_at"))
     if held:
         record = EncounterRecord(**{**_fields(record), "status": "finished", "end": max(held[0].occurred_at, start)})
         HeldAdtEvent.objects.filter(id__in=[event.id for event in held]).delete()
@@ -437,6 +451,7 @@ def _discharge(message: AdtMessage, visit: _Visit, batch: _Batch) -> str:
         return "reconciled"
     if not message.patient_id:
         raise Hl7Refusal(Problem("PID", 3, REQUIRED_FIELD_MISSING, "the patient id is empty"))
+    batch.held_visits.add(visit.number)
     HeldAdtEvent.objects.create(
         source=visit.source,
         visit=visit.number,
