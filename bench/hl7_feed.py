@@ -60,11 +60,14 @@ def feed(count: int, run: str):
         else:
             visit = open_visits.popleft()
             trigger, point = ("A02", "MEDSURG") if number % 5 == 1 else ("A03", "ED")
-        yield trigger, (
-            f"MSH|^~\\&|EPIC|HOSP|WORKLOAD|HOSP|{stamp}||ADT^{trigger}|{control}|P|2.5.1\r"
-            f"EVN|{trigger}|{stamp}\rPID|1||MRN{visit}^^^HOSP^MR\r"
-            f"PV1|1|E|{point}^1^A||||||||||||||||{visit}\r"
-        ).encode()
+        yield (
+            trigger,
+            (
+                f"MSH|^~\\&|EPIC|HOSP|WORKLOAD|HOSP|{stamp}||ADT^{trigger}|{control}|P|2.5.1\r"
+                f"EVN|{trigger}|{stamp}\rPID|1||MRN{visit}^^^HOSP^MR\r"
+                f"PV1|1|E|{point}^1^A||||||||||||||||{visit}\r"
+            ).encode(),
+        )
 
 
 async def drive(port: int, messages: list[bytes], window: int, group: str):

@@ -4,9 +4,12 @@ The server is tests/conftest.py's asgi_server; tests use transactional_db so it 
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
+from tests.factories import current_hour, records_until
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -56,3 +59,14 @@ def browser_page(chromium):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def ed_live(ed):
+    """The ED with 130 days of arrivals up to and including the current hour."""
+    from healthcare.encounters import services
+
+    services.arrivals_ingest(
+        department=ed, records=records_until(current_hour() + timedelta(hours=1), days=130), source="synthetic"
+    )
+    return ed

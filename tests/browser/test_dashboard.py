@@ -11,22 +11,11 @@ from monitoring_app.models import Alert, AlertKind, AlertSeverity
 from optimization.on_duty import plan_put_in_force
 from optimization.services import optimization_request
 from predictions.services import forecast_model_train
-from tests.factories import PASSWORD, current_hour, plan_make, records_until
+from tests.factories import PASSWORD, current_hour, plan_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CENSUS_SERIES = "() => Chart.getChart('census-chart').data.datasets.find(d => d.label === 'Patients').data"
-
-
-@pytest.fixture
-def ed_live(ed):
-    """The ED with 130 days of arrivals up to and including the current hour."""
-    from healthcare.encounters import services
-
-    services.arrivals_ingest(
-        department=ed, records=records_until(current_hour() + timedelta(hours=1), days=130), source="synthetic"
-    )
-    return ed
 
 
 def series(label: str) -> str:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from healthcare.encounters.ingest.mapping import ClassMapping
-from tests.browser.test_dashboard import ed_live, open_live_dashboard, signed_in  # noqa: F401 - a fixture
+from tests.browser.test_dashboard import open_live_dashboard, signed_in
 from tests.mllp import Running, send
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
