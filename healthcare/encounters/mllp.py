@@ -159,7 +159,7 @@ class AdtListener:
                 outcomes = [AdtOutcome("AE", "database", problem) for _ in messages]
             for (position, adt, message), outcome in zip(readable, outcomes, strict=True):
                 problem = outcome.problem
-                reason = f"{problem.segment}-{problem.field}" if problem else outcome.note.split(" ")[0]
+                reason = outcome.note.split(" ")[0] if outcome.note else f"{problem.segment}-{problem.field}"
                 HL7_MESSAGES.labels(trigger=adt.trigger, outcome=outcome.code, reason=reason).inc()
                 replies[position] = ack(message, outcome.code, problem=problem)
         elapsed = time.perf_counter() - started
