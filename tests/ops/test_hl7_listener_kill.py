@@ -1,5 +1,6 @@
-"""The HL7 listener process killed mid-stream (kill -9): nothing it acknowledged is lost, and the sender's
-resend of what it did not acknowledge applies each message once."""
+"""The HL7 listener process under faults: killed mid-stream (kill -9), nothing it acknowledged is lost and
+the sender's resend of the rest applies each message once; its database connection cut, the message in
+flight is answered AE and its resend applied."""
 
 import asyncio
 import socket
@@ -70,3 +71,32 @@ def test_a_killed_listener_loses_nothing_it_acknowledged(services, database_url,
     assert len(again) == MESSAGES
     assert Hl7Message.objects.filter(outcome="AA").count() == MESSAGES
     assert Encounter.objects.filter(source="hl7").count() == MESSAGES
+
+
+def test_a_database_outage_is_answered_ae_and_the_resend_applies(services, database_url, ed):
+    """The listener's connection is cut by the database (as a restart or failover does): the message in
+    flight is answered AE, not AA, and nothing of it is stored; the sender's resend is applied."""
+    from django.db import connection
+
+    process, port = start_listener(services, database_url)
+
+    async def one(number: int) -> str:
+        reader, writer = await open_hl7_connection("127.0.0.1", port)
+        writer.writeblock(admit(number))
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.readmessage(), 30)
+        writer.close()
+        return str(answer.segment("MSA")[1])
+
+    assert asyncio.run(one(1)) == "AA"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1
+    assert asyncio.run(one(2)) == "AE"
+    assert not Hl7Message.objects.filter(control_id="K2").exists()
+    assert asyncio.run(one(2)) == "AA"
+    assert Encounter.objects.filter(source="hl7", source_id="KV2").count() == 1
+    assert process.alive()
