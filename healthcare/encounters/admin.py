@@ -109,7 +109,7 @@ class ArrivalCountAdmin(ReadOnlyAdmin):
 class Hl7MessageAdmin(admin.ModelAdmin):
     """What each ADT message did, as its acknowledgement said; the messages' text is never stored."""
 
-    list_display = ["received_at", "source", "control_id", "message_type", "outcome", "note", "error"]
+    list_display = ["received_at", "control_id", "message_type", "outcome", "note", "error"]
     list_filter = ["outcome", "source", "message_type"]
     search_fields = ["control_id", "visit"]
     date_hierarchy = "received_at"
@@ -127,7 +127,7 @@ class HeldAdtEventAdmin(admin.ModelAdmin):
 
     Delete one only when its visit will never be admitted here (it then never counts)."""
 
-    list_display = ["received_at", "source", "visit", "trigger", "occurred_at", "control_id"]
+    list_display = ["received_at", "visit", "trigger", "occurred_at", "control_id"]
     list_filter = ["source"]
     search_fields = ["visit", "control_id"]
 

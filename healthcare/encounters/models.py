@@ -237,9 +237,9 @@ class PatientEvent(models.Model):
 class Hl7Outcome(models.TextChoices):
     """HL7 table 0008 acknowledgement codes (original mode)."""
 
-    ACCEPTED = "AA", "Accepted (applied)"
-    ERROR = "AE", "Error (understood, refused)"
-    REJECTED = "AR", "Rejected (cannot be read)"
+    ACCEPTED = "AA", "AA: accepted"
+    ERROR = "AE", "AE: refused"
+    REJECTED = "AR", "AR: unreadable"
 
 
 class Hl7Message(models.Model):

@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
                 ('version', models.CharField(blank=True, help_text='MSH-12.', max_length=8)),
                 ('sender', models.CharField(blank=True, help_text='MSH-3^MSH-4.', max_length=128)),
                 ('visit', models.CharField(blank=True, help_text='PV1-19 (or PID-18): the encounter id.', max_length=128)),
-                ('outcome', models.CharField(choices=[('AA', 'Accepted (applied)'), ('AE', 'Error (understood, refused)'), ('AR', 'Rejected (cannot be read)')], max_length=2)),
+                ('outcome', models.CharField(choices=[('AA', 'AA: accepted'), ('AE', 'AE: refused'), ('AR', 'AR: unreadable')], max_length=2)),
                 ('note', models.CharField(blank=True, help_text='What it did: applied, held, duplicate, ignored...', max_length=32)),
                 ('error', models.CharField(blank=True, help_text='Segment, field and reason of an AE or AR.', max_length=300)),
                 ('received_at', models.DateTimeField(auto_now_add=True)),
