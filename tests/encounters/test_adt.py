@@ -251,3 +251,13 @@ def test_refusals_are_counted_in_the_metrics_by_the_field_they_name(wards):
         {"outcome": "AE", "field": "PV1-3", "count": 1},
     ]
     assert figures["hl7_held_discharges"] == 1
+
+
+def test_an_acknowledgement_uses_the_messages_own_delimiters(wards):
+    text = "MSH|$~\\&|EPIC|HOSP|W|H|20261207120000||ADT$A01|C1|P|2.5\rPID|1||MRN1\rPV1|1|E|NOWHERE$1||||||||||||||||V1"
+    adt, parsed = parse_adt(text)
+    assert (adt.trigger, adt.point_of_care) == ("A01", "NOWHERE")
+    outcome = apply(adt)
+    reply = ack(parsed, outcome.code, problem=outcome.problem)
+    assert "|PV1$1$3|103$Table value not found$HL70357|E|" in reply
+    assert "ERR|PV1$1$3$103&Table value not found&HL70357|" in reply

@@ -223,33 +223,46 @@ def ack(message: hl7.Message | None, code: str, *, problem: Problem | None = Non
     segment carries the location both ways: ERR-1 for 2.3/2.4 readers, ERR-2/3/4/8 for 2.5 and later.
     """
     if message is not None:
-        separator, component = str(message.segment("MSH")[1]), str(message.segment("MSH")[2])[0]
+        separator, encoding = str(message.segment("MSH")[1]), str(message.segment("MSH")[2])
         lines = str(message.create_ack(code)).strip("\r").split("\r")
     else:
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-        separator, component = "|", "^"
+        separator, encoding = "|", "^~\\&"
         lines = [f"MSH|^~\\&|||||{stamp}||ACK|{hl7.generate_message_control_id()}|P|2.5", f"MSA|{code}|"]
     if problem is not None:
-        lines[1] += separator + _escape(str(problem), separator, component)
-        lines.append(_err_segment(problem, separator, component))
+        delimiters = _Delimiters(separator, *encoding[:4])
+        lines[1] += separator + delimiters.escape(str(problem))
+        lines.append(_err_segment(problem, delimiters))
     return "\r".join(lines) + "\r"
 
 
-def _err_segment(problem: Problem, separator: str, component: str) -> str:
+@dataclass(frozen=True)
+class _Delimiters:
+    """A message's field separator and encoding characters (MSH-1, MSH-2): its acknowledgement uses them."""
+
+    field: str
+    component: str
+    repetition: str
+    escape_character: str
+    subcomponent: str
+
+    def escape(self, text: str) -> str:
+        """Text with every delimiter escaped, so that a diagnostic never breaks the acknowledgement's structure."""
+        e = self.escape_character
+        text = text.replace(e, f"{e}E{e}").replace(self.field, f"{e}F{e}").replace(self.component, f"{e}S{e}")
+        text = text.replace(self.subcomponent, f"{e}T{e}").replace(self.repetition, f"{e}R{e}")
+        return text.replace("\r", " ")
+
+
+def _err_segment(problem: Problem, delimiters: _Delimiters) -> str:
     name = ERROR_NAMES.get(problem.code, "")
-    sub = "&"
+    component, subcomponent = delimiters.component, delimiters.subcomponent
     field = str(problem.field or "")
-    eld = component.join([problem.segment, "1", field, sub.join([problem.code, name, "HL70357"])])
+    eld = component.join([problem.segment, "1", field, subcomponent.join([problem.code, name, "HL70357"])])
     erl = component.join([problem.segment, "1", field] if field else [problem.segment, "1"])
     code = component.join([problem.code, name, "HL70357"])
-    text = _escape(str(problem), separator, component)
-    return separator.join(["ERR", eld, erl, code, "E", "", "", "", text])
-
-
-def _escape(text: str, separator: str, component: str) -> str:
-    """Escape the delimiters HL7 reserves, so a diagnostic never breaks the acknowledgement's structure."""
-    text = text.replace("\\", "\\E\\").replace(separator, "\\F\\").replace(component, "\\S\\")
-    return text.replace("&", "\\T\\").replace("~", "\\R\\").replace("\r", " ")
+    text = delimiters.escape(str(problem))
+    return delimiters.field.join(["ERR", eld, erl, code, "E", "", "", "", text])
 
 
 def _check_header(text: str) -> None:
