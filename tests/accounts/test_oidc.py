@@ -4,9 +4,7 @@ against the product served by pytest-django's live_server, driven by a browser-l
 import json
 import re
 import shutil
-import subprocess
 import time
-from pathlib import Path
 from unittest import mock
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -23,18 +21,9 @@ from healthcare.accounts.oidc import OidcBackend
 from healthcare.accounts.services import claims_access
 from monitoring_app.models import AuditEvent
 from tests.factories import PASSWORD, department_make, user_make
+from tests.oidc import CLIENT_ID, CLIENT_SECRET, MAPPING, PROVIDER_DIR, oidc_provider_running, sso_settings
 from tests.test_settings import load_settings, production
 
-REPO = Path(__file__).resolve().parents[2]
-PROVIDER_DIR = Path(__file__).resolve().parent / "oidc_provider"
-CLIENT_ID = "hospital-workload"
-CLIENT_SECRET = "test-client-secret-not-used-anywhere-else"
-MAPPING = {
-    "roles_claim": "groups",
-    "roles": {"ward-charge-nurses": "staff", "hl7-integration": "integrator", "workload-admins": "admin"},
-    "departments_claim": "departments",
-    "departments": {},
-}
 BUTTON = "Sign in with Test Hospital IdP"
 
 
@@ -45,60 +34,15 @@ BUTTON = "Sign in with Test Hospital IdP"
 def provider(live_server, tmp_path_factory):
     """A running oidc-provider whose one client is the live server: {"issuer", "accounts"} (the
     accounts file it reads at every look-up)."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("needs Node.js (`node`) to run the OpenID provider of these tests; CI has it")
-    if not (REPO / "node_modules" / "oidc-provider").is_dir():
-        pytest.fail("node_modules/oidc-provider is missing: run `npm ci` (make install does)")
-    accounts = tmp_path_factory.mktemp("oidc") / "accounts.json"
-    shutil.copy(PROVIDER_DIR / "accounts.json", accounts)
-    environment = {
-        "PATH": str(Path(node).parent),
-        "CLIENT_ID": CLIENT_ID,
-        "CLIENT_SECRET": CLIENT_SECRET,
-        "REDIRECT_URI": f"{live_server.url}/oidc/callback/",
-        "POST_LOGOUT_REDIRECT_URI": f"{live_server.url}/accounts/login/",
-        "ACCOUNTS_FILE": str(accounts),
-    }
-    process = subprocess.Popen(
-        [node, str(PROVIDER_DIR / "provider.mjs")],
-        cwd=REPO,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        issuer = json.loads(process.stdout.readline() or "{}").get("issuer")
-        if issuer is None:
-            pytest.fail(f"the OpenID provider did not start (exit code {process.wait(timeout=10)})")
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{issuer}/.well-known/openid-configuration", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the OpenID provider's discovery document did not answer within 30 s")
-            time.sleep(0.1)
-        yield {"issuer": issuer, "accounts": accounts}
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with oidc_provider_running(live_server.url, tmp_path_factory.mktemp("oidc")) as running:
+        yield running
 
 
 @pytest.fixture
 def sso(provider, settings):
     """Single sign-on on, against the provider (its accounts as the table ships), and the two units."""
     shutil.copy(PROVIDER_DIR / "accounts.json", provider["accounts"])
-    settings.OIDC_RP_CLIENT_ID = CLIENT_ID
-    settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
-    settings.OIDC_OP_DISCOVERY = provider["issuer"]
-    settings.OIDC_RP_SCOPES = "openid email profile groups"
-    settings.OIDC_CLAIMS_MAPPING = MAPPING
-    settings.OIDC_BUTTON_LABEL = BUTTON
-    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "healthcare.accounts.oidc.OidcBackend"]
+    sso_settings(settings, provider["issuer"], BUTTON)
     department_make(code="ED", unit_type="ed")
     department_make(code="ICU", unit_type="icu")
     return provider
