@@ -65,6 +65,7 @@ DETAILS = [
     "/api/v1/departments/ICU/",
     "/api/v1/departments/ICU/snapshot/",
     "/api/v1/encounters/{encounter}/",
+    "/api/v1/fhir/Encounter/{encounter}",
     "/api/v1/predict/jobs/{forecast}/",
     "/api/v1/predict/jobs/latest/?department=ICU",
     "/api/v1/predict/models/{model}/",
@@ -108,6 +109,24 @@ def test_lists_hold_no_row_of_a_foreign_department(ed_user, icu_world, path, fie
     body = response.json()
     rows = body["results"] if isinstance(body, dict) else body
     assert [row for row in rows if row.get(field) == foreign] == []
+
+
+def test_the_fhir_read_and_search_answer_the_departments_own_staff(icu, icu_world):
+    """The FHIR paths above are the right ones: the ICU's staff read the encounter there."""
+    client = APIClient()
+    client.force_login(user_make("icu-staff-own", role="staff", departments=[icu]))
+    assert client.get(_url("/api/v1/fhir/Encounter/{encounter}", icu_world)).status_code == 200
+    assert client.get("/api/v1/fhir/Encounter?location=ICU").json()["total"] == 1
+
+
+@pytest.mark.parametrize("query", ["", "?location=ICU", "?location=Location/ICU&status=finished"])
+def test_fhir_searches_hold_no_encounter_of_a_foreign_department(ed_user, icu_world, query):
+    client = APIClient()
+    client.force_login(ed_user)
+    response = client.get(f"/api/v1/fhir/Encounter{query}")
+    assert response.status_code == 200
+    bundle = response.json()
+    assert (bundle["resourceType"], bundle["total"], bundle.get("entry", [])) == ("Bundle", 0, [])
 
 
 @pytest.mark.parametrize(
