@@ -289,7 +289,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "healthcare.accounts.api.exceptions.api_exception_handler",
     # The API reads JSON only (the FHIR endpoints also application/fhir+json): any other body is a 415,
     # and the schema documents exactly that. The browsable API's raw-data form sends JSON.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["healthcare.parsers.DepthSafeJSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

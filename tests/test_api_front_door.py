@@ -51,3 +51,12 @@ def test_pages_outside_the_api_keep_the_sites_own_404(client, db):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/events", "/api/v1/encounters/batch/", "/api/v1/fhir/Encounter"])
+def test_json_nested_too_deeply_is_a_400_not_a_server_error(api_client, integrator, path):
+    api_client.force_authenticate(integrator)
+    body = "[" * 100_000 + "]" * 100_000
+    response = api_client.generic("POST", path, body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.content.decode()

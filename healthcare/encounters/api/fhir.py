@@ -12,7 +12,6 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -41,6 +40,7 @@ from healthcare.encounters.ingest.fhir import FHIR_STATUSES
 from healthcare.encounters.models import Encounter
 from healthcare.encounters.selectors import departments_visible_to
 from healthcare.encounters.services.fhir import encounter_fhir_store
+from healthcare.parsers import DepthSafeJSONParser
 
 FHIR_JSON = "application/fhir+json"
 
@@ -121,17 +121,6 @@ ERROR_DESCRIPTIONS = {
 def fhir_errors(*codes: int) -> dict:
     """OperationOutcome responses for these statuses (the schema's defaults are plain JSON)."""
     return {code: OpenApiResponse(OPERATION_OUTCOME, description=ERROR_DESCRIPTIONS[code]) for code in codes}
-
-
-class DepthSafeJSONParser(JSONParser):
-    """JSON, where a body nested too deep to decode is a parse error like any other invalid JSON
-    (Python's decoder gives up with RecursionError, which DRF's parser lets through as a 500)."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
 
 
 class FhirJSONParser(DepthSafeJSONParser):
