@@ -56,3 +56,4 @@ def test_a_charge_nurse_signs_in_with_the_hospital_account_and_out_of_both(sso, 
     page.wait_for_load_state("networkidle")
     assert page.locator("input[name=login]").count() == 1
     assert failed == []
+    assert [error for error in page.console_errors if "Content Security Policy" in error] == []
