@@ -55,8 +55,8 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 
 class MetricsView(APIView):
     """The product's figures per department (census, nurses, compliance, forecast error, data and
-    model age, alerts) and Celery's (queue depth, workers, tasks): what /metrics exposes, as JSON
-    for the dashboard and for people."""
+    model age, alerts), Celery's (queue depth, workers, tasks) and the HL7 listeners' (messages by
+    outcome, held discharges): what /metrics exposes, as JSON for the dashboard and for people."""
 
     permission_classes = [MetricsPermission]
 
@@ -73,6 +73,13 @@ class MetricsView(APIView):
                     child=serializers.DictField(),
                     allow_null=True,
                     help_text="Per task: succeeded, failed, retried, and duration count, sum and buckets.",
+                ),
+                "hl7_messages_24h": serializers.ListField(
+                    child=serializers.DictField(),
+                    help_text="HL7 ADT messages of the last 24 h: {outcome, field (an AE or AR names it), count}.",
+                ),
+                "hl7_held_discharges": serializers.IntegerField(
+                    help_text="Discharges received before their admission, held until it comes."
                 ),
             },
         )
