@@ -123,10 +123,6 @@ class AdtListener:
         HL7_MESSAGES.labels(trigger="", outcome="AR", reason="MSH").inc()
         return ack(None, "AR", problem=problem)
 
-    def answer(self, block: bytes) -> str:
-        """The acknowledgement of one MLLP block (runs on the database thread)."""
-        return self.answer_all([block])[0]
-
     def answer_all(self, blocks: list) -> list[str]:
         """The acknowledgements of MLLP blocks read together, in order (runs on the database thread).
 

@@ -21,7 +21,7 @@ from healthcare.accounts.oidc import OidcBackend
 from healthcare.accounts.services import claims_access
 from monitoring_app.models import AuditEvent
 from tests.factories import PASSWORD, department_make, user_make
-from tests.oidc import CLIENT_ID, CLIENT_SECRET, MAPPING, PROVIDER_DIR, oidc_provider_running, sso_settings
+from tests.oidc import CLIENT_ID, MAPPING, PROVIDER_DIR, oidc_provider_running, sso_settings
 from tests.test_settings import load_settings, production
 
 BUTTON = "Sign in with Test Hospital IdP"
@@ -218,12 +218,7 @@ def test_the_admin_signs_out_at_the_provider_too(sso, live_server):
 @pytest.fixture
 def sso_configured(settings):
     """Single sign-on configured, against a provider that does not answer (nothing listens there)."""
-    settings.OIDC_RP_CLIENT_ID = CLIENT_ID
-    settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
-    settings.OIDC_OP_DISCOVERY = "http://127.0.0.1:9/realms/hospital"
-    settings.OIDC_CLAIMS_MAPPING = MAPPING
-    settings.OIDC_BUTTON_LABEL = BUTTON
-    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "healthcare.accounts.oidc.OidcBackend"]
+    sso_settings(settings, "http://127.0.0.1:9/realms/hospital", BUTTON)
 
 
 def test_the_sign_in_pages_offer_the_provider_and_keep_the_local_form(client, sso_configured):

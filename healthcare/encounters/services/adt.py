@@ -13,7 +13,7 @@ changes nothing, and the stays they touched are stored with one workload update,
 dashboard push, which is what lets a listener keep up with a busy feed.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -85,15 +85,7 @@ def adt_apply_batch(
 
 def adt_log_unread(*, header: Header, source: str, outcome: str, problem: Problem) -> None:
     """Log a message that was rejected before it could be applied (AR, or an AE of the parser)."""
-    Hl7Message.objects.create(
-        source=source,
-        control_id=header.control_id[:64],
-        message_type=header.message_type[:16],
-        version=header.version[:8],
-        sender=header.sender[:128],
-        outcome=outcome,
-        error=str(problem)[:300],
-    )
+    _log(source, header, outcome, problem=problem).save()
 
 
 def _accepted_before(source: str, control_ids: list[str]) -> set[str]:
@@ -116,15 +108,15 @@ def _visits_lock(source: str, visits: list[str]) -> None:
         )
 
 
-def _log(source: str, message: AdtMessage, outcome: str, *, note: str = "", problem=None) -> Hl7Message:
-    """The log row of a message (unsaved)."""
+def _log(source: str, message: AdtMessage | Header, outcome: str, *, note: str = "", problem=None) -> Hl7Message:
+    """The log row of a message, or of the header of one that could not be read (unsaved)."""
     return Hl7Message(
         source=source,
         control_id=message.control_id[:64],
         message_type=message.message_type[:16],
         version=message.version[:8],
         sender=message.sender[:128],
-        visit=message.visit[:128],
+        visit=getattr(message, "visit", "")[:128],
         outcome=outcome,
         note=note,
         error=str(problem)[:300] if problem else "",
@@ -158,9 +150,6 @@ class _StoreRefused(Exception):
         self.problem = problem
 
 
-HANDLED = ("A01", "A02", "A03", "A04", "A08", "A11", "A12", "A13")
-
-
 class _Batch:
     """Messages applied in order in one transaction: the stays they change are kept here, so that each
     message sees the ones before it, and stored together at the end (store)."""
@@ -176,7 +165,7 @@ class _Batch:
 
     def run(self, messages: list[AdtMessage]) -> list[AdtOutcome]:
         accepted = _accepted_before(self.source, [message.control_id for message in messages])
-        visits = [m.visit for m in messages if m.visit and m.trigger in HANDLED]
+        visits = [m.visit for m in messages if m.visit and m.trigger in HANDLERS]
         _visits_lock(self.source, visits)
         self._visits_load(visits)
         outcomes = []
@@ -214,17 +203,7 @@ class _Batch:
             _visits_lock(self.source, [message.visit])
             self._visits_load([message.visit])
         visit = _Visit(self.source, message.visit, self.visits[message.visit])
-        handler = {
-            "A01": _admit,
-            "A04": _admit,
-            "A02": _transfer,
-            "A03": _discharge,
-            "A08": _update,
-            "A11": _cancel_admit,
-            "A12": _cancel_transfer,
-            "A13": _cancel_discharge,
-        }[message.trigger]
-        return handler(message, visit, self)
+        return HANDLERS[message.trigger](message, visit, self)
 
     def _visits_load(self, numbers: list[str]) -> None:
         """The stored stays of these visits (one query), oldest first."""
@@ -249,7 +228,7 @@ class _Batch:
         stays = self.visits[visit.number]
         for record in records:
             key = record.patient_key or self.pseudonymize(record.patient_id)
-            record = EncounterRecord(**{**_fields(record), "patient_key": key, "patient_id": ""})
+            record = replace(record, patient_key=key, patient_id="")
             self.staged[record.source_id] = record
             stay = next((stay for stay in stays if stay.source_id == record.source_id), None)
             if stay is None:
@@ -391,14 +370,10 @@ def _admit(message: AdtMessage, visit: _Visit, batch: _Batch) -> str:
     if visit.number in batch.held_visits:
         held = list(HeldAdtEvent.objects.filter(source=visit.source, visit=visit.number).order_by("occurred_at"))
     if held:
-        record = EncounterRecord(**{**_fields(record), "status": "finished", "end": max(held[0].occurred_at, start)})
+        record = replace(record, status="finished", end=max(held[0].occurred_at, start))
         HeldAdtEvent.objects.filter(id__in=[event.id for event in held]).delete()
     _store([record], visit, batch)
     return "admitted, held discharge applied" if held else "admitted"
-
-
-def _fields(record: EncounterRecord) -> dict:
-    return {name: getattr(record, name) for name in record.__dataclass_fields__}
 
 
 def _transfer(message: AdtMessage, visit: _Visit, batch: _Batch) -> str:
@@ -419,7 +394,7 @@ def _transfer(message: AdtMessage, visit: _Visit, batch: _Batch) -> str:
     records = [_record(current, message, status="finished", end=moment)]
     if department is not None:
         records.append(_new_record(message, _next_id(visit, message), department, moment))
-        records[-1] = EncounterRecord(**{**_fields(records[-1]), "patient_key": current.patient_key})
+        records[-1] = replace(records[-1], patient_key=current.patient_key)
     _store(records, visit, batch)
     return "transferred" if department is not None else "transferred out of scope"
 
@@ -531,3 +506,16 @@ def _merge(message: AdtMessage, now: datetime) -> str:
         moved += Encounter.objects.filter(patient_key=prior).update(patient_key=surviving, updated_at=now)
         HeldAdtEvent.objects.filter(patient_key=prior).update(patient_key=surviving)
     return f"merged {moved} stays"[:32]
+
+
+# The events that change a visit's stays (A40 merges patients instead), and what applies each.
+HANDLERS = {
+    "A01": _admit,
+    "A04": _admit,
+    "A02": _transfer,
+    "A03": _discharge,
+    "A08": _update,
+    "A11": _cancel_admit,
+    "A12": _cancel_transfer,
+    "A13": _cancel_discharge,
+}
